@@ -1,0 +1,151 @@
+"""Saving (atomically, with the card) and loading (safe mode, card checked) models; batch inference."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .card import ModelCard, card_path, legacy_notebook_card
+from .errors import ModelError
+from .preprocess import ImageLike, to_model_input
+
+MODEL_SUFFIXES = (".keras", ".h5")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so readers see the old or the new content, never a half-written one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model, card: ModelCard, path: str | os.PathLike) -> Path:
+    """Save ``model`` as ``path`` (.keras) with its card beside it; both replace old files atomically."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelError(f"Models are saved as .keras files; {path} has another suffix.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+        os.close(fd)
+        try:
+            model.save(tmp)
+            atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError as exc:
+        raise ModelError(f"Cannot write the model to {path}: {exc.strerror or exc}.") from exc
+    return path
+
+
+class LoadedModel:
+    """A Keras model with its card: preprocess per the card, batch-predict through a compiled graph."""
+
+    def __init__(self, keras_model, card: ModelCard, path: Path | None = None) -> None:
+        import tensorflow as tf
+
+        self.keras_model = keras_model
+        self.card = card
+        self.path = path
+        size = card.input_size
+        scale = 1.0 / 255.0 if card.scaling == "outside" else 1.0
+
+        @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)], reduce_retracing=True)
+        def forward(batch):
+            return keras_model(tf.cast(batch, tf.float32) * scale, training=False)
+
+        self._forward = forward
+
+    @property
+    def labels(self) -> list[str]:
+        return self.card.labels
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else self.card.architecture
+
+    def preprocess(self, image: ImageLike) -> np.ndarray:
+        """The exact (size, size, 3) uint8 array this model sees for an image."""
+        return to_model_input(image, self.card.preprocessing, self.card.input_size)
+
+    def predict_inputs(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Probabilities (N, classes) for preprocessed uint8 inputs (N, size, size, 3)."""
+        inputs = np.asarray(inputs, dtype=np.uint8)
+        if inputs.ndim == 3:
+            inputs = inputs[None]
+        out = [self._forward(inputs[i:i + batch_size]).numpy() for i in range(0, len(inputs), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+
+    def predict(self, image: ImageLike) -> np.ndarray:
+        """Probabilities for one image of any kind (file, bytes, array)."""
+        return self.predict_inputs(self.preprocess(image))[0]
+
+    def top_k(self, probabilities: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
+        order = np.argsort(probabilities)[::-1][:k]
+        return [(self.labels[i], float(probabilities[i])) for i in order]
+
+    def warm_up(self) -> None:
+        """Trace the graph once so the first real prediction is fast."""
+        size = self.card.input_size
+        self.predict_inputs(np.full((1, size, size, 3), 255, np.uint8))
+
+
+def load_model(path: str | os.PathLike) -> LoadedModel:
+    """Load a .keras model (with its card) or a legacy notebook .h5 (card inferred unless present).
+
+    Keras safe mode is on. Raises ModelError when the file is missing, corrupt, not a model, or when the
+    card's labels or input size disagree with the model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"Model file {path} does not exist.")
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ModelError(f"{path.name} is not a model file; open a .keras model or a notebook .h5.")
+    cpath = card_path(path)
+    if cpath.is_file():
+        card = ModelCard.read(cpath)
+    elif path.suffix.lower() == ".h5":
+        card = legacy_notebook_card(path)
+    else:
+        raise ModelError(f"Model {path.name} has no model card; expected {cpath.name} beside it.")
+
+    import keras
+
+    from .models import layers  # noqa: F401  (registers our custom layers for deserialisation)
+
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad file; all mean "not a usable model".
+        raise ModelError(f"{path.name} is not a loadable Keras model ({type(exc).__name__}: {exc}).") from exc
+    if not isinstance(model, keras.Model):
+        raise ModelError(f"{path.name} does not contain a Keras model.")
+    _check_against_card(model, card, path)
+    return LoadedModel(model, card, path)
+
+
+def _check_against_card(model, card: ModelCard, path: Path) -> None:
+    out = model.output_shape
+    if isinstance(out, list) or len(out) != 2 or out[-1] != len(card.labels):
+        raise ModelError(
+            f"{path.name} outputs {out} but its card lists {len(card.labels)} labels; the card does not "
+            "belong to this model."
+        )
+    shape = model.input_shape
+    if isinstance(shape, list) or len(shape) != 4 or shape[3] != 3 or (
+        shape[1] is not None and (shape[1], shape[2]) != (card.input_size, card.input_size)
+    ):
+        raise ModelError(
+            f"{path.name} takes inputs of shape {shape}, but its card says {card.input_size}x"
+            f"{card.input_size} RGB."
+        )

@@ -1,0 +1,1 @@
+"""Custom layers shared by our architectures, registered so safe-mode loading can rebuild them."""
