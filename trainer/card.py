@@ -79,11 +79,12 @@ def card_path(model_path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + ".card.json")
 
 
-def legacy_notebook_card(model_path: str | os.PathLike) -> ModelCard:
+def legacy_notebook_card(model_path: str | os.PathLike, input_size: int = INPUT_SIZE) -> ModelCard:
     """The card a notebook ``.h5`` never had: notebook labels and preprocessing, /255 outside the model."""
     return ModelCard(
         labels=list(CLASS_NAMES),
         architecture="notebook model (.h5)",
+        input_size=int(input_size),
         preprocessing="notebook",
         scaling="outside",
         notes=f"Legacy notebook model {Path(model_path).name}; card inferred, no metrics recorded.",

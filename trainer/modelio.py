@@ -113,11 +113,8 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     if path.suffix.lower() not in MODEL_SUFFIXES:
         raise ModelError(f"{path.name} is not a model file; open a .keras model or a notebook .h5.")
     cpath = card_path(path)
-    if cpath.is_file():
-        card = ModelCard.read(cpath)
-    elif path.suffix.lower() == ".h5":
-        card = legacy_notebook_card(path)
-    else:
+    card = ModelCard.read(cpath) if cpath.is_file() else None
+    if card is None and path.suffix.lower() != ".h5":
         raise ModelError(f"Model {path.name} has no model card; expected {cpath.name} beside it.")
 
     import keras
@@ -130,6 +127,8 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"{path.name} is not a loadable Keras model ({type(exc).__name__}: {exc}).") from exc
     if not isinstance(model, keras.Model):
         raise ModelError(f"{path.name} does not contain a Keras model.")
+    if card is None:
+        card = legacy_notebook_card(path, model.input_shape[1] or 224)
     _check_against_card(model, card, path)
     return LoadedModel(model, card, path)
 

@@ -1,0 +1,246 @@
+"""The drawing pad: mouse, pen tablet (pressure) and touch input, eraser, undo/redo, HiDPI rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPointingDevice
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from .drawing import Drawing, Stroke, array_to_qimage, fit_rect, ink_layer, paint_stroke
+
+#: Minimal distance (logical px) between recorded points; closer samples add nothing but cost.
+MIN_STEP = 1.0
+
+
+class Canvas(QWidget):
+    """Holds the drawing as strokes (point lists with colour and width) plus an optional photo.
+
+    Signals: ``strokesChanged`` after any change of the document (stroke, undo, redo, clear, image),
+    ``strokeFinished`` at pen-up, ``drawingMoved`` while the pen moves with the button down.
+    """
+
+    strokesChanged = Signal()
+    strokeFinished = Signal()
+    drawingMoved = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setAttribute(Qt.WA_AcceptTouchEvents)  # touch arrives as synthesised mouse events
+        self.setAttribute(Qt.WA_StaticContents)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setCursor(Qt.CrossCursor)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMinimumSize(200, 200)
+        self.setAccessibleName("Drawing canvas")
+        self.pen_colour = "#000000"
+        self.pen_width = 12.0
+        self.eraser = False
+        self.paper = "#ffffff"
+        self._strokes: tuple[Stroke, ...] = ()
+        self._image: np.ndarray | None = None
+        self._qimage: QImage | None = None
+        self._undo: list[tuple[tuple[Stroke, ...], np.ndarray | None]] = []
+        self._redo: list[tuple[tuple[Stroke, ...], np.ndarray | None]] = []
+        self._live: list[tuple[float, float, float]] | None = None  # the stroke being drawn
+        self._live_eraser = False
+        self._layer: QImage | None = None  # finished strokes (+ the live one) at device resolution
+        self._tablet_down = False
+
+    # -- document -------------------------------------------------------------------------------------
+
+    @property
+    def strokes(self) -> tuple[Stroke, ...]:
+        return self._strokes
+
+    @property
+    def image(self) -> np.ndarray | None:
+        return self._image
+
+    @property
+    def is_drawing(self) -> bool:
+        return self._live is not None
+
+    def snapshot(self) -> Drawing:
+        """The document as immutable data, including the stroke in progress."""
+        strokes = self._strokes
+        if self._live:
+            strokes = strokes + (self._make_stroke(),)
+        return Drawing(self.width(), self.height(), strokes, self.paper, self._image)
+
+    def is_empty(self) -> bool:
+        return self.snapshot().is_empty
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def _push(self, strokes: tuple[Stroke, ...], image: np.ndarray | None) -> None:
+        self._undo.append((self._strokes, self._image))
+        self._redo.clear()
+        self._set(strokes, image)
+
+    def _set(self, strokes: tuple[Stroke, ...], image: np.ndarray | None) -> None:
+        self._strokes = strokes
+        if image is not self._image:
+            self._image = image
+            self._qimage = array_to_qimage(image) if image is not None else None
+        self._rebuild_layer()
+        self.update()
+        self.strokesChanged.emit()
+
+    def add_stroke(self, stroke: Stroke) -> None:
+        self._push(self._strokes + (stroke,), self._image)
+
+    def set_image(self, image: np.ndarray | None) -> None:
+        """Show a photo (RGB uint8) as the drawing, replacing what was drawn (undoable)."""
+        self._cancel_live()
+        self._push((), image)
+
+    def clear(self) -> None:
+        self._cancel_live()
+        if self._strokes or self._image is not None:
+            self._push((), None)
+
+    def undo(self) -> None:
+        self._cancel_live()
+        if self._undo:
+            self._redo.append((self._strokes, self._image))
+            self._set(*self._undo.pop())
+
+    def redo(self) -> None:
+        self._cancel_live()
+        if self._redo:
+            self._undo.append((self._strokes, self._image))
+            self._set(*self._redo.pop())
+
+    def set_paper(self, colour: str) -> None:
+        self.paper = QColor(colour).name()
+        self.update()
+        self.strokesChanged.emit()
+
+    # -- rendering ------------------------------------------------------------------------------------
+
+    def sizeHint(self) -> QSize:
+        return QSize(520, 420)
+
+    def _rebuild_layer(self) -> None:
+        self._layer = ink_layer(self._strokes, self.width(), self.height(), 1.0, self.devicePixelRatioF())
+
+    def resizeEvent(self, event) -> None:
+        self._rebuild_layer()
+        super().resizeEvent(event)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.DevicePixelRatioChange, QEvent.ScreenChangeInternal):
+            self._rebuild_layer()
+            self.update()
+        super().changeEvent(event)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), QColor(self.paper))
+        painter.setRenderHint(QPainter.SmoothPixmapTransform)
+        if self._qimage is not None:
+            painter.drawImage(fit_rect(self._qimage.width(), self._qimage.height(), self.width(), self.height()),
+                              self._qimage)
+        if self._layer is not None:
+            painter.drawImage(QPointF(0, 0), self._layer)
+        if self.is_empty() and not self.is_drawing:
+            painter.setPen(self.palette().color(QPalette.PlaceholderText))
+            painter.drawText(QRectF(self.rect()), Qt.AlignCenter,
+                             "Draw a digit, + − × ÷ = . x y or z here\n(or open, paste or drop an image)")
+        painter.end()
+
+    # -- input ----------------------------------------------------------------------------------------
+
+    def _make_stroke(self) -> Stroke:
+        return Stroke(tuple(self._live), self.pen_colour, self.pen_width, self._live_eraser)
+
+    def _begin(self, pos: QPointF, pressure: float, eraser: bool | None = None) -> None:
+        self._live = [(pos.x(), pos.y(), pressure)]
+        self._live_eraser = self.eraser if eraser is None else eraser
+        if self._layer is None or self._layer.size() != self._device_size():
+            self._rebuild_layer()
+        self._paint_live_segment()
+
+    def _device_size(self) -> QSize:
+        r = self.devicePixelRatioF()
+        return QSize(max(1, round(self.width() * r)), max(1, round(self.height() * r)))
+
+    def _extend(self, pos: QPointF, pressure: float) -> None:
+        x, y = pos.x(), pos.y()
+        lx, ly, _ = self._live[-1]
+        if abs(x - lx) < MIN_STEP and abs(y - ly) < MIN_STEP:
+            return
+        self._live.append((x, y, pressure))
+        self._paint_live_segment()
+        self.drawingMoved.emit()
+
+    def _paint_live_segment(self) -> None:
+        """Paint just the newest piece of the live stroke into the layer (full smooth redraw at pen-up)."""
+        pts = self._live[-2:]
+        seg = Stroke(tuple(pts), self.pen_colour, self.pen_width, self._live_eraser)
+        painter = QPainter(self._layer)
+        painter.setRenderHint(QPainter.Antialiasing)
+        r = self.devicePixelRatioF()
+        painter.scale(r, r)
+        paint_stroke(painter, seg)
+        painter.end()
+        margin = self.pen_width + 2
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        self.update(QRectF(min(xs) - margin, min(ys) - margin, max(xs) - min(xs) + 2 * margin,
+                           max(ys) - min(ys) + 2 * margin).toAlignedRect())
+
+    def _finish(self) -> None:
+        if self._live is None:
+            return
+        stroke = self._make_stroke()
+        self._live = None
+        self.add_stroke(stroke)
+        self.strokeFinished.emit()
+
+    def _cancel_live(self) -> None:
+        if self._live is not None:
+            self._live = None
+            self._rebuild_layer()
+            self.update()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and not self._tablet_down:
+            self._begin(event.position(), 1.0)
+            event.accept()
+        elif event.button() == Qt.RightButton and self._live is not None:
+            self._cancel_live()  # right click while drawing abandons the stroke
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._live is not None and not self._tablet_down and event.buttons() & Qt.LeftButton:
+            self._extend(event.position(), 1.0)
+            event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self._live is not None and not self._tablet_down:
+            self._extend(event.position(), 1.0)
+            self._finish()
+            event.accept()
+
+    def tabletEvent(self, event) -> None:
+        """Pen tablets: pressure varies the width; the eraser end of the pen erases."""
+        kind = event.type()
+        pressure = float(event.pressure())
+        if kind == QEvent.TabletPress:
+            self._tablet_down = True
+            flipped = event.pointerType() == QPointingDevice.PointerType.Eraser
+            self._begin(event.position(), pressure, True if flipped else None)
+        elif kind == QEvent.TabletMove and self._tablet_down and self._live is not None:
+            self._extend(event.position(), pressure)
+        elif kind == QEvent.TabletRelease and self._tablet_down:
+            self._tablet_down = False
+            self._finish()
+        event.accept()

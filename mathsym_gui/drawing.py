@@ -1,0 +1,166 @@
+"""What is drawn, as plain data (strokes, an optional photo, the paper), and how it is rasterised.
+
+Everything here is immutable and thread-safe: the canvas hands a :class:`Drawing` snapshot to the
+inference worker, which rasterises it off the GUI thread (QPainter on a QImage works in any thread).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+
+#: Rasterise for the model at most this many pixels on the longer side (the "ink" preprocessing analyses
+#: images at 320 px anyway, so a bigger raster would only be shrunk again).
+MODEL_RASTER = 320
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """One pen-down .. pen-up trace in canvas coordinates (logical pixels); pressure in [0, 1]."""
+
+    points: tuple[tuple[float, float, float], ...]
+    colour: str = "#000000"
+    width: float = 12.0
+    eraser: bool = False
+
+    def width_at(self, pressure: float) -> float:
+        """Pen width for a pressure: full width at pressure 1 (mouse, touch), thinner when pressed lightly."""
+        return max(0.5, self.width * (0.25 + 0.75 * min(max(pressure, 0.0), 1.0)))
+
+    @property
+    def uniform(self) -> bool:
+        return len({p for _, _, p in self.points}) <= 1
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A snapshot of the canvas: size, paper colour, an optional photo underneath, and the strokes on it."""
+
+    width: int
+    height: int
+    strokes: tuple[Stroke, ...] = ()
+    paper: str = "#ffffff"
+    image: np.ndarray | None = field(default=None, compare=False)  # (H, W, 3) uint8 RGB, never mutated
+
+    @property
+    def has_ink(self) -> bool:
+        return any(not s.eraser for s in self.strokes)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.image is None and not self.has_ink
+
+
+def fit_rect(image_w: int, image_h: int, width: float, height: float) -> QRectF:
+    """Where an image sits on the canvas: centred, aspect kept, as large as fits (never upscaled > 4x)."""
+    scale = min(width / image_w, height / image_h, 4.0)
+    w, h = image_w * scale, image_h * scale
+    return QRectF((width - w) / 2.0, (height - h) / 2.0, w, h)
+
+
+def stroke_path(points) -> QPainterPath:
+    """A smooth path through points: quadratic curves through the midpoints of consecutive points."""
+    path = QPainterPath(QPointF(points[0][0], points[0][1]))
+    if len(points) == 2:
+        path.lineTo(points[1][0], points[1][1])
+        return path
+    for (x0, y0, _), (x1, y1, _) in zip(points[1:-1], points[2:]):
+        path.quadTo(x0, y0, (x0 + x1) / 2.0, (y0 + y1) / 2.0)
+    path.lineTo(points[-1][0], points[-1][1])
+    return path
+
+
+def pen_for(stroke: Stroke, width: float) -> QPen:
+    pen = QPen(QColor(stroke.colour), width, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
+    return pen
+
+
+def paint_stroke(painter: QPainter, stroke: Stroke) -> None:
+    """Paint one stroke (anti-aliasing is the painter's); the eraser clears what is under it."""
+    painter.save()
+    painter.setCompositionMode(QPainter.CompositionMode_Clear if stroke.eraser else QPainter.CompositionMode_SourceOver)
+    pts = stroke.points
+    if len(pts) == 1 or all(abs(x - pts[0][0]) < 1e-6 and abs(y - pts[0][1]) < 1e-6 for x, y, _ in pts):
+        radius = stroke.width_at(max(p for _, _, p in pts)) / 2.0
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor(stroke.colour))
+        painter.drawEllipse(QPointF(pts[0][0], pts[0][1]), radius, radius)
+    elif stroke.uniform:
+        painter.setPen(pen_for(stroke, stroke.width_at(pts[0][2])))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(stroke_path(pts))
+    else:  # pressure varies: segment by segment, each with its own width
+        for (x0, y0, p0), (x1, y1, p1) in zip(pts, pts[1:]):
+            painter.setPen(pen_for(stroke, stroke.width_at((p0 + p1) / 2.0)))
+            painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
+    painter.restore()
+
+
+def paint_ink(painter: QPainter, strokes) -> None:
+    for s in strokes:
+        paint_stroke(painter, s)
+
+
+def ink_layer(strokes, width: int, height: int, scale: float = 1.0, device_ratio: float = 1.0) -> QImage:
+    """The strokes on a transparent layer of (width, height) logical pixels times scale (and device ratio)."""
+    ratio = scale * device_ratio
+    layer = QImage(max(1, round(width * ratio)), max(1, round(height * ratio)), QImage.Format_ARGB32_Premultiplied)
+    layer.fill(Qt.transparent)
+    painter = QPainter(layer)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.scale(ratio, ratio)
+    paint_ink(painter, strokes)
+    painter.end()
+    layer.setDevicePixelRatio(device_ratio)
+    return layer
+
+
+def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
+    """Rasterise a drawing to (H, W, 3) uint8 RGB: paper, photo, then ink, anti-aliased.
+
+    A photo without strokes is returned as is (full resolution): the model sees the original image.
+    """
+    if drawing.image is not None and not drawing.strokes:
+        return drawing.image
+    w, h = max(1, drawing.width), max(1, drawing.height)
+    scale = 1.0 if not max_side else min(1.0, max_side / max(w, h))
+    out = QImage(max(1, round(w * scale)), max(1, round(h * scale)), QImage.Format_RGB32)
+    out.fill(QColor(drawing.paper))
+    painter = QPainter(out)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setRenderHint(QPainter.SmoothPixmapTransform)
+    if drawing.image is not None:
+        img = drawing.image
+        painter.save()
+        painter.scale(scale, scale)
+        painter.drawImage(fit_rect(img.shape[1], img.shape[0], w, h), array_to_qimage(img))
+        painter.restore()
+    if drawing.strokes:
+        painter.drawImage(0, 0, ink_layer(drawing.strokes, w, h, scale))
+    painter.end()
+    return qimage_to_array(out)
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """Any QImage as a (H, W, 3) uint8 RGB copy (alpha composited onto white)."""
+    if image.hasAlphaChannel():
+        flat = QImage(image.size(), QImage.Format_RGB32)
+        flat.fill(Qt.white)
+        p = QPainter(flat)
+        p.drawImage(0, 0, image)
+        p.end()
+        image = flat
+    image = image.convertToFormat(QImage.Format_RGB888)
+    w, h, bpl = image.width(), image.height(), image.bytesPerLine()
+    buf = np.frombuffer(image.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def array_to_qimage(array: np.ndarray) -> QImage:
+    """A (H, W, 3) uint8 RGB array as a QImage that owns its pixels."""
+    a = np.ascontiguousarray(array[:, :, :3], dtype=np.uint8)
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()

@@ -1,0 +1,154 @@
+"""Model loading and live recognition on a worker thread; the GUI thread only posts requests.
+
+There is one "latest pending" slot for drawings and one for a model to load: a newer request replaces an
+older one that has not started (stale drawings are dropped, never queued). Results carry the id of their
+request so the window can ignore answers to requests it has superseded (e.g. after Clear).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from trainer.errors import EmptyImageError, MathSymError
+
+from .drawing import Drawing, render
+
+
+@dataclass
+class Prediction:
+    """What the model said about one drawing, with the exact input it saw."""
+
+    request_id: int
+    top: list[tuple[str, float]] = field(default_factory=list)
+    preview: np.ndarray | None = None  # the preprocessed (size, size, 3) model input
+    model_name: str = ""
+    empty: bool = False  # nothing drawn (e.g. everything erased): no classes, no error
+    error: str = ""  # a user-ready sentence when the drawing could not be classified
+    seconds: float = 0.0  # worker time: rasterise + preprocess + predict
+
+
+class _Worker(QThread):
+    """Loops waiting for the newest request; loads models and classifies drawings."""
+
+    def __init__(self, owner: Recognizer) -> None:
+        super().__init__()
+        self.setObjectName("recognizer")
+        self._owner = owner
+        self._cond = threading.Condition()
+        self._drawing: tuple[int, Drawing] | None = None
+        self._model_path: tuple[int, str] | None = None
+        self._stop = False
+        self.model = None  # trainer.modelio.LoadedModel, only touched on this thread
+
+    def post_drawing(self, request_id: int, drawing: Drawing) -> None:
+        with self._cond:
+            self._drawing = (request_id, drawing)  # replaces any older pending drawing
+            self._cond.notify()
+
+    def post_model(self, ticket: int, path: str) -> None:
+        with self._cond:
+            self._model_path = (ticket, path)
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._stop or self._drawing or self._model_path):
+                    self._cond.wait()
+                if self._stop:
+                    return
+                job_model, self._model_path = self._model_path, None
+                job_drawing = None
+                if job_model is None:
+                    job_drawing, self._drawing = self._drawing, None
+            if job_model is not None:
+                self._load(*job_model)
+            elif job_drawing is not None:
+                self._owner.predicted.emit(self._classify(*job_drawing))
+
+    def _load(self, ticket: int, path: str) -> None:
+        try:
+            from trainer.modelio import load_model
+
+            model = load_model(path)
+            model.warm_up()
+        except MathSymError as exc:
+            self._owner.modelFailed.emit(ticket, path, str(exc), "")
+            return
+        except Exception as exc:  # a library error: still a message, with the traceback as detail
+            self._owner.modelFailed.emit(ticket, path, f"The model could not be loaded: {exc}",
+                                         traceback.format_exc())
+            return
+        self.model = model
+        self._owner.modelLoaded.emit(ticket, model)
+
+    def _classify(self, request_id: int, drawing: Drawing) -> Prediction:
+        start = time.perf_counter()
+        model = self.model
+        if model is None:
+            return Prediction(request_id, error="No model is loaded.")
+        if drawing.is_empty:
+            return Prediction(request_id, model_name=model.name, empty=True)
+        try:
+            x = model.preprocess(render(drawing))
+            probs = model.predict_inputs(x[None])[0]
+        except EmptyImageError:
+            return Prediction(request_id, model_name=model.name, empty=True)
+        except MathSymError as exc:
+            return Prediction(request_id, model_name=model.name, error=str(exc))
+        except Exception as exc:  # keep the pad alive whatever the model does
+            return Prediction(request_id, model_name=model.name, error=f"Recognition failed: {exc}")
+        return Prediction(request_id, model.top_k(probs, 5), x, model.name, seconds=time.perf_counter() - start)
+
+
+class Recognizer(QObject):
+    """The GUI-side handle: ``classify(drawing)`` and ``load(path)`` never block.
+
+    Signals (delivered on the GUI thread): ``predicted(Prediction)``,
+    ``modelLoaded(ticket, LoadedModel)``, ``modelFailed(ticket, path, message, detail)``.
+    """
+
+    predicted = Signal(object)
+    modelLoaded = Signal(int, object)
+    modelFailed = Signal(int, str, str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._next_id = 0
+        self._worker = _Worker(self)
+        self._worker.start()
+
+    def next_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    @property
+    def latest_id(self) -> int:
+        return self._next_id
+
+    def classify(self, drawing: Drawing) -> int:
+        """Post a drawing (replacing any not yet started); returns its request id."""
+        rid = self.next_id()
+        self._worker.post_drawing(rid, drawing)
+        return rid
+
+    def load(self, path: str) -> int:
+        """Load a model in the background; the current one keeps working until the new one is ready."""
+        ticket = self.next_id()
+        self._worker.post_model(ticket, str(path))
+        return ticket
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        self._worker.stop()
+        self._worker.wait(timeout_ms)

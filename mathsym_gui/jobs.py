@@ -1,0 +1,178 @@
+"""Long jobs (training, tuning, evaluation, reports) in a separate process, read as JSON-lines progress.
+
+The runner is generic: it takes an argv list. The trainer CLI with ``--progress json`` prints one JSON object
+per line on stdout: ``{"event": "progress", ...}``, then ``{"event": "done", ...}`` or
+``{"event": "error", "message": ...}``; it exits non-zero on error and cancels cleanly on SIGTERM.
+A crash of the job cannot take the drawing pad down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+#: The repository root (so ``python -m trainer.cli`` works from a source checkout).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+#: How the app starts the trainer CLI; prefix of every job's argv.
+TRAINER_CLI = [sys.executable, "-m", "trainer.cli"]
+#: After SIGTERM, how long a job may take to clean up before it is killed.
+KILL_AFTER_MS = 15000
+#: Lines of log kept for the error dialog.
+LOG_LINES = 400
+
+
+@dataclass
+class JobResult:
+    ok: bool
+    cancelled: bool = False
+    message: str = ""  # user-ready sentence on failure
+    done: dict = field(default_factory=dict)  # the "done" event
+    exit_code: int | None = None
+    log: str = ""
+
+
+class JobRunner(QObject):
+    """Runs one job at a time in a QProcess; signals ``progress(dict)``, ``logLine(str)``, ``finished(JobResult)``."""
+
+    started = Signal()
+    progress = Signal(dict)
+    logLine = Signal(str)
+    finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._process: QProcess | None = None
+        self._buffer = b""
+        self._log: list[str] = []
+        self._done: dict = {}
+        self._error = ""
+        self._cancelled = False
+        self._argv: list[str] = []
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def start(self, argv: list[str], cwd: str | os.PathLike | None = None, env: dict | None = None) -> None:
+        if self._process is not None:
+            raise RuntimeError("A job is already running.")
+        self._buffer, self._log, self._done, self._error, self._cancelled = b"", [], {}, "", False
+        self._argv = list(argv)
+        proc = QProcess(self)
+        proc.setProgram(argv[0])
+        proc.setArguments([str(a) for a in argv[1:]])
+        proc.setWorkingDirectory(str(cwd or REPO_ROOT))
+        environment = QProcessEnvironment.systemEnvironment()
+        python_path = environment.value("PYTHONPATH", "")
+        environment.insert("PYTHONPATH", str(REPO_ROOT) + (os.pathsep + python_path if python_path else ""))
+        environment.insert("PYTHONUNBUFFERED", "1")
+        for key, value in (env or {}).items():
+            environment.insert(key, str(value))
+        proc.setProcessEnvironment(environment)
+        proc.readyReadStandardOutput.connect(self._read_stdout)
+        proc.readyReadStandardError.connect(self._read_stderr)
+        proc.finished.connect(self._finished)
+        proc.errorOccurred.connect(self._error_occurred)
+        self._process = proc
+        self._append_log("$ " + " ".join(str(a) for a in argv))
+        proc.start()
+        self.started.emit()
+
+    def cancel(self) -> None:
+        """Ask the job to stop (SIGTERM: the CLI removes partial files), killing it if it does not."""
+        proc = self._process
+        if proc is None:
+            return
+        self._cancelled = True
+        proc.terminate()
+        QTimer.singleShot(KILL_AFTER_MS, lambda p=proc: p.kill() if self._process is p else None)
+
+    def cancel_and_wait(self, timeout_ms: int = KILL_AFTER_MS) -> None:
+        """Stop the job and wait for it to exit (used when the window closes)."""
+        proc = self._process
+        if proc is None:
+            return
+        self._cancelled = True
+        proc.terminate()
+        if not proc.waitForFinished(timeout_ms):
+            proc.kill()
+            proc.waitForFinished(3000)
+
+    # -- process output -------------------------------------------------------------------------------
+
+    def _append_log(self, line: str) -> None:
+        self._log.append(line)
+        del self._log[:-LOG_LINES]
+        self.logLine.emit(line)
+
+    def _read_stdout(self) -> None:
+        self._buffer += bytes(self._process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            self._handle_line(raw.decode("utf-8", "replace").strip())
+
+    def _handle_line(self, line: str) -> None:
+        if not line:
+            return
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            event = None
+        if not isinstance(event, dict) or "event" not in event:
+            self._append_log(line)
+            return
+        kind = event.get("event")
+        if kind == "progress":
+            message = event.get("message") or ""
+            if event.get("metrics") or message:
+                self._append_log(f"{event.get('stage', '')}: {message}".strip(": "))
+            self.progress.emit(event)
+        elif kind == "done":
+            self._done = event
+            self._append_log("done: " + json.dumps({k: v for k, v in event.items() if k != "event"})[:2000])
+        elif kind == "error":
+            self._error = str(event.get("message") or "The job failed.")
+            self._append_log("error: " + self._error)
+
+    def _read_stderr(self) -> None:
+        text = bytes(self._process.readAllStandardError()).decode("utf-8", "replace")
+        for line in text.splitlines():
+            if line.strip():
+                self._append_log(line)
+
+    def _error_occurred(self, error) -> None:
+        if error == QProcess.FailedToStart and self._process is not None:
+            self._error = f"The job could not be started: {self._process.errorString()}."
+            self._complete(None)
+
+    def _finished(self, exit_code: int, exit_status) -> None:
+        if self._process is None:
+            return
+        self._read_stdout()
+        if self._buffer:
+            self._handle_line(self._buffer.decode("utf-8", "replace").strip())
+            self._buffer = b""
+        self._read_stderr()
+        self._complete(exit_code if exit_status == QProcess.NormalExit else None)
+
+    def _complete(self, exit_code: int | None) -> None:
+        proc, self._process = self._process, None
+        log = "\n".join(self._log)
+        if self._cancelled:
+            result = JobResult(False, True, "The job was cancelled; nothing was saved.", exit_code=exit_code, log=log)
+        elif exit_code == 0 and self._done and not self._error:
+            result = JobResult(True, done=self._done, exit_code=0, log=log)
+        else:
+            message = self._error or (
+                f"The job stopped unexpectedly (exit code {exit_code})." if exit_code is not None
+                else "The job crashed."
+            )
+            result = JobResult(False, message=message, exit_code=exit_code, log=log)
+        if proc is not None:
+            proc.deleteLater()
+        self.finished.emit(result)
