@@ -1,0 +1,7 @@
+"""``python -m trainer``: the same command line as ``mathsym-train``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
