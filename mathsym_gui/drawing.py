@@ -12,9 +12,15 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
-#: Rasterise for the model at most this many pixels on the longer side (the "ink" preprocessing analyses
-#: images at 320 px anyway, so a bigger raster would only be shrunk again).
-MODEL_RASTER = 320
+#: Strokes are rasterised for the model cropped to the ink (plus a paper margin) with this many pixels on
+#: the longer side: the "ink" preprocessing crops to the symbol and rescales it anyway, and its cost grows
+#: with the pixel count (a whole 600 px canvas costs ~4x more for the same symbol detail).
+MODEL_RASTER = 192
+#: Longer side of the raster when strokes are drawn over a photo (the whole canvas is rendered then).
+PHOTO_RASTER = 320
+#: Paper margin around the ink, as a share of the ink box's longer side (the preprocessing fits the paper
+#: colour on the image border, so the border must be paper).
+MARGIN = 0.15
 
 
 @dataclass(frozen=True)
@@ -118,28 +124,62 @@ def ink_layer(strokes, width: int, height: int, scale: float = 1.0, device_ratio
     return layer
 
 
+def ink_box(strokes) -> QRectF | None:
+    """The bounding box of the (non-eraser) strokes, pen width included."""
+    box = None
+    for s in strokes:
+        if s.eraser:
+            continue
+        xs, ys = [p[0] for p in s.points], [p[1] for p in s.points]
+        r = s.width / 2.0 + 1.0
+        b = QRectF(min(xs) - r, min(ys) - r, max(xs) - min(xs) + 2 * r, max(ys) - min(ys) + 2 * r)
+        box = b if box is None else box.united(b)
+    return box
+
+
 def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
     """Rasterise a drawing to (H, W, 3) uint8 RGB: paper, photo, then ink, anti-aliased.
 
+    With ``max_side`` (the model's path), strokes without a photo are cropped to their ink box plus a paper
+    margin and drawn with that many pixels on the longer side; without it, the whole canvas at 1:1.
     A photo without strokes is returned as is (full resolution): the model sees the original image.
     """
     if drawing.image is not None and not drawing.strokes:
         return drawing.image
-    w, h = max(1, drawing.width), max(1, drawing.height)
-    scale = 1.0 if not max_side else min(1.0, max_side / max(w, h))
+    region = QRectF(0, 0, max(1, drawing.width), max(1, drawing.height))
+    box = ink_box(drawing.strokes) if drawing.image is None and max_side else None
+    if box is not None:
+        margin = MARGIN * max(box.width(), box.height())
+        region = box.adjusted(-margin, -margin, margin, margin)
+    w, h = region.width(), region.height()
+    if not max_side:
+        scale = 1.0
+    elif box is not None:
+        scale = min(max_side / max(w, h), 4.0)
+    else:  # strokes over a photo: the whole canvas, with enough pixels for the photo's symbol
+        scale = min(max(max_side, PHOTO_RASTER) / max(w, h), 1.0)
     out = QImage(max(1, round(w * scale)), max(1, round(h * scale)), QImage.Format_RGB32)
     out.fill(QColor(drawing.paper))
     painter = QPainter(out)
     painter.setRenderHint(QPainter.Antialiasing)
     painter.setRenderHint(QPainter.SmoothPixmapTransform)
+    painter.scale(scale, scale)
+    painter.translate(-region.left(), -region.top())
     if drawing.image is not None:
         img = drawing.image
-        painter.save()
-        painter.scale(scale, scale)
-        painter.drawImage(fit_rect(img.shape[1], img.shape[0], w, h), array_to_qimage(img))
-        painter.restore()
+        painter.drawImage(fit_rect(img.shape[1], img.shape[0], drawing.width, drawing.height), array_to_qimage(img))
     if drawing.strokes:
-        painter.drawImage(0, 0, ink_layer(drawing.strokes, w, h, scale))
+        # Ink (with eraser strokes) goes on its own layer first, so erasing never clears the paper or photo.
+        layer = QImage(out.size(), QImage.Format_ARGB32_Premultiplied)
+        layer.fill(Qt.transparent)
+        ink = QPainter(layer)
+        ink.setRenderHint(QPainter.Antialiasing)
+        ink.scale(scale, scale)
+        ink.translate(-region.left(), -region.top())
+        paint_ink(ink, drawing.strokes)
+        ink.end()
+        painter.resetTransform()
+        painter.drawImage(0, 0, layer)
     painter.end()
     return qimage_to_array(out)
 

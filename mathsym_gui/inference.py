@@ -7,6 +7,7 @@ request so the window can ignore answers to requests it has superseded (e.g. aft
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import traceback
@@ -31,6 +32,21 @@ class Prediction:
     empty: bool = False  # nothing drawn (e.g. everything erased): no classes, no error
     error: str = ""  # a user-ready sentence when the drawing could not be classified
     seconds: float = 0.0  # worker time: rasterise + preprocess + predict
+    stages: dict = field(default_factory=dict)  # seconds per stage: render, preprocess, predict
+    started_at: float = 0.0  # time.perf_counter() when the worker picked the request up
+    finished_at: float = 0.0  # time.perf_counter() when the worker emitted the result
+
+
+def limit_blas_threads() -> None:
+    """One BLAS thread in the pad's process: the preprocessing's tiny least-squares fits gain nothing from
+    more, and OpenBLAS's spinning helper threads starve the GUI thread on a busy machine (stalls of ~1 s
+    were measured while a training job ran)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")
+    except Exception:  # threadpoolctl missing or no BLAS found: nothing to limit
+        pass
 
 
 class _Worker(QThread):
@@ -62,6 +78,7 @@ class _Worker(QThread):
             self._cond.notify()
 
     def run(self) -> None:
+        limit_blas_threads()
         while True:
             with self._cond:
                 while not (self._stop or self._drawing or self._model_path):
@@ -75,7 +92,10 @@ class _Worker(QThread):
             if job_model is not None:
                 self._load(*job_model)
             elif job_drawing is not None:
-                self._owner.predicted.emit(self._classify(*job_drawing))
+                started = time.perf_counter()
+                prediction = self._classify(*job_drawing)
+                prediction.started_at, prediction.finished_at = started, time.perf_counter()
+                self._owner.predicted.emit(prediction)
 
     def _load(self, ticket: int, path: str) -> None:
         try:
@@ -91,6 +111,10 @@ class _Worker(QThread):
                                          traceback.format_exc())
             return
         self.model = model
+        # TensorFlow brings hundreds of thousands of long-lived objects; a full garbage collection walking
+        # them holds the GIL for 100+ ms and freezes the GUI thread. Freeze them out of future collections.
+        gc.collect()
+        gc.freeze()
         self._owner.modelLoaded.emit(ticket, model)
 
     def _classify(self, request_id: int, drawing: Drawing) -> Prediction:
@@ -101,15 +125,20 @@ class _Worker(QThread):
         if drawing.is_empty:
             return Prediction(request_id, model_name=model.name, empty=True)
         try:
-            x = model.preprocess(render(drawing))
+            raster = render(drawing)
+            t1 = time.perf_counter()
+            x = model.preprocess(raster)
+            t2 = time.perf_counter()
             probs = model.predict_inputs(x[None])[0]
+            t3 = time.perf_counter()
         except EmptyImageError:
             return Prediction(request_id, model_name=model.name, empty=True)
         except MathSymError as exc:
             return Prediction(request_id, model_name=model.name, error=str(exc))
         except Exception as exc:  # keep the pad alive whatever the model does
             return Prediction(request_id, model_name=model.name, error=f"Recognition failed: {exc}")
-        return Prediction(request_id, model.top_k(probs, 5), x, model.name, seconds=time.perf_counter() - start)
+        return Prediction(request_id, model.top_k(probs, 5), x, model.name, seconds=t3 - start,
+                          stages={"render": t1 - start, "preprocess": t2 - t1, "predict": t3 - t2})
 
 
 class Recognizer(QObject):
@@ -149,6 +178,6 @@ class Recognizer(QObject):
         self._worker.post_model(ticket, str(path))
         return ticket
 
-    def shutdown(self, timeout_ms: int = 10000) -> None:
+    def shutdown(self, timeout_ms: int = 30000) -> None:
         self._worker.stop()
         self._worker.wait(timeout_ms)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,15 +54,21 @@ class JobRunner(QObject):
         self._error = ""
         self._cancelled = False
         self._argv: list[str] = []
+        self._stage = ""
 
     @property
     def running(self) -> bool:
         return self._process is not None
 
-    def start(self, argv: list[str], cwd: str | os.PathLike | None = None, env: dict | None = None) -> None:
+    def start(self, argv: list[str], cwd: str | os.PathLike | None = None, env: dict | None = None,
+              nice: int = 10) -> None:
+        """Start ``argv``; on POSIX at a lower CPU priority (``nice``) so the pad stays responsive."""
         if self._process is not None:
             raise RuntimeError("A job is already running.")
+        if nice and os.name == "posix" and shutil.which("nice") and shutil.which(str(argv[0])):
+            argv = [shutil.which("nice"), "-n", str(nice), *argv]  # nice execs the job: signals reach it
         self._buffer, self._log, self._done, self._error, self._cancelled = b"", [], {}, "", False
+        self._stage = ""
         self._argv = list(argv)
         proc = QProcess(self)
         proc.setProgram(argv[0])
@@ -128,9 +135,12 @@ class JobRunner(QObject):
             return
         kind = event.get("event")
         if kind == "progress":
-            message = event.get("message") or ""
-            if event.get("metrics") or message:
-                self._append_log(f"{event.get('stage', '')}: {message}".strip(": "))
+            stage = str(event.get("stage") or "")
+            if event.get("metrics") or stage != self._stage:  # per-epoch lines and stage changes, not batches
+                self._stage = stage
+                metrics = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in (event.get("metrics") or {}).items())
+                self._append_log(f"{stage}: {event.get('message') or ''} {metrics}".strip(": "))
             self.progress.emit(event)
         elif kind == "done":
             self._done = event

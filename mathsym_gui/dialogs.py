@@ -1,0 +1,50 @@
+"""Every message box and file dialog of the app goes through here, so tests can intercept them.
+
+Tests replace :func:`show` (and the ``get_*`` file choosers) with fakes via monkeypatch and assert on
+what would have been shown.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+INFO, WARNING, ERROR, QUESTION = "info", "warning", "error", "question"
+_ICONS = {INFO: QMessageBox.Information, WARNING: QMessageBox.Warning, ERROR: QMessageBox.Critical,
+          QUESTION: QMessageBox.Question}
+
+
+def show(parent: QWidget | None, kind: str, title: str, text: str, detail: str = "") -> bool:
+    """Show a message; for QUESTION return True when the user said Yes. ``detail`` is the expandable text."""
+    box = QMessageBox(parent)
+    box.setIcon(_ICONS[kind])
+    box.setWindowTitle(title)
+    box.setText(text)
+    if detail:
+        box.setDetailedText(detail)
+    if kind == QUESTION:
+        box.setStandardButtons(QMessageBox.Yes | QMessageBox.No)
+        box.setDefaultButton(QMessageBox.Yes)
+    return box.exec() == QMessageBox.Yes
+
+
+def error(parent, title: str, text: str, detail: str = "") -> None:
+    show(parent, ERROR, title, text, detail)
+
+
+def info(parent, title: str, text: str, detail: str = "") -> None:
+    show(parent, INFO, title, text, detail)
+
+
+def ask(parent, title: str, text: str, detail: str = "") -> bool:
+    return show(parent, QUESTION, title, text, detail)
+
+
+def get_open_file(parent, title: str, folder: str, filters: str) -> str:
+    """A file to open ("" when cancelled)."""
+    path, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
+    return path
+
+
+def get_folder(parent, title: str, folder: str) -> str:
+    """A folder ("" when cancelled)."""
+    return QFileDialog.getExistingDirectory(parent, title, folder)

@@ -1,0 +1,554 @@
+"""The main window: canvas + live predictions, menus, toolbar, status bar, model and job handling."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QColor, QDesktopServices, QGuiApplication, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QColorDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QSpinBox,
+    QStyle,
+    QToolButton,
+)
+
+import trainer
+from trainer.errors import MathSymError
+from trainer.imageio import IMAGE_SUFFIXES, read_image
+
+from . import dialogs
+from .canvas import Canvas
+from .drawing import qimage_to_array
+from .inference import Prediction, Recognizer
+from .jobs import TRAINER_CLI, JobResult
+from .model_files import MODEL_FILTER, MODELS_DIR, find_model
+from .predictions import PredictionPanel
+from .settings import AppSettings
+from .train_dialog import SPECS, JobDialog, JobSpec
+
+APP_NAME = "MathSym"
+#: While the pen moves, classify at most this often (ms).
+LIVE_INTERVAL_MS = 100
+#: Opened images larger than this (longer side, px) are reduced for display and recognition.
+MAX_IMAGE_SIDE = 2048
+SWATCHES = ("#000000", "#1f4fd1", "#c62828", "#2e7d32", "#ef6c00")
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;All files (*)"
+HINT_EMPTY = "Draw a symbol on the pad (or open, paste or drop an image) to see what it is recognised as."
+HINT_NO_MODEL = ("No model is loaded yet. Open a model (.keras, or a notebook .h5) or train one; "
+                 "you can draw meanwhile.")
+
+
+def _desktop_open(url: QUrl) -> bool:
+    """Open a file or folder with the desktop (not on the offscreen platform used by tests)."""
+    if QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return False
+    return QDesktopServices.openUrl(url)
+
+
+def colour_icon(colour: str, size: int = 16) -> QIcon:
+    pix = QPixmap(size, size)
+    pix.fill(QColor(colour))
+    return QIcon(pix)
+
+
+class MainWindow(QMainWindow):
+    """The drawing pad. Arguments make it testable: settings file, models folder, CLI argv, URL opener."""
+
+    predictionShown = Signal(object)  # Prediction, after the panel shows it
+    modelChanged = Signal(str)  # path of the model now recognising
+
+    def __init__(self, settings: AppSettings | None = None, models_dir: str | os.PathLike = MODELS_DIR,
+                 model_path: str | os.PathLike | None = None, cli: list[str] | None = None,
+                 open_url: Callable[[QUrl], object] | None = None, autoload: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.settings = settings or AppSettings()
+        self.models_dir = Path(models_dir)
+        self.cli = list(cli or TRAINER_CLI)
+        self.open_url = open_url or _desktop_open
+        self.model = None  # trainer.modelio.LoadedModel in use
+        self._pending: tuple[int, str, bool] | None = None  # (ticket, path, remember) of a model loading
+        self._floor = 0  # results of requests before this id are stale
+        self._shown_id = 0
+        self.last_prediction: Prediction | None = None
+        self.jobs: dict[str, JobDialog] = {}
+        self.setAcceptDrops(True)
+        icon = Path(__file__).parent / "resources" / "icon.png"
+        if icon.is_file():
+            self.setWindowIcon(QIcon(str(icon)))
+
+        self.canvas = Canvas(self)
+        self.panel = PredictionPanel(self)
+        splitter = QSplitter(self)
+        splitter.setObjectName("splitter")
+        splitter.addWidget(self.canvas)
+        splitter.addWidget(self.panel)
+        splitter.setStretchFactor(0, 1)
+        splitter.setCollapsible(0, False)
+        self.setCentralWidget(splitter)
+
+        self.model_label = QLabel(self)
+        self.model_label.setObjectName("modelLabel")
+        self.statusBar().addPermanentWidget(self.model_label)
+
+        self.recognizer = Recognizer(self)
+        self.recognizer.predicted.connect(self._on_prediction)
+        self.recognizer.modelLoaded.connect(self._on_model_loaded)
+        self.recognizer.modelFailed.connect(self._on_model_failed)
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_INTERVAL_MS)
+        self._live_timer.timeout.connect(self.classify_now)
+        self.canvas.strokesChanged.connect(self.classify_now)
+        self.canvas.strokesChanged.connect(self._update_actions)
+        self.canvas.drawingMoved.connect(self._on_drawing_moved)
+        self.panel.openModelRequested.connect(self.choose_model)
+        self.panel.trainRequested.connect(lambda: self.open_job("default"))
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._restore_settings()
+        self._update_actions()
+        self._update_model_label()
+        self.panel.show_hint(HINT_NO_MODEL)
+
+        if autoload:
+            path = model_path or find_model(self.models_dir, self.settings.get("model/active", None, str))
+            if path:
+                self.use_model(path, remember=model_path is not None)
+            else:
+                self.panel.show_model_buttons(True)
+                self.statusBar().showMessage("No model found: open one (Model → Open Model…) or train one.")
+
+    # -- building -------------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon=None, checkable=False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon) if isinstance(icon, QStyle.StandardPixmap) else icon)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        self.act_open_image = self._action("&Open Image…", self.choose_image, QKeySequence.Open,
+                                           "Open an image of a symbol and recognise it", sp.SP_DialogOpenButton)
+        self.act_export = self._action("&Export Confusion-Matrix Report…", lambda: self.open_job("report"),
+                                       None, "Evaluate the active model on a test split and write a report")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Quit MathSym")
+        self.act_undo = self._action("&Undo", self.canvas.undo, QKeySequence.Undo, "Undo the last stroke",
+                                     sp.SP_ArrowBack)
+        self.act_redo = self._action("&Redo", self.canvas.redo, QKeySequence.Redo, "Redo", sp.SP_ArrowForward)
+        self.act_clear = self._action("&Clear", self.canvas.clear, [QKeySequence.Delete, "Ctrl+L"],
+                                      "Clear the pad (undoable)", sp.SP_DialogDiscardButton)
+        self.act_paste = self._action("&Paste Image", self.paste, QKeySequence.Paste,
+                                      "Paste an image or image file from the clipboard")
+        self.act_pen = self._action("&Pen", lambda: self.set_eraser(False), "P", "Draw", checkable=True)
+        self.act_eraser = self._action("&Eraser", lambda: self.set_eraser(True), "E", "Erase strokes",
+                                       checkable=True)
+        self.act_pen.setChecked(True)
+        self.act_colour = self._action("Pen &Colour…", self.choose_colour, "Ctrl+Shift+C", "Choose the pen colour")
+        self.act_paper = self._action("Paper Colo&ur…", self.choose_paper, None, "Choose the paper colour")
+        self.act_open_model = self._action("&Open Model…", self.choose_model, "Ctrl+M",
+                                           "Load a .keras model or a notebook .h5")
+        self.act_default_model = self._action("Use &Default Model", self.use_default_model, None,
+                                              "Switch to the model that ships with MathSym")
+        self.act_train = {}
+        for key, text in (("split", "&Split Dataset…"), ("alexnet", "Tune &AlexNet…"), ("vgg19", "Train &VGG19…"),
+                          ("default", "Train &Default Model…"), ("evaluate", "&Evaluate…")):
+            self.act_train[key] = self._action(text, lambda checked=False, k=key: self.open_job(k), None,
+                                               SPECS[key].intro)
+        self.act_about = self._action("&About MathSym", self.about, None, "About MathSym")
+        self.act_about_qt = self._action("About &Qt", QApplication.aboutQt)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        m.addActions([self.act_open_image, self.act_paste])
+        m.addSeparator()
+        m.addAction(self.act_export)
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = bar.addMenu("&Edit")
+        m.addActions([self.act_undo, self.act_redo, self.act_clear])
+        m.addSeparator()
+        m.addActions([self.act_pen, self.act_eraser, self.act_colour, self.act_paper])
+        m = bar.addMenu("&Model")
+        m.addActions([self.act_open_model, self.act_default_model])
+        m = bar.addMenu("&Train")
+        m.addAction(self.act_train["split"])
+        m.addSeparator()
+        m.addActions([self.act_train["alexnet"], self.act_train["vgg19"], self.act_train["default"]])
+        m.addSeparator()
+        m.addAction(self.act_train["evaluate"])
+        m = bar.addMenu("&Help")
+        m.addActions([self.act_about, self.act_about_qt])
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Drawing")
+        tb.setObjectName("drawingToolbar")
+        tb.setIconSize(QSize(18, 18))
+        tb.addActions([self.act_open_image])
+        tb.addSeparator()
+        tb.addActions([self.act_undo, self.act_redo, self.act_clear])
+        tb.addSeparator()
+        tb.addActions([self.act_pen, self.act_eraser])
+        self.colour_button = QToolButton(self)
+        self.colour_button.setObjectName("colourButton")
+        self.colour_button.setToolTip("Pen colour…")
+        self.colour_button.clicked.connect(self.choose_colour)
+        tb.addWidget(self.colour_button)
+        for colour in SWATCHES:
+            button = QToolButton(self)
+            button.setIcon(colour_icon(colour, 14))
+            button.setToolTip(f"Pen colour {colour}")
+            button.setObjectName(f"swatch{colour[1:]}")
+            button.clicked.connect(lambda checked=False, c=colour: self.set_pen_colour(c))
+            tb.addWidget(button)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Width "))
+        self.width_spin = QSpinBox(self)
+        self.width_spin.setObjectName("widthSpin")
+        self.width_spin.setRange(1, 60)
+        self.width_spin.setSuffix(" px")
+        self.width_spin.setToolTip("Pen width")
+        self.width_spin.valueChanged.connect(self.set_pen_width)
+        tb.addWidget(self.width_spin)
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        self.set_pen_colour(s.get("pen/colour", "#000000", str))
+        self.width_spin.setValue(s.get("pen/width", 12, int))
+        self.canvas.set_paper(s.get("pen/paper", "#ffffff", str))
+        geometry = s.get("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(900, 600)
+        state = s.get("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.set("pen/colour", self.canvas.pen_colour)
+        s.set("pen/width", int(self.canvas.pen_width))
+        s.set("pen/paper", self.canvas.paper)
+        s.set("window/geometry", self.saveGeometry())
+        s.set("window/state", self.saveState())
+        s.sync()
+
+    def _update_actions(self) -> None:
+        self.act_undo.setEnabled(self.canvas.can_undo())
+        self.act_redo.setEnabled(self.canvas.can_redo())
+        self.act_clear.setEnabled(not self.canvas.is_empty())
+
+    # -- pen ------------------------------------------------------------------------------------------
+
+    def set_pen_colour(self, colour: str) -> None:
+        c = QColor(colour)
+        if not c.isValid():
+            return
+        self.canvas.pen_colour = c.name()
+        self.colour_button.setIcon(colour_icon(c.name(), 18))
+        self.set_eraser(False)
+
+    def set_pen_width(self, width: int) -> None:
+        self.canvas.pen_width = float(width)
+
+    def set_eraser(self, on: bool) -> None:
+        self.canvas.eraser = on
+        self.act_eraser.setChecked(on)
+        self.act_pen.setChecked(not on)
+        self.canvas.setCursor(Qt.PointingHandCursor if on else Qt.CrossCursor)
+
+    def choose_colour(self) -> None:
+        colour = QColorDialog.getColor(QColor(self.canvas.pen_colour), self, "Pen Colour")
+        if colour.isValid():
+            self.set_pen_colour(colour.name())
+
+    def choose_paper(self) -> None:
+        colour = QColorDialog.getColor(QColor(self.canvas.paper), self, "Paper Colour")
+        if colour.isValid():
+            self.canvas.set_paper(colour.name())
+
+    # -- recognition ----------------------------------------------------------------------------------
+
+    def _on_drawing_moved(self) -> None:
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def classify_now(self) -> None:
+        """Post the current drawing to the worker (the newest request replaces an unstarted older one)."""
+        self._live_timer.stop()
+        if self.canvas.is_empty():
+            self._floor = self.recognizer.next_id()  # answers to earlier requests are stale now
+            self.last_prediction = None
+            self.panel.show_hint(HINT_EMPTY if self.model is not None else HINT_NO_MODEL)
+            return
+        if self.model is None:
+            return  # the drawing is classified as soon as a model has loaded
+        self.recognizer.classify(self.canvas.snapshot())
+
+    def _on_prediction(self, pred: Prediction) -> None:
+        if pred.request_id < max(self._floor, self._shown_id):
+            return
+        self._shown_id = pred.request_id
+        if pred.empty:
+            self.panel.show_hint("Nothing visible to recognise: the drawing or image has no ink.")
+            self.last_prediction = None
+        elif pred.error:
+            self.panel.show_hint(pred.error)
+            self.last_prediction = None
+        else:
+            self.panel.show_prediction(pred.top, pred.preview, pred.seconds)
+            self.last_prediction = pred
+        self.predictionShown.emit(pred)
+
+    # -- models ---------------------------------------------------------------------------------------
+
+    def use_model(self, path: str | os.PathLike, remember: bool = True) -> None:
+        """Load a model in the background; the current one keeps recognising until it is ready."""
+        path = str(path)
+        ticket = self.recognizer.load(path)
+        self._pending = (ticket, path, remember)
+        self._update_model_label()
+        self.statusBar().showMessage(f"Loading model {Path(path).name}…")
+
+    def _on_model_loaded(self, ticket: int, model) -> None:
+        if self._pending is None or ticket != self._pending[0]:
+            return
+        _, path, remember = self._pending
+        self._pending = None
+        self.model = model
+        if remember:
+            self.settings.set("model/active", path)
+        self.panel.show_model_buttons(False)
+        self._update_model_label()
+        self.statusBar().showMessage(f"Model {model.name} ready.", 5000)
+        self.modelChanged.emit(path)
+        self.classify_now()
+
+    def _on_model_failed(self, ticket: int, path: str, message: str, detail: str) -> None:
+        if self._pending is None or ticket != self._pending[0]:
+            return
+        self._pending = None
+        self._update_model_label()
+        self.statusBar().clearMessage()
+        keep = f"\n\nStill using {self.model.name}." if self.model is not None else ""
+        if self.model is None:
+            self.panel.show_model_buttons(True)
+            self.panel.show_hint(HINT_NO_MODEL)
+        dialogs.error(self, "Cannot Load Model", message + keep, detail)
+
+    def _update_model_label(self) -> None:
+        if self._pending is not None:
+            self.model_label.setText(f"Loading model {Path(self._pending[1]).name}…")
+        elif self.model is None:
+            self.model_label.setText("No model loaded")
+        else:
+            acc = self.model.card.test_accuracy
+            text = f"Model: {self.model.name}"
+            text += f" — test accuracy {acc * 100:.1f}%" if acc is not None else " — test accuracy unknown"
+            self.model_label.setText(text)
+        if self.model is not None:
+            self.setWindowTitle(f"{APP_NAME} — {self.model.name}")
+            self.model_label.setToolTip(str(self.model.path or ""))
+        else:
+            self.setWindowTitle(f"{APP_NAME} — no model")
+
+    def choose_model(self) -> None:
+        folder = self.settings.get("paths/models", str(self.models_dir), str)
+        path = dialogs.get_open_file(self, "Open Model", folder, MODEL_FILTER)
+        if path:
+            self.settings.set("paths/models", str(Path(path).parent))
+            self.use_model(path, remember=True)
+
+    def use_default_model(self) -> None:
+        default = self.models_dir / "default.keras"
+        if not default.is_file():
+            dialogs.error(self, "No Default Model", f"The default model {default} is missing. Train one with "
+                          "Train → Train Default Model… or open another model.")
+            return
+        self.use_model(default, remember=True)
+
+    # -- images ---------------------------------------------------------------------------------------
+
+    def choose_image(self) -> None:
+        folder = self.settings.get("paths/images", str(Path.home()), str)
+        path = dialogs.get_open_file(self, "Open Image", folder, IMAGE_FILTER)
+        if path:
+            self.settings.set("paths/images", str(Path(path).parent))
+            self.open_image(path)
+
+    def open_image(self, source: str | os.PathLike | bytes) -> bool:
+        """Decode a file (or encoded bytes) and show it on the pad; errors become a message, nothing lost."""
+        try:
+            rgb = read_image(source)
+        except MathSymError as exc:
+            dialogs.error(self, "Cannot Open Image", str(exc))
+            return False
+        self.show_image(rgb)
+        if not isinstance(source, bytes):
+            self.statusBar().showMessage(f"Opened {Path(source).name}", 5000)
+        return True
+
+    def show_image(self, rgb: np.ndarray) -> None:
+        h, w = rgb.shape[:2]
+        if max(h, w) > MAX_IMAGE_SIDE:
+            s = MAX_IMAGE_SIDE / max(h, w)
+            rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+        self.canvas.set_image(np.ascontiguousarray(rgb))
+
+    def paste(self) -> None:
+        self.open_mime(QGuiApplication.clipboard().mimeData(), "The clipboard")
+
+    def open_mime(self, mime, where: str) -> bool:
+        """Image data or an image file URL (clipboard, drop)."""
+        if mime is None:
+            dialogs.error(self, "Nothing to Paste", f"{where} holds no image.")
+            return False
+        files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+        if not files and mime.hasText():
+            text = mime.text().strip()
+            if text.startswith("file://"):
+                text = QUrl(text).toLocalFile()
+            if text and "\n" not in text and Path(text).is_file():
+                files = [text]
+        if files:
+            return self.open_image(files[0])
+        if mime.hasImage():
+            image = mime.imageData()
+            if image is not None and not image.isNull():
+                self.show_image(qimage_to_array(image))
+                return True
+        dialogs.error(self, "Nothing to Paste", f"{where} holds no image or image file.")
+        return False
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        event.acceptProposedAction()
+        self.open_mime(event.mimeData(), "The dropped item")
+
+    # -- jobs -----------------------------------------------------------------------------------------
+
+    def running_job(self) -> JobDialog | None:
+        return next((d for d in self.jobs.values() if d.running), None)
+
+    def open_job(self, key: str) -> JobDialog:
+        """Show the dialog of a job kind (one per kind, kept so its last run stays visible)."""
+        dialog = self.jobs.get(key)
+        if dialog is None:
+            spec = SPECS[key]
+            data = self.settings.get("paths/data", "", str)
+            model = str(self.model.path) if self.model is not None and self.model.path else ""
+            output = ""
+            if key == "split" and data:
+                output = str(Path(data).parent / (Path(data).name + "-split"))
+            elif key == "report":
+                stem = Path(model).stem if model else "model"
+                output = str(Path(self.settings.get("paths/reports", str(Path.home()), str)) / f"report-{stem}")
+            dialog = JobDialog(spec, self.cli, self, data=data, model=model, output=output,
+                               models_dir=self.models_dir)
+            dialog.jobFinished.connect(self._on_job_finished)
+            dialog.runner.started.connect(lambda d=dialog: self._on_job_started(d))
+            self.jobs[key] = dialog
+        elif key == "report" and self.model is not None and not dialog.running:
+            dialog.fields["model"].setText(str(self.model.path or ""))
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _on_job_started(self, dialog: JobDialog) -> None:
+        data = dialog.value("data")
+        if data:
+            self.settings.set("paths/data", data)
+        if dialog.spec.key == "report" and dialog.output_path:
+            self.settings.set("paths/reports", str(Path(dialog.output_path).parent))
+        self.statusBar().showMessage(f"{dialog.spec.title} running…")
+
+    def _on_job_finished(self, spec: JobSpec, result: JobResult) -> None:
+        self.statusBar().clearMessage()
+        if result.cancelled:
+            dialogs.info(self, spec.title, f"{spec.title} was cancelled; nothing was saved.")
+            return
+        if not result.ok:
+            dialogs.error(self, f"{spec.title} Failed", result.message, result.log)
+            return
+        done = result.done
+        if spec.trains:
+            path = done.get("model") or self.jobs[spec.key].output_path
+            acc = _accuracy(done)
+            text = f"Training finished: {Path(path).name}"
+            text += f" (test accuracy {acc * 100:.1f}%)." if acc is not None else "."
+            if dialogs.ask(self, spec.title, text + "\n\nSwitch to the new model?"):
+                self.use_model(path, remember=True)
+        elif spec.command == "report":
+            folder = self.jobs[spec.key].output_path or str(done.get("report") or "")
+            self.statusBar().showMessage(f"Report written to {folder}", 10000)
+            self.open_url(QUrl.fromLocalFile(folder))
+        elif spec.command == "evaluate":
+            acc = _accuracy(done)
+            text = f"Test accuracy: {acc * 100:.1f}%." if acc is not None else "Evaluation finished."
+            dialogs.info(self, spec.title, text, _pretty(done))
+        else:
+            dialogs.info(self, spec.title, f"{spec.title} finished.", _pretty(done))
+
+    # -- misc -----------------------------------------------------------------------------------------
+
+    def about(self) -> None:
+        dialogs.info(self, "About MathSym",
+                     f"MathSym {trainer.__version__}\n\nA drawing pad that recognises handwritten math symbols: "
+                     "digits 0–9, + − × ÷ = . and x, y, z.\n\nDraw with the mouse, a pen tablet or touch; "
+                     "the top five guesses update as you draw.")
+
+    def closeEvent(self, event) -> None:
+        job = self.running_job()
+        if job is not None:
+            if not dialogs.ask(self, "Quit MathSym", f"{job.spec.title} is still running. Stop it and quit?"):
+                event.ignore()
+                return
+            job.runner.cancel_and_wait()
+        for dialog in self.jobs.values():
+            dialog.hide()
+        self.save_settings()
+        self.recognizer.shutdown()
+        super().closeEvent(event)
+
+
+def _accuracy(done: dict) -> float | None:
+    for source in (done, done.get("report") if isinstance(done.get("report"), dict) else {},
+                   done.get("metrics") if isinstance(done.get("metrics"), dict) else {}):
+        for key in ("test_accuracy", "accuracy"):
+            if isinstance(source.get(key), (int, float)):
+                return float(source[key])
+    return None
+
+
+def _pretty(done: dict) -> str:
+    import json
+
+    return json.dumps({k: v for k, v in done.items() if k != "event"}, indent=2, default=str)[:20000]

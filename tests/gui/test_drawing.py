@@ -1,0 +1,129 @@
+"""Drawing on the real window with mouse events: live recognition, undo/redo/clear, eraser, re-rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+
+from mathsym_gui.drawing import Drawing, Stroke, render
+from trainer.labels import symbol
+
+from .drawing_helpers import draw_stroke, draw_symbol, template_points, wait_for_current_prediction
+
+
+@pytest.mark.parametrize("label", ["1", "0", "7", "add", "sub", "eq", "x"])
+def test_drawn_symbol_is_recognised(qtbot, window, label):
+    draw_symbol(window.canvas, label)
+    pred = wait_for_current_prediction(qtbot, window)
+    assert pred is not None and not pred.error
+    shown = window.panel.list.entries()
+    assert len(shown) == 5 and shown[0][0] == label, shown
+    assert shown[0][1] >= shown[1][1]
+    # the row shows the symbol, the name and a bar with the confidence
+    sym, name, bar = window.panel.list._rows[0]
+    assert sym.text() == symbol(label) and name.text() == label
+    assert bar.format() == f"{shown[0][1] * 100:.1f}%"
+    # the preview is exactly the model input, scaled down
+    assert pred.preview.shape == (224, 224, 3) and pred.preview.dtype == np.uint8
+    assert not window.panel.preview.pixmap().isNull()
+
+
+def test_each_stroke_is_classified_and_live_while_drawing(qtbot, window):
+    canvas = window.canvas
+    first, second = template_points("add", canvas)
+    draw_stroke(canvas, first)
+    pred = wait_for_current_prediction(qtbot, window)
+    assert pred.top[0][0] != "add"  # one bar only
+    # while the pen moves, requests are throttled but sent
+    before = window.recognizer.latest_id
+    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, second[0])
+    for i in range(1, 30):
+        QTest.mouseMove(canvas, second[0] + (second[1] - second[0]) * (i / 30))
+        qtbot.wait(10)
+    assert canvas.is_drawing
+    qtbot.waitUntil(lambda: window.recognizer.latest_id > before, timeout=3000)
+    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, second[1])
+    assert wait_for_current_prediction(qtbot, window).top[0][0] == "add"
+
+
+def test_undo_redo_clear_with_shortcuts(qtbot, window):
+    canvas = window.canvas
+    for stroke in template_points("eq", canvas):
+        draw_stroke(canvas, stroke)
+    assert len(canvas.strokes) == 2
+    assert wait_for_current_prediction(qtbot, window).top[0][0] == "eq"
+    QTest.keySequence(canvas, QKeySequence.Undo)
+    assert len(canvas.strokes) == 1
+    assert wait_for_current_prediction(qtbot, window).top[0][0] != "eq"
+    QTest.keySequence(canvas, QKeySequence.Redo)
+    assert len(canvas.strokes) == 2
+    assert wait_for_current_prediction(qtbot, window).top[0][0] == "eq"
+    QTest.keySequence(canvas, QKeySequence("Ctrl+L"))
+    assert canvas.strokes == () and canvas.is_empty()
+    # empty canvas: predictions cleared, a hint, no dialog
+    assert window.panel.list.entries() == [] and "Draw a symbol" in window.panel.hint.text()
+    assert window.panel.preview.pixmap().isNull()
+    QTest.keySequence(canvas, QKeySequence.Undo)  # clearing is undoable
+    assert len(canvas.strokes) == 2
+    QTest.keySequence(canvas, QKeySequence.Delete)
+    assert canvas.strokes == ()
+    assert not window.act_clear.isEnabled() and window.act_undo.isEnabled()
+
+
+def test_stale_result_after_clear_is_dropped(qtbot, window):
+    draw_symbol(window.canvas, "1")
+    window.canvas.clear()  # before the worker answers the stroke
+    qtbot.wait(300)
+    assert window.panel.list.entries() == []
+    assert "Draw a symbol" in window.panel.hint.text()
+
+
+def test_eraser_removes_ink(qtbot, window):
+    canvas = window.canvas
+    draw_stroke(canvas, [QPoint(100, 200), QPoint(300, 200)])
+    window.act_eraser.trigger()
+    canvas.pen_width = 40
+    draw_stroke(canvas, [QPoint(80, 200), QPoint(320, 200)])
+    assert [s.eraser for s in canvas.strokes] == [False, True]
+    image = render(canvas.snapshot(), max_side=None)
+    assert image.min() > 250  # everything erased: white paper only
+    pred = wait_for_current_prediction(qtbot, window)
+    assert pred is None and "no ink" in window.panel.hint.text()
+
+
+def test_colour_width_and_shortcuts_in_menus(qtbot, window):
+    window.findChild(type(window.colour_button), "swatchc62828").click()
+    window.width_spin.setValue(20)
+    draw_stroke(window.canvas, [QPoint(100, 100), QPoint(200, 100)])
+    stroke = window.canvas.strokes[-1]
+    assert stroke.colour == "#c62828" and stroke.width == 20
+    image = render(window.canvas.snapshot(), max_side=None)
+    assert tuple(image[100, 150]) == (0xC6, 0x28, 0x28)
+    assert window.act_undo.shortcut() == QKeySequence(QKeySequence.Undo)
+    assert window.act_open_image.shortcut() == QKeySequence(QKeySequence.Open)
+    assert QKeySequence("Ctrl+L") in window.act_clear.shortcuts()
+
+
+def test_strokes_rerender_at_any_size_and_pressure_varies_width():
+    stroke = Stroke(((10, 50, 1.0), (90, 50, 1.0)), "#000000", 8)
+    small = render(Drawing(100, 100, (stroke,)), max_side=None)
+    big = render(Drawing(400, 400, (Stroke(tuple((x * 4, y * 4, p) for x, y, p in stroke.points), "#000000", 32),)),
+                 max_side=None)
+    ink_small = (small[:, :, 0] < 128).sum()
+    ink_big = (big[:, :, 0] < 128).sum()
+    assert ink_big == pytest.approx(16 * ink_small, rel=0.1)
+    light = Stroke(((10, 50, 0.1), (50, 50, 0.1), (90, 50, 1.0)), "#000000", 20)
+    image = render(Drawing(100, 100, (light,)), max_side=None)
+    thin = (image[:, 25, 0] < 128).sum()
+    thick = (image[:, 75, 0] < 128).sum()
+    assert thick > 2 * thin > 0
+
+
+def test_canvas_layer_is_device_resolution(window):
+    canvas = window.canvas
+    ratio = canvas.devicePixelRatioF()
+    assert canvas._layer.width() == round(canvas.width() * ratio)
+    assert canvas._layer.devicePixelRatio() == ratio
