@@ -13,7 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import ImageError
 
 #: Largest image we decode. A phone photo is ~12-50 MP; a 50,000 x 50,000 PNG (2.5 GP) is refused from its
-#: header alone, before any pixel is read.
+#: header alone, before any pixel is read (by this check, or by Pillow's bomb check which fires even earlier).
 MAX_PIXELS = 64_000_000
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
@@ -59,7 +59,12 @@ def read_image(source: str | os.PathLike | bytes) -> np.ndarray:
                 return _to_rgb(image)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own header check fired first: same refusal
+        raise ImageError(
+            f"{name} is too large to decode; images over {MAX_PIXELS // 1_000_000} megapixels are refused. "
+            "Scale it down first."
+        ) from exc
+    except UnidentifiedImageError as exc:
         raise ImageError(f"{name} is not an image we can read ({type(exc).__name__}).") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{name} is corrupt or truncated: {exc}.") from exc

@@ -18,7 +18,7 @@ from .modelio import LoadedModel, save_model
 from .preprocess import INPUT_SIZE
 from .progress import CancelToken, Progress, ProgressFn, ignore
 from .split import NOTEBOOK_SEED, NOTEBOOK_VALIDATION, Split, leak_free_split, notebook_split, validation_split
-from .training import default_output
+from .paths import default_output
 
 
 @dataclass

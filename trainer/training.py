@@ -1,24 +1,12 @@
-"""Pieces every training run shares: progress/cancel callback, output paths, the run record."""
+"""The Keras callback every training run shares: progress events and cancellation."""
 
 from __future__ import annotations
 
-import os
 import time
-from datetime import datetime
-from pathlib import Path
 
 import keras
 
 from .progress import CancelToken, Progress, ProgressFn, ignore
-
-#: Where trained models go by default (the app picks the newest one here).
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-
-
-def default_output(architecture: str, models_dir: str | os.PathLike = MODELS_DIR) -> Path:
-    """A fresh, time-stamped model path such as ``models/vgg19-20261125-143000.keras``."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(models_dir) / f"{architecture}-{stamp}.keras"
 
 
 class KerasProgress(keras.callbacks.Callback):
