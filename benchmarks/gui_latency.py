@@ -1,6 +1,6 @@
 """GUI responsiveness of the drawing pad: pen-up -> prediction shown, and GUI-thread stalls.
 
-Usage:  python benchmarks/gui_latency.py [--model PATH] [--runs N] [--no-training]
+Usage:  python benchmarks/gui_latency.py [--model PATH | --vgg19] [--runs N] [--no-training]
 
 How it measures (the real MainWindow, real mouse events via QTest, offscreen unless a display is set):
 
@@ -13,6 +13,9 @@ How it measures (the real MainWindow, real mouse events via QTest, offscreen unl
   (a) while the window classifies a new drawing every 20 ms for 3 s (the worker always busy), and
   (b) while a real training job (``python -m trainer.cli train default`` on a small synthetic dataset)
   runs in its QProcess and the window keeps classifying.
+* With ``--vgg19`` the active model is a 224 px VGG19 classifier (untrained weights: the cost is the same as
+  ImageNet's), and the pen-up latency is compared with one compiled-graph forward pass of that model
+  (``LoadedModel.predict_inputs`` on one preprocessed input, timed on its own with the window idle).
 """
 
 from __future__ import annotations
@@ -186,15 +189,45 @@ def summary(values: list[float]) -> str:
             f"max {v[-1]:.1f} ms (n={len(v)})")
 
 
+def _vgg19_model(path: Path) -> Path:
+    """A 224 px VGG19 classifier saved with its card, as `train vgg19 --weights none` would make it."""
+    from trainer.card import ModelCard
+    from trainer.labels import CLASS_NAMES
+    from trainer.modelio import save_model
+    from trainer.models.vgg19 import build_vgg19
+
+    model = build_vgg19(len(CLASS_NAMES), 224, weights=None)
+    card = ModelCard(labels=list(CLASS_NAMES), architecture="vgg19", preprocessing="notebook")
+    return save_model(model, card, path)
+
+
+def _forward_pass_ms(model, repeats: int = 20) -> float:
+    """Median time of one batch-1 forward pass through the model's compiled graph."""
+    from trainer.strokes import draw_symbol
+
+    x = model.preprocess(draw_symbol("3"))
+    model.predict_inputs(x)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        model.predict_inputs(x)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "default.keras"))
+    parser.add_argument("--vgg19", action="store_true", help="measure with a 224 px VGG19 model instead")
     parser.add_argument("--runs", type=int, default=2, help="times each of the 19 symbols is drawn per mode")
     parser.add_argument("--no-training", action="store_true", help="skip the stall measurement during training")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="override sys.setswitchinterval (seconds) to study GIL hand-over")
     parser.add_argument("--train-seconds", type=float, default=40.0, help="longest time to watch the training job")
     args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="mathsym-bench-"))
+    if args.vgg19:
+        args.model = str(_vgg19_model(tmp / "vgg19.keras"))
     if not Path(args.model).is_file():
         print(f"No model at {args.model}; pass --model PATH.", file=sys.stderr)
         return 2
@@ -203,7 +236,6 @@ def main() -> int:
     from mathsym_gui import dialogs
 
     dialogs.show = lambda parent, kind, title, text, detail="": print(f"  (dialog: {title}: {text})") or False
-    tmp = Path(tempfile.mkdtemp(prefix="mathsym-bench-"))
     window = MainWindow(AppSettings(tmp / "settings.ini"), models_dir=tmp / "models", model_path=args.model,
                         open_url=lambda url: None)
     window.resize(900, 600)
@@ -230,6 +262,7 @@ def main() -> int:
     stall, p99 = monitor.stop()
     print(f"[idle] baseline, window idle for 3 s: GUI stall max {stall:.1f} ms, p99 {p99:.1f} ms "
           "(what the contended machine alone causes)")
+    medians: dict[str, float] = {}
     for mode in ("fast", "live") if args.runs else ():
         draw_and_time(window, "1", mode == "live")  # warm the path
         monitor.start()
@@ -242,6 +275,7 @@ def main() -> int:
                 worker.append(wms)
                 correct += top == label
         stall, p99 = monitor.stop()
+        medians[mode] = statistics.median(latencies)
         print(f"[{mode}] pen-up -> prediction shown: {summary(latencies)}")
         print(f"[{mode}]   worker time (rasterise + preprocess + predict): {summary(worker)}")
         print(f"[{mode}]   stages, median (queue: pen-up -> worker starts; deliver: worker done -> shown): " + ", ".join(
@@ -250,6 +284,11 @@ def main() -> int:
         print(f"[{mode}]   top-1 correct {correct}/{len(latencies)} template drawings; "
               f"GUI stall while drawing+recognising: max {stall:.1f} ms, p99 {p99:.1f} ms "
               "(includes the benchmark's own synthetic input handling)")
+
+    if args.vgg19:
+        forward = _forward_pass_ms(window.model)
+        print(f"[vgg19] one compiled-graph forward pass (batch 1): median {forward:.1f} ms; pen-up -> shown "
+              "median / forward pass: " + ", ".join(f"{m} {v / forward:.2f}x" for m, v in medians.items()))
 
     monitor.start()
     n = busy_classify(window, 3.0)

@@ -38,6 +38,9 @@ from .train_dialog import SPECS, JobDialog, JobSpec
 APP_NAME = "MathSym"
 #: While the pen moves, classify at most this often (ms).
 LIVE_INTERVAL_MS = 100
+#: Models slower than this per prediction (s) classify on pen-up only: a while-drawing request still in
+#: flight at pen-up would delay the answer the user waits for by up to one more forward pass.
+LIVE_MAX_PREDICT_S = 0.05
 #: Opened images larger than this (longer side, px) are reduced for display and recognition.
 MAX_IMAGE_SIDE = 2048
 SWATCHES = ("#000000", "#1f4fd1", "#c62828", "#2e7d32", "#ef6c00")
@@ -78,6 +81,7 @@ class MainWindow(QMainWindow):
         self.model = None  # trainer.modelio.LoadedModel in use
         self._pending: tuple[int, str, bool] | None = None  # (ticket, path, remember) of a model loading
         self._floor = 0  # results of requests before this id are stale
+        self._predict_seconds = 0.0  # the active model's last forward-pass time
         self._shown_id = 0
         self.last_prediction: Prediction | None = None
         self.jobs: dict[str, JobDialog] = {}
@@ -293,6 +297,8 @@ class MainWindow(QMainWindow):
     # -- recognition ----------------------------------------------------------------------------------
 
     def _on_drawing_moved(self) -> None:
+        if self._predict_seconds > LIVE_MAX_PREDICT_S:
+            return
         if not self._live_timer.isActive():
             self._live_timer.start()
 
@@ -312,6 +318,7 @@ class MainWindow(QMainWindow):
         if pred.request_id < max(self._floor, self._shown_id):
             return
         self._shown_id = pred.request_id
+        self._predict_seconds = pred.stages.get("predict", self._predict_seconds)
         if pred.empty:
             self.panel.show_hint("Nothing visible to recognise: the drawing or image has no ink.")
             self.last_prediction = None
@@ -339,6 +346,7 @@ class MainWindow(QMainWindow):
         _, path, remember = self._pending
         self._pending = None
         self.model = model
+        self._predict_seconds = 0.0  # measured again by the first prediction
         if remember:
             self.settings.set("model/active", path)
         self.panel.show_model_buttons(False)

@@ -49,6 +49,25 @@ def test_each_stroke_is_classified_and_live_while_drawing(qtbot, window):
     assert wait_for_current_prediction(qtbot, window).top[0][0] == "add"
 
 
+def test_slow_models_classify_on_pen_up_only(qtbot, window, monkeypatch):
+    """With a model slower than the live budget, moving the pen sends nothing; pen-up still classifies."""
+    from mathsym_gui import main_window
+
+    monkeypatch.setattr(main_window, "LIVE_MAX_PREDICT_S", 0.0)  # every real model is "slow" now
+    canvas = window.canvas
+    first, second = template_points("add", canvas)
+    draw_stroke(canvas, first)
+    wait_for_current_prediction(qtbot, window)
+    before = window.recognizer.latest_id
+    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, second[0])
+    for i in range(1, 30):
+        QTest.mouseMove(canvas, second[0] + (second[1] - second[0]) * (i / 30))
+        qtbot.wait(10)
+    assert window.recognizer.latest_id == before
+    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, second[1])
+    assert wait_for_current_prediction(qtbot, window).top[0][0] == "add"
+
+
 def test_undo_redo_clear_with_shortcuts(qtbot, window):
     canvas = window.canvas
     for stroke in template_points("eq", canvas):
