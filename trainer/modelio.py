@@ -15,6 +15,11 @@ from .preprocess import ImageLike, to_model_input
 MODEL_SUFFIXES = (".keras", ".h5")
 
 
+def _readable_like_new_files(path: str) -> None:
+    """mkstemp makes 0600 files; models and cards are meant to be shared like any document (0644)."""
+    os.chmod(path, 0o644)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so readers see the old or the new content, never a half-written one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -23,6 +28,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        _readable_like_new_files(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -40,6 +46,7 @@ def save_model(model, card: ModelCard, path: str | os.PathLike) -> Path:
         os.close(fd)
         try:
             model.save(tmp)
+            _readable_like_new_files(tmp)
             atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
             os.replace(tmp, path)
         finally:
