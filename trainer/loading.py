@@ -13,7 +13,7 @@ import numpy as np
 from .dataset import Sample
 from .errors import ImageError
 from .modelio import atomic_write_bytes
-from .preprocess import INPUT_SIZE, to_model_input
+from .preprocess import INPUT_SIZE, VERSION, to_model_input
 from .progress import CancelToken, Progress, ProgressFn, ignore
 
 
@@ -36,7 +36,7 @@ def cache_dir() -> Path:
 
 
 def _cache_key(samples: list[Sample], method: str, size: int) -> str:
-    h = hashlib.sha256(f"v1|{method}|{size}".encode())
+    h = hashlib.sha256(f"preprocess-v{VERSION}|{method}|{size}".encode())
     for s in samples:
         st = s.path.stat()
         h.update(f"{s.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{s.label}\n".encode())

@@ -8,7 +8,8 @@ Training, evaluation, prediction and the GUI all call :func:`to_model_input`. Th
 * ``"ink"``: normalise what does not identify a symbol, keep what does. Ink of any colour or polarity on any
   background, under uneven lighting, becomes dark ink on white; the symbol is centred and scaled so its longer
   side fills a fixed share of the frame (aspect ratio kept, so "-" stays a bar and "." a blob); very thin
-  strokes are thickened towards a common pen width. A decimal point stays a filled blob, never a ring.
+  strokes are thickened towards a common pen width. A decimal point stays a filled blob, never a ring. A thin
+  line hugging an image edge (the dark bottom row some scans have) is a border, not writing, and is dropped.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import numpy as np
 from .errors import EmptyImageError
 from .imageio import as_rgb, read_image
 
+#: Bump whenever an output of to_model_input changes: cached preprocessed arrays are keyed by it.
+VERSION = 2
+
 Method = Literal["notebook", "ink"]
 METHODS: tuple[str, ...] = ("notebook", "ink")
 INPUT_SIZE = 224
@@ -32,6 +36,10 @@ FILL = 0.8
 PEN_WIDTH = 0.055
 #: Longest side of the working raster for ink analysis (bigger inputs are reduced first).
 _WORK = 320
+#: A scanner or page border is not writing: a line lying within this share of the side from an image edge
+#: and running along at least EDGE_SPAN of that edge is dropped (unless it is the only ink).
+EDGE_BAND = 0.06
+EDGE_SPAN = 0.5
 
 ImageLike = str | os.PathLike | bytes | np.ndarray
 
@@ -64,6 +72,11 @@ def normalised_ink(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     mask = _symbol_mask(ink)
     if mask is None:
         raise EmptyImageError("Nothing is drawn: the image has no visible ink.")
+    edges = _edge_lines(mask)
+    if edges is not None:  # erase the border line and its anti-aliased/JPEG halo
+        halo = cv2.dilate(edges.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        ink = np.where(halo, 0.0, ink).astype(np.float32)
+        mask = mask & ~halo
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     framed = _frame(ink, (y0, y1, x0, x1), size)
@@ -83,7 +96,9 @@ def ink_strength(rgb: np.ndarray) -> np.ndarray:
         rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     img = rgb.astype(np.float32) / 255.0
     background, noise = _background(img)
-    diff = np.abs(img - background).max(axis=2)
+    # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis.
+    channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background)]
+    diff = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
     floor = max(0.06, 4.0 * noise)
     strong = diff[diff > floor]
     if strong.size == 0:
@@ -92,34 +107,41 @@ def ink_strength(rgb: np.ndarray) -> np.ndarray:
     return np.clip((diff - floor) / (top - floor), 0.0, 1.0).astype(np.float32)
 
 
-def _background(img: np.ndarray) -> tuple[np.ndarray, float]:
-    """Fit a quadratic colour surface to the border ring; return it and the ring's noise level."""
+def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
+    """Fit a quadratic colour surface to the border ring; return it (one plane per channel, clipped to
+    [0, 1]) and the ring's noise level."""
     h, w = img.shape[:2]
     ring = max(1, round(0.04 * min(h, w)))
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     on_ring = np.zeros((h, w), bool)
     on_ring[:ring], on_ring[-ring:], on_ring[:, :ring], on_ring[:, -ring:] = True, True, True, True
-    u, v = xx / max(w - 1, 1) - 0.5, yy / max(h - 1, 1) - 0.5
-    basis = np.stack([np.ones_like(u), u, v, u * v, u * u, v * v], axis=-1)
-    samples = img[on_ring]
-    design = basis[on_ring]
-    if min(h, w) < 8:  # too small for a surface: a flat colour will do
-        design = design[:, :1]
-        basis = basis[..., :1]
+    u = np.arange(w, dtype=np.float32) / max(w - 1, 1) - 0.5  # per column
+    v = np.arange(h, dtype=np.float32) / max(h - 1, 1) - 0.5  # per row
+    ys, xs = np.nonzero(on_ring)
+    ru, rv = u[xs], v[ys]
+    terms = 6 if min(h, w) >= 8 else 1  # too small for a surface: a flat colour will do
+    design = np.stack([np.ones_like(ru), ru, rv, ru * rv, ru * ru, rv * rv], axis=-1)[:, :terms]
+    samples = img[ys, xs]
     # Start from the median colour, then refit without the pixels that look like ink.
     keep = np.abs(samples - np.median(samples, axis=0)).max(axis=1) < 0.25
-    if keep.sum() < design.shape[1] * 3:
+    if keep.sum() < terms * 3:
         keep = np.ones(len(samples), bool)
     for _ in range(3):
         coef, *_ = np.linalg.lstsq(design[keep], samples[keep], rcond=None)
         residual = np.abs(design @ coef - samples).max(axis=1)
         sigma = 1.4826 * float(np.median(residual[keep])) + 1e-3
         new_keep = residual < max(3.0 * sigma, 0.04)
-        if new_keep.sum() < design.shape[1] * 3 or np.array_equal(new_keep, keep):
+        if new_keep.sum() < terms * 3 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-    surface = (basis @ coef).astype(np.float32)
-    return np.clip(surface, 0.0, 1.0), sigma
+    coef = np.vstack([coef, np.zeros((6 - terms, coef.shape[1]))]).astype(np.float32)
+    # The surface separates into row terms, column terms and one u*v plane: build it by broadcasting.
+    uv = np.outer(v, u)
+    planes = []
+    for c0, cu, cv, cuv, cuu, cvv in coef.T:
+        row = (c0 + cv * v + cvv * v * v)[:, None]
+        col = (cu * u + cuu * u * u)[None, :]
+        planes.append(np.clip(row + col + cuv * uv, 0.0, 1.0))
+    return planes, sigma
 
 
 def _symbol_mask(ink: np.ndarray) -> np.ndarray | None:
@@ -134,6 +156,28 @@ def _symbol_mask(ink: np.ndarray) -> np.ndarray | None:
     if keep.size == 0:
         return None
     return np.isin(labels, keep)
+
+
+def _edge_lines(mask: np.ndarray) -> np.ndarray | None:
+    """Thin lines hugging an image edge (e.g. the dark bottom row of some scans), when other ink remains.
+
+    A component is such a line when it lies entirely within the outer EDGE_BAND of one edge and spans at
+    least EDGE_SPAN of it. A stroke that touches the line is part of its component and keeps it; a symbol
+    cropped tightly (a bare "-") spans the whole height, not only the band, and is never dropped.
+    """
+    h, w = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    band_y, band_x = max(2, int(np.ceil(EDGE_BAND * h))), max(2, int(np.ceil(EDGE_BAND * w)))
+    drop = []
+    for k in range(1, count):
+        x, y, cw, ch = (int(v) for v in stats[k, :4])
+        horizontal = cw >= EDGE_SPAN * w and (y + ch <= band_y or y >= h - band_y)
+        vertical = ch >= EDGE_SPAN * h and (x + cw <= band_x or x >= w - band_x)
+        if horizontal or vertical:
+            drop.append(k)
+    if not drop or len(drop) == count - 1:
+        return None
+    return np.isin(labels, drop)
 
 
 def _frame(ink: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:

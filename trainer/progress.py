@@ -62,7 +62,7 @@ class TerminalBar:
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
         finished = p.total is not None and p.done >= p.total
-        if p.stage == self._stage and not finished and now - self._last < 0.1:
+        if p.stage == self._stage and not finished and not p.metrics and now - self._last < 0.1:
             return
         self._last, self._stage = now, p.stage
         metrics = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.metrics.items())
