@@ -1,0 +1,179 @@
+"""Training the embedded default model (issue 3): a small augmented CNN on "ink"-preprocessed images.
+
+Reproduce ``models/default.keras`` with::
+
+    python -m trainer.train_default --data ../shared/data/handwritten-math-symbols --output models/default.keras
+
+Only the notebook split's train part is used; the test split is touched once, by ``finish_run``. The
+recipe (epochs, schedule, augmentation) was validated with ``--train-on fit``: learn on the fit part
+(75 %), keep the epoch best on the validation part (25 %). The default model then learns on the whole
+train split (``--train-on train``, the default) for that fixed schedule and keeps the last epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .progress import CancelToken, Progress, ProgressFn, ignore
+from .runs import RunConfig, finish_run, one_hot, prepare_data
+
+DEFAULT_EPOCHS = 25
+DEFAULT_BATCH = 128
+DEFAULT_SIZE = 224
+DEFAULT_COMMAND = ("python -m trainer.train_default --data ../shared/data/handwritten-math-symbols "
+                   "--output models/default.keras")
+HYPER = {"learning_rate": 3e-3, "weight_decay": 5e-4, "label_smoothing": 0.1, "warmup_epochs": 1}
+#: "train": learn on the whole notebook train split (fit + validation parts) for the fixed schedule that a
+#: "fit" run (learn on the fit part, keep the epoch best on the validation part) validated.
+TRAIN_ON = ("train", "fit")
+DEFAULT_TRAIN_ON = "train"
+
+
+def default_config(dataset, output=None, epochs: int = DEFAULT_EPOCHS, subset: int | None = None,
+                   **extra) -> RunConfig:
+    """The RunConfig the default model is trained with (ink preprocessing, 224 input)."""
+    return RunConfig(dataset=Path(dataset), output=None if output is None else Path(output), epochs=epochs,
+                     batch_size=DEFAULT_BATCH, preprocessing="ink", image_size=224, subset=subset, extra=extra)
+
+
+def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
+    """Train, evaluate on the test split, save model + card atomically; return the model's path.
+
+    The default model is defined on "ink" preprocessing, so any other preprocessing in ``config`` is
+    replaced by it. Raises Cancelled (and writes nothing) when ``cancel`` is set during the run.
+    """
+    import tensorflow as tf
+
+    from .augment import AugmentSettings, augment
+    from .models import default as arch
+    from .training import KerasProgress
+
+    started = time.monotonic()
+    if config.preprocessing != "ink":
+        config = dataclasses.replace(config, preprocessing="ink")
+    hyper = {**HYPER, **{k: v for k, v in config.extra.items() if k in HYPER}}
+    train_on = config.extra.get("train_on", DEFAULT_TRAIN_ON)
+    if train_on not in TRAIN_ON:
+        raise ValueError(f"train_on must be one of {TRAIN_ON}; got {train_on!r}.")
+    keras.utils.set_random_seed(config.seed)
+    data = prepare_data(config, progress, cancel)
+    classes = len(data.index.class_names)
+
+    progress(Progress("Reducing images", 0, 2))
+    fit_x = arch.reduce_inputs(data.fit.x, config.image_size)
+    fit_y = data.fit.y
+    val_x = arch.reduce_inputs(data.val.x, config.image_size) if len(data.val.y) else None
+    if train_on == "train" and val_x is not None:  # validation images join training; no selection
+        fit_x, fit_y, val_x = np.concatenate([fit_x, val_x]), np.concatenate([fit_y, data.val.y]), None
+    progress(Progress("Reducing images", 2, 2))
+    if cancel:
+        cancel.check()
+
+    settings = AugmentSettings()
+    batch = max(1, min(config.batch_size, len(fit_x)))
+    steps = max(1, len(fit_x) // batch)
+    fit_ds = (tf.data.Dataset.from_tensor_slices((fit_x, one_hot(fit_y, classes)))
+              .shuffle(len(fit_x), seed=config.seed, reshuffle_each_iteration=True)
+              .batch(batch, drop_remainder=True)
+              .map(lambda x, y: (augment(x, settings), y), num_parallel_calls=tf.data.AUTOTUNE)
+              .prefetch(tf.data.AUTOTUNE))
+    val_ds = None if val_x is None else tf.data.Dataset.from_tensor_slices(
+        (val_x, one_hot(data.val.y, classes))).batch(256)
+
+    total = max(1, config.epochs * steps)
+    warmup = min(total // 2, int(hyper["warmup_epochs"] * steps))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        hyper["learning_rate"] / 10, total - warmup, alpha=0.01, warmup_target=hyper["learning_rate"],
+        warmup_steps=warmup)
+    model_core = arch.core(classes)
+    model_core.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=hyper["weight_decay"]),
+                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=hyper["label_smoothing"]),
+                       metrics=["accuracy"])
+    best = _KeepBest()
+    reporter = KerasProgress("Training", config.epochs, progress, cancel)
+    model_core.fit(fit_ds, validation_data=val_ds, epochs=config.epochs, callbacks=[reporter, best], verbose=0,
+                   shuffle=False)  # the dataset shuffles itself
+    best.restore(model_core)
+
+    model = arch.build(classes, config.image_size, model_core)
+    training = {
+        "architecture": f"{arch.INTERNAL}x{arch.INTERNAL} area-reduced ink, conv widths {list(arch.WIDTHS)}",
+        "parameters": int(model.count_params()),
+        "optimizer": "AdamW, linear warm-up then cosine decay",
+        **hyper,
+        "train_on": "fit + validation parts of the notebook train split" if train_on == "train" and len(data.val.y)
+                    else "fit part of the notebook train split",
+        "images_trained_on": int(len(fit_y)),
+        "augmentation": settings.as_dict(),
+        "selection": "epoch with the best validation accuracy (ties: lower validation loss)"
+                     if val_x is not None else "last epoch of the fixed schedule (no held-out validation images)",
+        "best_epoch": best.epoch,
+        "val_accuracy": best.accuracy,
+        "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()}
+                    for h in reporter.history],
+    }
+    if "command" in config.extra:
+        training["command"] = config.extra["command"]
+    return finish_run(model, arch.ARCHITECTURE, config, data, started, training, progress, cancel)
+
+
+class _KeepBest(keras.callbacks.Callback):
+    """Remembers the weights of the epoch with the best validation accuracy (ties: lower loss)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights, self.epoch, self.accuracy, self._key = None, None, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if "val_accuracy" not in logs:
+            self.epoch = epoch + 1
+            return
+        key = (float(logs["val_accuracy"]), -float(logs["val_loss"]))
+        if self._key is None or key >= self._key:
+            self._key, self.epoch, self.accuracy = key, epoch + 1, key[0]
+            self.weights = [np.array(w) for w in self.model.get_weights()]
+
+    def restore(self, model):
+        if self.weights is not None:
+            model.set_weights(self.weights)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import Cancelled
+    from .progress import JsonLines, TerminalBar
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m trainer.train_default", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, help="dataset folder (one sub-folder per class)")
+    parser.add_argument("--output", help="model path (.keras); default: a time-stamped file in models/")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    parser.add_argument("--subset", type=int, help="at most this many training images per class")
+    parser.add_argument("--train-on", choices=TRAIN_ON, default=DEFAULT_TRAIN_ON,
+                        help="train: fit + validation parts, fixed schedule (the default model); "
+                             "fit: fit part, keep the epoch best on the validation part")
+    parser.add_argument("--progress", choices=["bar", "json"], default="bar")
+    args = parser.parse_args(argv)
+    command = " ".join(["python -m trainer.train_default", *map(shlex.quote, argv)])
+    config = default_config(args.data, args.output, args.epochs, args.subset, command=command,
+                            train_on=args.train_on)
+    sink = JsonLines() if args.progress == "json" else TerminalBar()
+    try:
+        path = train_default(config, progress=sink)
+    except Cancelled as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
