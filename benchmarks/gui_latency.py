@@ -6,7 +6,8 @@ How it measures (the real MainWindow, real mouse events via QTest, offscreen unl
 
 * Latency: a symbol from trainer.strokes.TEMPLATES is drawn on the canvas with mouse press/move/release
   events; the clock starts right before the final mouse-release event is delivered and stops when the
-  window's ``predictionShown`` signal fires for that request (the panel has been updated by then).
+  window's ``predictionShown`` signal fires for that request (the panel has been updated by then). The
+  GUI thread waits in Qt's event loop meanwhile, as in the running app.
   "fast" draws the strokes instantly (nothing else in flight); "live" spaces the moves 10 ms apart so the
   throttled while-drawing requests run as they would for a user, and pen-up may wait for one in flight.
 * Stall: a 5 ms QTimer on the GUI thread records the largest gap between its ticks, minus the 5 ms period,
@@ -34,7 +35,7 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from PySide6.QtCore import QElapsedTimer, QPoint, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QPoint, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -142,15 +143,23 @@ def draw_and_time(window, label: str, live: bool) -> tuple[float, float, str]:
         if n == len(strokes) - 1:
             shown, shown_at = [], {}
 
+            loop = QEventLoop()
+
             def on_shown(p):
                 shown_at[p.request_id] = time.perf_counter()
                 shown.append(p)
+                if p.request_id >= window.recognizer.latest_id:
+                    loop.quit()
 
             window.predictionShown.connect(on_shown)
             start = time.perf_counter()
             QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, stroke[-1])
             target = window.recognizer.latest_id
-            wait_until(lambda: any(p.request_id >= target for p in shown))
+            # Wait in Qt's own event loop, as the app does: polling from Python here would hold the GIL and
+            # slow the worker thread down.
+            if not any(p.request_id >= target for p in shown):
+                QTimer.singleShot(60_000, loop.quit)
+                loop.exec()
             elapsed = (time.perf_counter() - start) * 1000
             window.predictionShown.disconnect(on_shown)
             pred = next(p for p in shown if p.request_id >= target)
