@@ -36,6 +36,8 @@ from trainer.modelio import LoadedModel, load_model  # noqa: E402
 from trainer.runs import RunConfig, one_hot, prepare_data  # noqa: E402
 from trainer.split import leaked_test_samples  # noqa: E402
 
+from default_model import latency  # noqa: E402  (benchmarks/ is this script's folder)
+
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "handwritten-math-symbols"
 
 
@@ -43,23 +45,12 @@ def shrink(x: np.ndarray, size: int) -> np.ndarray:
     return np.stack([cv2.resize(i, (size, size), interpolation=cv2.INTER_AREA) for i in x])
 
 
-def latency(model: LoadedModel, sample: np.ndarray, calls: int = 200) -> dict:
-    for _ in range(20):
-        model.predict_inputs(sample)
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        model.predict_inputs(sample)
-        times.append((time.perf_counter() - t) * 1000)
-    return {"median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95))}
-
-
 def measure(name: str, model: LoadedModel, x_test, y_test, clean, file_bytes: int, extra: dict) -> dict:
     pred = model.predict_inputs(x_test).argmax(1)
     return {"model": name, "test_accuracy": float((pred == y_test).mean()),
             "no_copy_accuracy": float((pred[clean] == y_test[clean]).mean()),
             "parameters": int(model.keras_model.count_params()), "file_mb": round(file_bytes / 1e6, 2),
-            "latency_batch1": latency(model, x_test[:1]), **extra}
+            "latency_batch1": latency(model, x_test[:1], calls=200), **extra}
 
 
 def train_small(name: str, model, data, size: int, epochs: int, batch: int) -> tuple[LoadedModel, int, dict]:

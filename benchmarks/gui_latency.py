@@ -210,18 +210,12 @@ def _vgg19_model(path: Path) -> Path:
     return save_model(model, card, path)
 
 
-def _forward_pass_ms(model, repeats: int = 20) -> float:
+def _forward_pass_ms(model) -> float:
     """Median time of one batch-1 forward pass through the model's compiled graph."""
+    from default_model import latency  # benchmarks/ is this script's folder
     from trainer.strokes import draw_symbol
 
-    x = model.preprocess(draw_symbol("3"))
-    model.predict_inputs(x)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        model.predict_inputs(x)
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return latency(model, model.preprocess(draw_symbol("3"))[None], calls=20)["median_ms"]
 
 
 def main() -> int:
