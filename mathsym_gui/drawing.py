@@ -14,8 +14,9 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
 #: Strokes are rasterised for the model cropped to the ink (plus a paper margin) with this many pixels on
 #: the longer side: the "ink" preprocessing crops to the symbol and rescales it anyway, and its cost grows
-#: with the pixel count (a whole 600 px canvas costs ~4x more for the same symbol detail).
-MODEL_RASTER = 192
+#: with the pixel count (a whole 600 px canvas costs ~4x more for the same symbol detail). 128 px still gives
+#: the default model, which works at 56 px inside, more detail than it uses.
+MODEL_RASTER = 128
 #: Longer side of the raster when strokes are drawn over a photo (the whole canvas is rendered then).
 PHOTO_RASTER = 320
 #: Paper margin around the ink, as a share of the ink box's longer side (the preprocessing fits the paper
