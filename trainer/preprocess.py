@@ -72,9 +72,8 @@ def normalised_ink(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     mask = _symbol_mask(ink)
     if mask is None:
         raise EmptyImageError("Nothing is drawn: the image has no visible ink.")
-    edges = _edge_lines(mask)
-    if edges is not None:  # erase the border line and its anti-aliased/JPEG halo
-        halo = cv2.dilate(edges.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    halo = edge_line_halo(mask)
+    if halo is not None:
         ink = np.where(halo, 0.0, ink).astype(np.float32)
         mask = mask & ~halo
     ys, xs = np.nonzero(mask)
@@ -158,8 +157,9 @@ def _symbol_mask(ink: np.ndarray) -> np.ndarray | None:
     return np.isin(labels, keep)
 
 
-def _edge_lines(mask: np.ndarray) -> np.ndarray | None:
-    """Thin lines hugging an image edge (e.g. the dark bottom row of some scans), when other ink remains.
+def edge_line_halo(mask: np.ndarray) -> np.ndarray | None:
+    """Where to erase thin lines hugging an image edge (e.g. the dark bottom row of some scans), with their
+    anti-aliased/JPEG halo, when other ink remains; None when there are none.
 
     A component is such a line when it lies entirely within the outer EDGE_BAND of one edge and spans at
     least EDGE_SPAN of it. A stroke that touches the line is part of its component and keeps it; a symbol
@@ -177,7 +177,8 @@ def _edge_lines(mask: np.ndarray) -> np.ndarray | None:
             drop.append(k)
     if not drop or len(drop) == count - 1:
         return None
-    return np.isin(labels, drop)
+    lines = np.isin(labels, drop).astype(np.uint8)
+    return cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)
 
 
 def _frame(ink: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:

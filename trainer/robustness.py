@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .labels import CLASS_NAMES
-from .preprocess import _edge_lines
+from .preprocess import edge_line_halo, stroke_width
 from .strokes import draw_symbol
 
 Variant = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -32,9 +32,9 @@ def ink_alpha(rgb: np.ndarray) -> np.ndarray:
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     paper = float(np.percentile(gray, 90))
     alpha = np.clip((paper - gray) / max(paper - 10.0, 1.0), 0.0, 1.0)
-    edges = _edge_lines(alpha > 0.5)
-    if edges is not None:
-        alpha[cv2.dilate(edges.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)] = 0.0
+    halo = edge_line_halo(alpha > 0.5)
+    if halo is not None:
+        alpha[halo] = 0.0
     return alpha
 
 
@@ -52,14 +52,6 @@ def _ink_box(alpha: np.ndarray) -> tuple[int, int, int, int]:
     return ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
 
 
-def _stroke_px(alpha: np.ndarray) -> float:
-    binary = (alpha > 0.5).astype(np.uint8)
-    area = float(binary.sum())
-    contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    perimeter = sum(cv2.arcLength(c, True) for c in contours)
-    return 2.0 * area / max(perimeter, 1.0)
-
-
 def recoloured(rgb, rng):
     """Coloured ink (blue, red, green, ...) on tinted paper."""
     return compose(ink_alpha(rgb), _COLOURS[rng.integers(len(_COLOURS))], _PAPERS[rng.integers(len(_PAPERS))])
@@ -73,7 +65,7 @@ def inverted(rgb, rng):
 def thickened(rgb, rng):
     """A much broader pen: strokes grow by about their own width."""
     alpha = ink_alpha(rgb)
-    r = max(1, int(round(_stroke_px(alpha) * rng.uniform(0.4, 0.7))))
+    r = max(1, int(round(stroke_width(alpha) * rng.uniform(0.4, 0.7))))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     return compose(cv2.dilate(alpha, kernel))
 
@@ -81,7 +73,7 @@ def thickened(rgb, rng):
 def thinned(rgb, rng):
     """A fine pen: strokes shrink to about a third of their width (never to nothing)."""
     alpha = ink_alpha(rgb)
-    width = _stroke_px(alpha)
+    width = stroke_width(alpha)
     r = max(1, int(width * 0.3))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     thin = cv2.erode(alpha, kernel)
