@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .loading import cache_dir
+from .modelio import atomic_write
 from .progress import CancelToken, Progress, ProgressFn, ignore
 
 
@@ -72,17 +73,8 @@ def extract_features(extractor, x: np.ndarray, batch_size: int = 64, progress: P
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
-    import os
-    import tempfile
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npy")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, array, allow_pickle=False)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        atomic_write(path, lambda f: np.save(f, array, allow_pickle=False))
     except OSError:
         pass  # the cache is an optimisation; a full disk must not fail the run

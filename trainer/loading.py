@@ -12,7 +12,7 @@ import numpy as np
 
 from .dataset import Sample
 from .errors import ImageError
-from .modelio import atomic_write_bytes
+from .modelio import atomic_write
 from .preprocess import INPUT_SIZE, VERSION, to_model_input
 from .progress import CancelToken, Progress, ProgressFn, ignore
 
@@ -87,13 +87,11 @@ def load_images(samples: list[Sample], method: str = "ink", size: int = INPUT_SI
 
 
 def _write_cache(path: Path, images: Images, keep: np.ndarray, failures: dict[int, str]) -> None:
+    order = sorted(failures)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        import io
-
-        buffer = io.BytesIO()
-        np.savez(buffer, x=images.x, y=images.y, keep=keep,
-                 failed=np.array(sorted(failures), np.int64), messages=np.array([failures[i] for i in sorted(failures)], str))
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write(path, lambda f: np.savez(f, x=images.x, y=images.y, keep=keep,
+                                              failed=np.array(order, np.int64),
+                                              messages=np.array([failures[i] for i in order], str)))
     except OSError:
         pass  # caching is an optimisation; a read-only home must not fail training

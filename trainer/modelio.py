@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -20,12 +21,12 @@ def _readable_like_new_files(path: str) -> None:
     os.chmod(path, 0o644)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so readers see the old or the new content, never a half-written one."""
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file through ``write(file)`` so readers see the old or the new content, never a half one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         _readable_like_new_files(tmp)
@@ -33,6 +34,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """:func:`atomic_write` of a bytes object."""
+    atomic_write(path, lambda f: f.write(data))
 
 
 def save_model(model, card: ModelCard, path: str | os.PathLike) -> Path:
