@@ -231,27 +231,27 @@ def _existing_ancestor(path: Path) -> Path:
     return p
 
 
+def _check_parent_writable(path: Path, what: str) -> None:
+    parent = _existing_ancestor(path)
+    if not parent.is_dir():
+        raise MathSymError(f"Cannot write {what} to {path}: {parent} is a file, not a folder.")
+    if not os.access(parent, os.W_OK):
+        raise MathSymError(f"Cannot write {what} to {path}: {parent} is not writable.")
+
+
 def check_output_file(path: Path, what: str = "the model", suffix: str | None = ".keras") -> None:
     """Fail before hours of work when ``path`` could never be written."""
     if suffix and path.suffix != suffix:
         raise MathSymError(f"{what.capitalize()} is saved as a {suffix} file; {path} has another suffix.")
     if path.is_dir():
         raise MathSymError(f"Cannot write {what} to {path}: it is a folder.")
-    parent = _existing_ancestor(path)
-    if not parent.is_dir():
-        raise MathSymError(f"Cannot write {what} to {path}: {parent} is a file, not a folder.")
-    if not os.access(parent, os.W_OK):
-        raise MathSymError(f"Cannot write {what} to {path}: {parent} is not writable.")
+    _check_parent_writable(path, what)
 
 
 def check_output_dir(path: Path, what: str) -> None:
     if path.exists() and not path.is_dir():
         raise MathSymError(f"Cannot write {what} to {path}: it is a file, not a folder.")
-    parent = _existing_ancestor(path)
-    if not parent.is_dir():
-        raise MathSymError(f"Cannot write {what} to {path}: {parent} is a file, not a folder.")
-    if not os.access(parent, os.W_OK):
-        raise MathSymError(f"Cannot write {what} to {path}: {parent} is not writable.")
+    _check_parent_writable(path, what)
 
 
 # -- commands -----------------------------------------------------------------------------------------------
