@@ -392,6 +392,7 @@ def cmd_train(ctx: Context) -> int:
     else:
         train = _load("train_default", "train_default")
         config = _run_config(a, arch, _module_defaults("train_default"))
+        config.extra["train_on"] = a.train_on
         path = train(config, **kw)
     return _finish_training(ctx, Path(path))
 
@@ -705,12 +706,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="starting weights of the VGG19 base: ImageNet (cached by Keras), none (random), or a "
                         "weights file")
     q.add_argument("--no-feature-cache", action="store_true",
-                   help="do not cache the frozen base's features between runs")
+                   help="train the full model over the images every epoch, as the notebook did (slower)")
     q.set_defaults(handler=cmd_train)
     q = arches.add_parser("default", help="the app's small default model", formatter_class=_Formatter,
                           parents=[common], description="Train the drawing pad's compact default model "
                                                         "('ink' preprocessing).")
     run_args(q, "default")
+    q.add_argument("--train-on", choices=("train", "fit"), default="train",
+                   help="train: the whole train split for the fixed schedule (how models/default.keras was made); "
+                        "fit: the fit part only, keeping the epoch best on the validation part")
     q.set_defaults(handler=cmd_train)
 
     # tune
@@ -726,7 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subset", type=_positive, metavar="N", help="use at most N training images per class")
     p.add_argument("--preprocessing", choices=("notebook", "ink"), help="image preprocessing (default: notebook)")
     split_args(p)
-    p.add_argument("--directory", metavar="DIR", help="folder for the tuner's trials (default: a temporary one)")
+    p.add_argument("--directory", metavar="DIR", help="folder for the tuner's trials (default: <cache>/tuning/alexnet-<hash of data and "
+                        "budget>, so --resume finds it without --directory)")
     p.add_argument("--resume", action="store_true", help="continue the search stored in --directory")
 
     # evaluate

@@ -12,9 +12,7 @@ train split (``--train-on train``, the default) for that fixed schedule and keep
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -28,8 +26,6 @@ from .runs import RunConfig, finish_run, one_hot, prepare_data
 DEFAULT_EPOCHS = 25
 DEFAULT_BATCH = 128
 DEFAULT_SIZE = 224
-DEFAULT_COMMAND = ("python -m trainer.train_default --data ../shared/data/handwritten-math-symbols "
-                   "--output models/default.keras")
 HYPER = {"learning_rate": 3e-3, "weight_decay": 5e-4, "label_smoothing": 0.1, "warmup_epochs": 1}
 #: "train": learn on the whole notebook train split (fit + validation parts) for the fixed schedule that a
 #: "fit" run (learn on the fit part, keep the epoch best on the validation part) validated.
@@ -148,31 +144,10 @@ class _KeepBest(keras.callbacks.Callback):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .errors import Cancelled
-    from .progress import JsonLines, TerminalBar
+    """``python -m trainer.train_default ARGS`` is ``mathsym-train train default ARGS`` (model cards cite it)."""
+    from .cli import main as cli_main
 
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m trainer.train_default", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, help="dataset folder (one sub-folder per class)")
-    parser.add_argument("--output", help="model path (.keras); default: a time-stamped file in models/")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    parser.add_argument("--subset", type=int, help="at most this many training images per class")
-    parser.add_argument("--train-on", choices=TRAIN_ON, default=DEFAULT_TRAIN_ON,
-                        help="train: fit + validation parts, fixed schedule (the default model); "
-                             "fit: fit part, keep the epoch best on the validation part")
-    parser.add_argument("--progress", choices=["bar", "json"], default="bar")
-    args = parser.parse_args(argv)
-    command = " ".join(["python -m trainer.train_default", *map(shlex.quote, argv)])
-    config = default_config(args.data, args.output, args.epochs, args.subset, command=command,
-                            train_on=args.train_on)
-    sink = JsonLines() if args.progress == "json" else TerminalBar()
-    try:
-        path = train_default(config, progress=sink)
-    except Cancelled as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(f"Saved {path}")
-    return 0
+    return cli_main(["train", "default", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
