@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPointingDevice
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -11,16 +11,22 @@ from .drawing import Drawing, Stroke, array_to_qimage, fit_rect, ink_layer, pain
 
 #: Minimal distance (logical px) between recorded points; closer samples add nothing but cost.
 MIN_STEP = 1.0
+#: The finished stroke, already on screen as the segments painted while drawing, is redrawn as one smooth
+#: path this long after pen-up: the recogniser shares the GIL with this thread, so the user's answer comes
+#: first.
+SMOOTH_REDRAW_MS = 40
 
 
 class Canvas(QWidget):
     """Holds the drawing as strokes (point lists with colour and width) plus an optional photo.
 
-    Signals: ``strokesChanged`` after any change of the document (stroke, undo, redo, clear, image),
-    ``strokeFinished`` at pen-up, ``drawingMoved`` while the pen moves with the button down.
+    Signals: ``strokesChanged`` after any change of the document (stroke, undo, redo, clear, image) and
+    when a stroke in progress is abandoned, ``strokeStarted`` at pen-down, ``strokeFinished`` at pen-up,
+    ``drawingMoved`` while the pen moves with the button down.
     """
 
     strokesChanged = Signal()
+    strokeStarted = Signal()
     strokeFinished = Signal()
     drawingMoved = Signal()
 
@@ -48,6 +54,10 @@ class Canvas(QWidget):
         self._live_eraser = False
         self._layer: QImage | None = None  # finished strokes (+ the live one) at device resolution
         self._tablet_down = False
+        self._smooth_timer = QTimer(self)
+        self._smooth_timer.setSingleShot(True)
+        self._smooth_timer.setInterval(SMOOTH_REDRAW_MS)
+        self._smooth_timer.timeout.connect(self._smooth_redraw)
 
     # -- document -------------------------------------------------------------------------------------
 
@@ -79,22 +89,22 @@ class Canvas(QWidget):
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    def _push(self, strokes: tuple[Stroke, ...], image: np.ndarray | None) -> None:
+    def _push(self, strokes: tuple[Stroke, ...], image: np.ndarray | None, redraw: bool = True) -> None:
         self._undo.append((self._strokes, self._image))
         self._redo.clear()
-        self._set(strokes, image)
+        self._set(strokes, image, redraw)
 
-    def _set(self, strokes: tuple[Stroke, ...], image: np.ndarray | None) -> None:
+    def _set(self, strokes: tuple[Stroke, ...], image: np.ndarray | None, redraw: bool = True) -> None:
+        """Replace the document; ``redraw=False`` when the layer already shows it (a stroke just drawn)."""
+        self._smooth_timer.stop()
         self._strokes = strokes
         if image is not self._image:
             self._image = image
             self._qimage = array_to_qimage(image) if image is not None else None
-        self._rebuild_layer()
-        self.update()
+        if redraw:
+            self._rebuild_layer()
+            self.update()
         self.strokesChanged.emit()
-
-    def add_stroke(self, stroke: Stroke) -> None:
-        self._push(self._strokes + (stroke,), self._image)
 
     def set_image(self, image: np.ndarray | None) -> None:
         """Show a photo (RGB uint8) as the drawing, replacing what was drawn (undoable)."""
@@ -130,6 +140,11 @@ class Canvas(QWidget):
 
     def _rebuild_layer(self) -> None:
         self._layer = ink_layer(self._strokes, self.width(), self.height(), 1.0, self.devicePixelRatioF())
+
+    def _smooth_redraw(self) -> None:
+        if self._live is None:  # else the stroke in progress would be lost; its own pen-up comes back here
+            self._rebuild_layer()
+            self.update()
 
     def resizeEvent(self, event) -> None:
         self._rebuild_layer()
@@ -167,6 +182,7 @@ class Canvas(QWidget):
         if self._layer is None or self._layer.size() != self._device_size():
             self._rebuild_layer()
         self._paint_live_segment()
+        self.strokeStarted.emit()
 
     def _device_size(self) -> QSize:
         r = self.devicePixelRatioF()
@@ -182,7 +198,7 @@ class Canvas(QWidget):
         self.drawingMoved.emit()
 
     def _paint_live_segment(self) -> None:
-        """Paint just the newest piece of the live stroke into the layer (full smooth redraw at pen-up)."""
+        """Paint just the newest piece of the live stroke into the layer (redrawn as one smooth path after pen-up)."""
         pts = self._live[-2:]
         seg = Stroke(tuple(pts), self.pen_colour, self.pen_width, self._live_eraser)
         painter = QPainter(self._layer)
@@ -201,7 +217,8 @@ class Canvas(QWidget):
             return
         stroke = self._make_stroke()
         self._live = None
-        self.add_stroke(stroke)
+        self._push(self._strokes + (stroke,), self._image, redraw=False)
+        self._smooth_timer.start()
         self.strokeFinished.emit()
 
     def _cancel_live(self) -> None:
@@ -216,6 +233,7 @@ class Canvas(QWidget):
             event.accept()
         elif event.button() == Qt.RightButton and self._live is not None:
             self._cancel_live()  # right click while drawing abandons the stroke
+            self.strokesChanged.emit()  # what is shown (and was classified while drawing) changed back
         else:
             super().mousePressEvent(event)
 

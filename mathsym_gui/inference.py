@@ -1,8 +1,10 @@
 """Model loading and live recognition on a worker thread; the GUI thread only posts requests.
 
 There is one "latest pending" slot for drawings and one for a model to load: a newer request replaces an
-older one that has not started (stale drawings are dropped, never queued). Results carry the id of their
-request so the window can ignore answers to requests it has superseded (e.g. after Clear).
+older one that has not started (stale drawings are dropped, never queued), and one already running gives
+up at its next stage or layer (``LoadedModel.predict_latest``), so the newest drawing never waits for a
+stale forward pass. Results carry the id of their request so the window can ignore answers to requests it
+has superseded (e.g. after Clear).
 """
 
 from __future__ import annotations
@@ -60,12 +62,19 @@ class _Worker(QThread):
         self._drawing: tuple[int, Drawing] | None = None
         self._model_path: tuple[int, str] | None = None
         self._stop = False
-        self.model = None  # trainer.modelio.LoadedModel, only touched on this thread
+        self._running = False  # a drawing is being classified
+        self.model = None  # trainer.modelio.LoadedModel, used here; the GUI thread only calls its supersede()
 
-    def post_drawing(self, request_id: int, drawing: Drawing) -> None:
+    def post_drawing(self, request_id: int, drawing: Drawing | None) -> None:
+        """Make ``drawing`` the next to classify (None: nothing); any older one is dropped or stopped."""
         with self._cond:
-            self._drawing = (request_id, drawing)  # replaces any older pending drawing
+            self._drawing = (request_id, drawing) if drawing is not None else None
+            if self._running and self.model is not None:
+                self.model.supersede(request_id)
             self._cond.notify()
+
+    def _superseded(self) -> bool:
+        return self._drawing is not None or self._stop
 
     def post_model(self, ticket: int, path: str) -> None:
         with self._cond:
@@ -89,13 +98,16 @@ class _Worker(QThread):
                 job_drawing = None
                 if job_model is None:
                     job_drawing, self._drawing = self._drawing, None
+                self._running = job_drawing is not None
             if job_model is not None:
                 self._load(*job_model)
             elif job_drawing is not None:
                 started = time.perf_counter()
                 prediction = self._classify(*job_drawing)
-                prediction.started_at, prediction.finished_at = started, time.perf_counter()
-                self._owner.predicted.emit(prediction)
+                self._running = False
+                if prediction is not None:  # None: given up for a newer request
+                    prediction.started_at, prediction.finished_at = started, time.perf_counter()
+                    self._owner.predicted.emit(prediction)
 
     def _load(self, ticket: int, path: str) -> None:
         try:
@@ -110,14 +122,15 @@ class _Worker(QThread):
             self._owner.modelFailed.emit(ticket, path, f"The model could not be loaded: {exc}",
                                          traceback.format_exc())
             return
-        self.model = model
+        with self._cond:
+            self.model = model
         # TensorFlow brings hundreds of thousands of long-lived objects; a full garbage collection walking
         # them holds the GIL for 100+ ms and freezes the GUI thread. Freeze them out of future collections.
         gc.collect()
         gc.freeze()
         self._owner.modelLoaded.emit(ticket, model)
 
-    def _classify(self, request_id: int, drawing: Drawing) -> Prediction:
+    def _classify(self, request_id: int, drawing: Drawing) -> Prediction | None:
         start = time.perf_counter()
         model = self.model
         if model is None:
@@ -129,7 +142,11 @@ class _Worker(QThread):
             t1 = time.perf_counter()
             x = model.preprocess(raster)
             t2 = time.perf_counter()
-            probs = model.predict_inputs(x[None])[0]
+            if self._superseded():
+                return None
+            probs = model.predict_latest(x, request_id)
+            if probs is None:
+                return None
             t3 = time.perf_counter()
         except EmptyImageError:
             return Prediction(request_id, model_name=model.name, empty=True)
@@ -158,23 +175,30 @@ class Recognizer(QObject):
         self._worker = _Worker(self)
         self._worker.start()
 
-    def next_id(self) -> int:
+    def _take_id(self) -> int:
         self._next_id += 1
         return self._next_id
+
+    def discard(self) -> int:
+        """Drop the pending drawing and stop the running one (e.g. the canvas was cleared); returns the
+        first request id whose answer is still wanted."""
+        rid = self._take_id()
+        self._worker.post_drawing(rid, None)
+        return rid
 
     @property
     def latest_id(self) -> int:
         return self._next_id
 
     def classify(self, drawing: Drawing) -> int:
-        """Post a drawing (replacing any not yet started); returns its request id."""
-        rid = self.next_id()
+        """Post a drawing (replacing one not yet started, stopping one running); returns its request id."""
+        rid = self._take_id()
         self._worker.post_drawing(rid, drawing)
         return rid
 
     def load(self, path: str) -> int:
         """Load a model in the background; the current one keeps working until the new one is ready."""
-        ticket = self.next_id()
+        ticket = self._take_id()
         self._worker.post_model(ticket, str(path))
         return ticket
 

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.canvas.strokesChanged.connect(self.classify_now)
         self.canvas.strokesChanged.connect(self._update_actions)
         self.canvas.drawingMoved.connect(self._on_drawing_moved)
+        self.canvas.strokeStarted.connect(self._on_stroke_started)
         self.panel.openModelRequested.connect(self.choose_model)
         self.panel.trainRequested.connect(lambda: self.open_job("default"))
 
@@ -296,6 +297,11 @@ class MainWindow(QMainWindow):
 
     # -- recognition ----------------------------------------------------------------------------------
 
+    def _on_stroke_started(self) -> None:
+        # The answer for the drawing without this stroke is stale now: stop computing it, so that a slow
+        # model is free again by the time the stroke ends.
+        self._floor = self.recognizer.discard()
+
     def _on_drawing_moved(self) -> None:
         if self._predict_seconds > LIVE_MAX_PREDICT_S:
             return
@@ -306,7 +312,7 @@ class MainWindow(QMainWindow):
         """Post the current drawing to the worker (the newest request replaces an unstarted older one)."""
         self._live_timer.stop()
         if self.canvas.is_empty():
-            self._floor = self.recognizer.next_id()  # answers to earlier requests are stale now
+            self._floor = self.recognizer.discard()  # answers to earlier requests are stale now
             self.last_prediction = None
             self.panel.show_hint(HINT_EMPTY if self.model is not None else HINT_NO_MODEL)
             return

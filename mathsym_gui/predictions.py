@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -23,6 +22,54 @@ from .drawing import array_to_qimage
 
 ROWS = 5
 PREVIEW = 112  # the 224x224 model input shown at half size
+
+
+class ConfidenceBar(QWidget):
+    """A confidence from 0 to 1 as a filled bar with its percentage.
+
+    Not a QProgressBar: that one repaints synchronously on every ``setValue``, which put ~1 ms per shown
+    prediction on the GUI thread; this one schedules an ordinary update.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(120)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self._value = 0.0
+
+    def sizeHint(self) -> QSize:
+        return QSize(160, self.fontMetrics().height() + 6)
+
+    def value(self) -> float:
+        return self._value
+
+    def text(self) -> str:
+        return f"{self._value * 100:.1f}%"
+
+    def set_value(self, value: float) -> None:
+        value = min(max(float(value), 0.0), 1.0)
+        if value != self._value:
+            self._value = value
+            self.update()
+
+    def paintEvent(self, event) -> None:
+        pal = self.palette()
+        box = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(pal.color(QPalette.Mid))
+        painter.setBrush(pal.color(QPalette.Base))
+        painter.drawRoundedRect(box, 3, 3)
+        fill = QRectF(box.left(), box.top(), box.width() * self._value, box.height())
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(pal.color(QPalette.Highlight))
+        painter.drawRoundedRect(fill, 3, 3)
+        # The percentage in the text colour on the empty part, in the highlighted-text colour on the fill.
+        for part, role in ((box.adjusted(fill.width(), 0, 0, 0), QPalette.Text), (fill, QPalette.HighlightedText)):
+            painter.setClipRect(part)
+            painter.setPen(pal.color(role))
+            painter.drawText(box, Qt.AlignCenter, self.text())
+        painter.end()
 
 
 class PredictionList(QWidget):
@@ -39,13 +86,10 @@ class PredictionList(QWidget):
         big = QFont(self.font())
         big.setPointSizeF(big.pointSizeF() * 1.8)
         for i in range(ROWS):
-            sym, name, bar = QLabel(), QLabel(), QProgressBar()
+            sym, name, bar = QLabel(), QLabel(), ConfidenceBar()
             sym.setFont(big if i == 0 else self.font())
             sym.setMinimumWidth(36)
             sym.setAlignment(Qt.AlignCenter)
-            bar.setRange(0, 1000)
-            bar.setTextVisible(True)
-            bar.setMinimumWidth(120)
             for w, col in ((sym, 0), (name, 1), (bar, 2)):
                 grid.addWidget(w, i, col)
             self._rows.append((sym, name, bar))
@@ -69,9 +113,8 @@ class PredictionList(QWidget):
                 label, p = self._entries[i]
                 sym.setText(symbol(label))
                 name.setText(label)
-                bar.setValue(round(p * 1000))
-                bar.setFormat(f"{p * 100:.1f}%")
-                bar.setAccessibleName(f"{label}: {p * 100:.1f} percent")
+                bar.set_value(p)
+                bar.setAccessibleName(f"{label}: {bar.text()}")
 
 
 class PredictionPanel(QFrame):

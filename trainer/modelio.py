@@ -1,4 +1,5 @@
-"""Saving (atomically, with the card) and loading (safe mode, card checked) models; batch inference."""
+"""Saving (atomically, with the card) and loading (safe mode, card checked) models; batch inference and
+the one-input pass a newer request can stop."""
 
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ class LoadedModel:
             return keras_model(tf.cast(batch, tf.float32) * scale, training=False)
 
         self._forward = forward
+        self._scale = scale
+        self._interruptible = None  # built by warm_up
 
     @property
     def labels(self) -> list[str]:
@@ -109,9 +112,30 @@ class LoadedModel:
         return [(self.labels[i], float(probabilities[i])) for i in order]
 
     def warm_up(self) -> None:
-        """Trace the graph once so the first real prediction is fast."""
+        """Trace the graphs once so the first real prediction is fast, and build the pass that
+        :meth:`predict_latest` can stop (for long-lived users such as the drawing pad)."""
+        from .interruptible import InterruptibleForward
+
         size = self.card.input_size
         self.predict_inputs(np.full((1, size, size, 3), 255, np.uint8))
+        self._interruptible = InterruptibleForward.for_model(self.keras_model, size, self._scale, self.predict_inputs)
+
+    @property
+    def interruptible(self) -> bool:
+        """Whether :meth:`predict_latest` stops when superseded (after warm_up, for chain-shaped models)."""
+        return self._interruptible is not None
+
+    def predict_latest(self, x: np.ndarray, ticket: int) -> np.ndarray | None:
+        """Probabilities for one preprocessed input, or None when :meth:`supersede` named a newer ticket
+        while it ran: the pass then stops within about one layer instead of finishing a stale answer."""
+        if self._interruptible is None:
+            return self.predict_inputs(x)[0]
+        return self._interruptible.run(x, ticket)
+
+    def supersede(self, ticket: int) -> None:
+        """Thread-safe: a :meth:`predict_latest` running with an older ticket gives up."""
+        if self._interruptible is not None:
+            self._interruptible.supersede(ticket)
 
 
 def load_model(path: str | os.PathLike) -> LoadedModel:
