@@ -12,9 +12,9 @@ from .drawing import Drawing, Stroke, array_to_qimage, fit_rect, ink_layer, pain
 #: Minimal distance (logical px) between recorded points; closer samples add nothing but cost.
 MIN_STEP = 1.0
 #: The finished stroke, already on screen as the segments painted while drawing, is redrawn as one smooth
-#: path this long after pen-up: the recogniser shares the GIL with this thread, so the user's answer comes
-#: first.
-SMOOTH_REDRAW_MS = 40
+#: path this long after pen-up: the recogniser shares the GIL and the two cores with this thread, so the
+#: answer comes first (a VGG19 pass takes ~180 ms; redrawing during it made it measurably slower).
+SMOOTH_REDRAW_MS = 250
 
 
 class Canvas(QWidget):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QImage, QKeySequence
 from PySide6.QtTest import QTest
 
 from mathsym_gui.drawing import Drawing, Stroke, render
@@ -171,3 +171,26 @@ def test_canvas_layer_is_device_resolution(window):
     ratio = canvas.devicePixelRatioF()
     assert canvas._layer.width() == round(canvas.width() * ratio)
     assert canvas._layer.devicePixelRatio() == ratio
+
+
+def test_finished_stroke_is_redrawn_smooth_and_a_stroke_in_progress_is_kept(qtbot, window):
+    from mathsym_gui.canvas import SMOOTH_REDRAW_MS
+    from mathsym_gui.drawing import ink_layer
+
+    canvas = window.canvas
+
+    def smooth() -> QImage:
+        return ink_layer(canvas.strokes, canvas.width(), canvas.height(), 1.0, canvas.devicePixelRatioF())
+
+    zigzag = [QPoint(80 + 20 * i, 120 + (40 if i % 2 else 0)) for i in range(12)]
+    draw_stroke(canvas, zigzag)
+    qtbot.waitUntil(lambda: canvas._layer == smooth(), timeout=SMOOTH_REDRAW_MS + 2000)
+    # A second stroke begun before the redraw is due: the redraw waits for its pen-up and keeps it on screen.
+    draw_stroke(canvas, [QPoint(100, 300), QPoint(300, 300)])
+    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, QPoint(100, 350))
+    QTest.mouseMove(canvas, QPoint(300, 350))
+    qtbot.wait(SMOOTH_REDRAW_MS + 200)
+    assert canvas.grab().toImage().pixelColor(200, 350).lightness() < 100
+    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, QPoint(300, 350))
+    assert len(canvas.strokes) == 3
+    qtbot.waitUntil(lambda: canvas._layer == smooth(), timeout=SMOOTH_REDRAW_MS + 2000)
