@@ -15,9 +15,12 @@ How it measures (the real MainWindow, real mouse events via QTest, offscreen unl
   (a) while the window classifies a new drawing every 20 ms for 3 s (the worker always busy), and
   (b) while a real training job (``python -m trainer.cli train default`` on a small synthetic dataset)
   runs in its QProcess and the window keeps classifying.
+* The pen-up latency is compared with one compiled-graph forward pass of the active model
+  (``LoadedModel.predict_inputs`` on one preprocessed input, back-to-back calls with the window idle), which
+  also shows how fast the shared machine is at the time. The slowest drawing of each mode is broken down by
+  stage.
 * With ``--vgg19`` the active model is a 224 px VGG19 classifier (untrained weights: the cost is the same as
-  ImageNet's), and the pen-up latency is compared with one compiled-graph forward pass of that model
-  (``LoadedModel.predict_inputs`` on one preprocessed input, timed on its own with the window idle).
+  ImageNet's).
 """
 
 from __future__ import annotations
@@ -291,13 +294,17 @@ def main() -> int:
         print(f"[{mode}]   stages, median (queue: pen-up -> worker starts; deliver: worker done -> shown): " + ", ".join(
             f"{k} {statistics.median(s[k] for s in STAGES if k in s) * 1000:.1f} ms"
             for k in ("queue", "render", "preprocess", "predict", "deliver")))
+        slowest = max(range(len(STAGES)), key=lambda i: sum(STAGES[i].values()))
+        print(f"[{mode}]   slowest ({LABELS[slowest % len(LABELS)]}): " + ", ".join(
+            f"{k} {v * 1000:.1f} ms" for k, v in STAGES[slowest].items()))
         print(f"[{mode}]   top-1 correct {correct}/{len(latencies)} template drawings; "
               f"GUI stall while drawing+recognising: max {stall:.1f} ms, p99 {p99:.1f} ms "
               "(includes the benchmark's own synthetic input handling)")
 
-    if args.vgg19:
+    if args.runs:
+        # Also the machine's current speed: the same model, one input, back-to-back calls, window idle.
         forward = _forward_pass_ms(window.model)
-        print(f"[vgg19] one compiled-graph forward pass (batch 1): median {forward:.1f} ms; pen-up -> shown / forward "
+        print(f"[reference] one compiled-graph forward pass (batch 1): median {forward:.1f} ms; pen-up -> shown / forward "
               "pass: " + ", ".join(f"{m} median {statistics.median(v) / forward:.2f}x, p90 "
                                    f"{v[int(0.9 * (len(v) - 1))] / forward:.2f}x" for m, v in results.items()))
 
