@@ -152,7 +152,8 @@ def release_and_wait(window, canvas, pos) -> tuple[float, object, float]:
     elapsed = (time.perf_counter() - start) * 1000
     window.predictionShown.disconnect(on_shown)
     pred = next(p for p in shown if p.request_id >= target)
-    STAGES.append(dict(pred.stages, queue=pred.started_at - start, deliver=shown_at[pred.request_id] - pred.finished_at))
+    STAGES.append(dict(pred.stages, queue=pred.started_at - start,
+                       deliver=shown_at[pred.request_id] - pred.finished_at))
     return elapsed, pred
 
 
@@ -304,8 +305,8 @@ def main() -> int:
     if args.runs:
         # Also the machine's current speed: the same model, one input, back-to-back calls, window idle.
         forward = _forward_pass_ms(window.model)
-        print(f"[reference] one compiled-graph forward pass (batch 1): median {forward:.1f} ms; pen-up -> shown / forward "
-              "pass: " + ", ".join(f"{m} median {statistics.median(v) / forward:.2f}x, p90 "
+        print(f"[reference] one compiled-graph forward pass (batch 1): median {forward:.1f} ms; "
+              "pen-up -> shown / forward pass: " + ", ".join(f"{m} median {statistics.median(v) / forward:.2f}x, p90 "
                                    f"{v[int(0.9 * (len(v) - 1))] / forward:.2f}x" for m, v in results.items()))
 
     monitor.start()
