@@ -62,12 +62,12 @@ class InterruptibleForward:
         """The chained pass of ``keras_model``, or None when chaining its layers does not reproduce
         ``reference`` (uint8 batch -> probabilities), e.g. a model with branches or skip connections."""
         probe = np.random.default_rng(0).integers(0, 256, (1, size, size, 3), dtype=np.uint8)
+        expected = np.asarray(reference(probe))[0]
         try:
             chained = cls(layer_chain(keras_model), size, scale)
             got = chained.run(probe[0], 0)
         except Exception:  # a layer applied to the wrong input (branches) fails here: no chain
             return None
-        expected = np.asarray(reference(probe))[0]
         if got is None or got.shape != expected.shape or np.abs(got - expected).max() > TOLERANCE:
             return None
         return chained

@@ -113,12 +113,12 @@ class LoadedModel:
 
     def warm_up(self) -> None:
         """Trace the graphs once so the first real prediction is fast, and build the pass that
-        :meth:`predict_latest` can stop (for long-lived users such as the drawing pad)."""
+        :meth:`predict_latest` can stop (for long-lived users such as the drawing pad). Checking that pass
+        against :meth:`predict_inputs` traces the batch graph too."""
         from .interruptible import InterruptibleForward
 
-        size = self.card.input_size
-        self.predict_inputs(np.full((1, size, size, 3), 255, np.uint8))
-        self._interruptible = InterruptibleForward.for_model(self.keras_model, size, self._scale, self.predict_inputs)
+        self._interruptible = InterruptibleForward.for_model(self.keras_model, self.card.input_size, self._scale,
+                                                             self.predict_inputs)
 
     @property
     def interruptible(self) -> bool:
