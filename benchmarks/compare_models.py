@@ -31,10 +31,10 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer.card import ModelCard  # noqa: E402
-from trainer.modelio import LoadedModel, load_model  # noqa: E402
-from trainer.runs import RunConfig, one_hot, prepare_data  # noqa: E402
-from trainer.split import leaked_test_samples  # noqa: E402
+from trainer.serving.card import ModelCard  # noqa: E402
+from trainer.serving.modelio import LoadedModel, load_model  # noqa: E402
+from trainer.training.runs import RunConfig, one_hot, prepare_data  # noqa: E402
+from trainer.data.split import leaked_test_samples  # noqa: E402
 
 from default_model import latency  # noqa: E402  (benchmarks/ is this script's folder)
 

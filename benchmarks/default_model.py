@@ -7,7 +7,7 @@ Writes benchmarks/results/default_model.json and prints a table. Accuracy is on 
 (seed 1001, 0.9/0.1: 1018 images) and on its part with no byte-identical copy in train. Latency is the
 compiled ``LoadedModel.predict_inputs`` path on one preprocessed 224x224x3 uint8 input (median and p95
 over --calls calls after warm-up). Robustness variants are made from the RAW test images (see
-``trainer.robustness``) and go through the normal ``to_model_input`` preprocessing.
+``trainer.evaluation.robustness``) and go through the normal ``to_model_input`` preprocessing.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer.dataset import find_duplicates, scan_dataset  # noqa: E402
+from trainer.data.dataset import find_duplicates, scan_dataset  # noqa: E402
 from trainer.errors import ImageError  # noqa: E402
-from trainer.loading import load_images  # noqa: E402
-from trainer.modelio import load_model  # noqa: E402
-from trainer.preprocess import load_rgb  # noqa: E402
-from trainer.robustness import VARIANTS, apply_variant, canvas_drawings  # noqa: E402
-from trainer.split import leaked_test_samples, notebook_split  # noqa: E402
+from trainer.data.loading import load_images  # noqa: E402
+from trainer.serving.modelio import load_model  # noqa: E402
+from trainer.data.preprocess import load_rgb  # noqa: E402
+from trainer.evaluation.robustness import VARIANTS, apply_variant, canvas_drawings  # noqa: E402
+from trainer.data.split import leaked_test_samples, notebook_split  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "handwritten-math-symbols"
 

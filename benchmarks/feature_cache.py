@@ -59,12 +59,12 @@ def main(argv=None) -> dict:
     import keras
     import numpy as np
 
-    from trainer.dataset import scan_dataset
-    from trainer.features import extract_features
-    from trainer.loading import load_images
+    from trainer.data.dataset import scan_dataset
+    from trainer.training.features import extract_features
+    from trainer.data.loading import load_images
     from trainer.models.vgg19 import build_vgg19, compile_classifier, feature_extractor, head_model
-    from trainer.runs import one_hot
-    from trainer.split import notebook_split
+    from trainer.training.runs import one_hot
+    from trainer.data.split import notebook_split
 
     index = scan_dataset(args.data)
     split = notebook_split(index)

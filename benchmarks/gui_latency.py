@@ -4,7 +4,7 @@ Usage:  python benchmarks/gui_latency.py [--model PATH | --vgg19] [--runs N] [--
 
 How it measures (the real MainWindow, real mouse events via QTest, offscreen unless a display is set):
 
-* Latency: a symbol from trainer.strokes.TEMPLATES is drawn on the canvas with mouse press/move/release
+* Latency: a symbol from trainer.data.strokes.TEMPLATES is drawn on the canvas with mouse press/move/release
   events; the clock starts right before the final mouse-release event is delivered and stops when the
   window's ``predictionShown`` signal fires for that request (the panel has been updated by then). The
   GUI thread waits in Qt's event loop meanwhile, as in the running app.
@@ -45,7 +45,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mathsym_gui.main_window import MainWindow  # noqa: E402
 from mathsym_gui.settings import AppSettings  # noqa: E402
-from trainer.strokes import TEMPLATES  # noqa: E402
+from trainer.data.strokes import TEMPLATES  # noqa: E402
 
 LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "add", "sub", "mul", "div", "eq", "dec", "x", "y", "z"]
 
@@ -211,9 +211,9 @@ def summary(values: list[float]) -> str:
 
 def _vgg19_model(path: Path) -> Path:
     """A 224 px VGG19 classifier saved with its card, as `train vgg19 --weights none` would make it."""
-    from trainer.card import ModelCard
+    from trainer.serving.card import ModelCard
     from trainer.labels import CLASS_NAMES
-    from trainer.modelio import save_model
+    from trainer.serving.modelio import save_model
     from trainer.models.vgg19 import build_vgg19
 
     model = build_vgg19(len(CLASS_NAMES), 224, weights=None)
@@ -224,7 +224,7 @@ def _vgg19_model(path: Path) -> Path:
 def _forward_pass_ms(model) -> float:
     """Median time of one batch-1 forward pass through the model's compiled graph."""
     from default_model import latency  # benchmarks/ is this script's folder
-    from trainer.strokes import draw_symbol
+    from trainer.data.strokes import draw_symbol
 
     return latency(model, model.preprocess(draw_symbol("3"))[None], calls=20)["median_ms"]
 
@@ -317,7 +317,7 @@ def main() -> int:
           f"; {monitor.gc_note()}")
 
     if not args.no_training:
-        from trainer.strokes import make_dataset
+        from trainer.data.strokes import make_dataset
 
         data = make_dataset(tmp / "data", per_class=12, size=96)
         dialog = window.open_job("default")

@@ -9,8 +9,10 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 INFO, WARNING, ERROR, QUESTION = "info", "warning", "error", "question"
+#: A question whose default answer (Enter, or a test's fake) is No: for a Yes that could make things worse.
+QUESTION_DEFAULT_NO = "question-default-no"
 _ICONS = {INFO: QMessageBox.Information, WARNING: QMessageBox.Warning, ERROR: QMessageBox.Critical,
-          QUESTION: QMessageBox.Question}
+          QUESTION: QMessageBox.Question, QUESTION_DEFAULT_NO: QMessageBox.Warning}
 
 
 def show(parent: QWidget | None, kind: str, title: str, text: str, detail: str = "") -> bool:
@@ -21,9 +23,9 @@ def show(parent: QWidget | None, kind: str, title: str, text: str, detail: str =
     box.setText(text)
     if detail:
         box.setDetailedText(detail)
-    if kind == QUESTION:
+    if kind in (QUESTION, QUESTION_DEFAULT_NO):
         box.setStandardButtons(QMessageBox.Yes | QMessageBox.No)
-        box.setDefaultButton(QMessageBox.Yes)
+        box.setDefaultButton(QMessageBox.Yes if kind == QUESTION else QMessageBox.No)
     return box.exec() == QMessageBox.Yes
 
 

@@ -63,7 +63,7 @@ class _Worker(QThread):
         self._model_path: tuple[int, str] | None = None
         self._stop = False
         self._running = False  # a drawing is being classified
-        self.model = None  # trainer.modelio.LoadedModel, used here; the GUI thread only calls its supersede()
+        self.model = None  # trainer.serving.modelio.LoadedModel, used here; the GUI thread only calls its supersede()
 
     def post_drawing(self, request_id: int, drawing: Drawing | None) -> None:
         """Make ``drawing`` the next to classify (None: nothing); any older one is dropped or stopped."""
@@ -111,7 +111,7 @@ class _Worker(QThread):
 
     def _load(self, ticket: int, path: str) -> None:
         try:
-            from trainer.modelio import load_model
+            from trainer.serving.modelio import load_model
 
             model = load_model(path)
             model.warm_up()
@@ -172,6 +172,8 @@ class Recognizer(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._next_id = 0
+        self._awaited: int | None = None  # the newest drawing request whose answer has not come yet
+        self.predicted.connect(self._on_predicted)
         self._worker = _Worker(self)
         self._worker.start()
 
@@ -183,8 +185,17 @@ class Recognizer(QObject):
         """Drop the pending drawing and stop the running one (e.g. the canvas was cleared); returns the
         first request id whose answer is still wanted."""
         rid = self._take_id()
+        self._awaited = None
         self._worker.post_drawing(rid, None)
         return rid
+
+    def is_idle(self) -> bool:
+        """True when no posted drawing is waiting for its answer (tests and benchmarks wait on this)."""
+        return self._awaited is None
+
+    def _on_predicted(self, prediction: Prediction) -> None:
+        if self._awaited is not None and prediction.request_id >= self._awaited:
+            self._awaited = None
 
     @property
     def latest_id(self) -> int:
@@ -193,6 +204,7 @@ class Recognizer(QObject):
     def classify(self, drawing: Drawing) -> int:
         """Post a drawing (replacing one not yet started, stopping one running); returns its request id."""
         rid = self._take_id()
+        self._awaited = rid
         self._worker.post_drawing(rid, drawing)
         return rid
 

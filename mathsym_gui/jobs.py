@@ -1,14 +1,13 @@
 """Long jobs (training, tuning, evaluation, reports) in a separate process, read as JSON-lines progress.
 
 The runner is generic: it takes an argv list. The trainer CLI with ``--progress json`` prints one JSON object
-per line on stdout: ``{"event": "progress", ...}``, then ``{"event": "done", ...}`` or
-``{"event": "error", "message": ...}``; it exits non-zero on error and cancels cleanly on SIGTERM.
-A crash of the job cannot take the drawing pad down.
+per line on stdout, read with :func:`trainer.events.parse_event`: any number of ``Progress``, then one ``Done``
+or ``Failed``; it exits non-zero on error and cancels cleanly on SIGTERM. A crash of the job cannot take the
+drawing pad down.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -16,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+from trainer.events import Done, Failed, Progress, parse_event
 
 #: The repository root (so ``python -m trainer.cli`` works from a source checkout).
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,16 +33,16 @@ class JobResult:
     ok: bool
     cancelled: bool = False
     message: str = ""  # user-ready sentence on failure
-    done: dict = field(default_factory=dict)  # the "done" event
+    done: Done = field(default_factory=Done)  # the job's result (empty unless ok)
     exit_code: int | None = None
     log: str = ""
 
 
 class JobRunner(QObject):
-    """Runs one job at a time in a QProcess; signals ``progress(dict)``, ``logLine(str)``, ``finished(JobResult)``."""
+    """Runs one job at a time in a QProcess; signals ``progress(Progress)``, ``logLine(str)``, ``finished(JobResult)``."""
 
     started = Signal()
-    progress = Signal(dict)
+    progress = Signal(object)
     logLine = Signal(str)
     finished = Signal(object)
 
@@ -50,15 +51,18 @@ class JobRunner(QObject):
         self._process: QProcess | None = None
         self._buffer = b""
         self._log: list[str] = []
-        self._done: dict = {}
+        self._done: Done | None = None
         self._error = ""
         self._cancelled = False
-        self._argv: list[str] = []
         self._stage = ""
 
     @property
     def running(self) -> bool:
         return self._process is not None
+
+    def pid(self) -> int | None:
+        """The running job's process id (None when no job runs)."""
+        return int(self._process.processId()) if self._process is not None else None
 
     def start(self, argv: list[str], cwd: str | os.PathLike | None = None, env: dict | None = None,
               nice: int = 10) -> None:
@@ -67,9 +71,8 @@ class JobRunner(QObject):
             raise RuntimeError("A job is already running.")
         if nice and os.name == "posix" and shutil.which("nice") and shutil.which(str(argv[0])):
             argv = [shutil.which("nice"), "-n", str(nice), *argv]  # nice execs the job: signals reach it
-        self._buffer, self._log, self._done, self._error, self._cancelled = b"", [], {}, "", False
+        self._buffer, self._log, self._done, self._error, self._cancelled = b"", [], None, "", False
         self._stage = ""
-        self._argv = list(argv)
         proc = QProcess(self)
         proc.setProgram(argv[0])
         proc.setArguments([str(a) for a in argv[1:]])
@@ -126,28 +129,20 @@ class JobRunner(QObject):
     def _handle_line(self, line: str) -> None:
         if not line:
             return
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            event = None
-        if not isinstance(event, dict) or "event" not in event:
+        event = parse_event(line)
+        if event is None:
             self._append_log(line)
-            return
-        kind = event.get("event")
-        if kind == "progress":
-            stage = str(event.get("stage") or "")
-            if event.get("metrics") or stage != self._stage:  # per-epoch lines and stage changes, not batches
-                self._stage = stage
-                metrics = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in (event.get("metrics") or {}).items())
-                self._append_log(f"{stage}: {event.get('message') or ''} {metrics}".strip(": "))
+        elif isinstance(event, Progress):
+            if event.metrics or event.stage != self._stage:  # per-epoch lines and stage changes, not batches
+                self._stage = event.stage
+                self._append_log(describe_progress(event))
             self.progress.emit(event)
-        elif kind == "done":
+        elif isinstance(event, Done):
             self._done = event
-            self._append_log("done: " + json.dumps({k: v for k, v in event.items() if k != "event"})[:2000])
-        elif kind == "error":
-            self._error = str(event.get("message") or "The job failed.")
-            self._append_log("error: " + self._error)
+            self._append_log(describe_done(event))
+        elif isinstance(event, Failed):
+            self._error = event.message
+            self._append_log(f"Failed: {event.message}")
 
     def _read_stderr(self) -> None:
         text = bytes(self._process.readAllStandardError()).decode("utf-8", "replace")
@@ -175,7 +170,7 @@ class JobRunner(QObject):
         log = "\n".join(self._log)
         if self._cancelled:
             result = JobResult(False, True, "The job was cancelled; nothing was saved.", exit_code=exit_code, log=log)
-        elif exit_code == 0 and self._done and not self._error:
+        elif exit_code == 0 and self._done is not None and not self._error:
             result = JobResult(True, done=self._done, exit_code=0, log=log)
         else:
             message = self._error or (
@@ -186,3 +181,35 @@ class JobRunner(QObject):
         if proc is not None:
             proc.deleteLater()
         self.finished.emit(result)
+
+
+def describe_metrics(metrics: dict[str, float]) -> str:
+    """Metrics as words: "loss 0.123, accuracy 95.1%, validation loss …" (the epoch number is left out)."""
+    parts = []
+    for key, value in metrics.items():
+        if key == "epoch":
+            continue
+        name = key.replace("val_", "validation ").replace("_", " ")
+        parts.append(f"{name} {value * 100:.1f}%" if key.endswith("accuracy") else f"{name} {value:.3f}")
+    return ", ".join(parts)
+
+
+def describe_progress(event: Progress) -> str:
+    """One log line for a stage change or an epoch: "Training: epoch 3/20 · loss 0.123, accuracy 95.1%"."""
+    text = " · ".join(p for p in (event.message.strip(), describe_metrics(event.metrics)) if p)
+    return f"{event.stage}: {text}" if text else event.stage
+
+
+def describe_done(done: Done) -> str:
+    """The job's result in one line: what it wrote, its accuracy and its other plain numbers."""
+    parts = []
+    if done.model:
+        parts.append(f"model {done.model}")
+    if done.report:
+        parts.append(f"report in {done.report}")
+    if done.test_accuracy is not None:
+        parts.append(f"test accuracy {done.test_accuracy * 100:.1f}%")
+    parts += [f"{key.replace('_', ' ')} {value}" for key, value in done.details.items()
+              if isinstance(value, (int, float, str)) and not isinstance(value, bool)]
+    took = f" in {done.seconds:.1f} s" if done.seconds else ""
+    return f"Finished{took}" + (": " + ", ".join(parts) if parts else ".")

@@ -13,8 +13,10 @@ from PySide6.QtGui import QAction, QColor, QDesktopServices, QGuiApplication, QI
 from PySide6.QtWidgets import (
     QApplication,
     QColorDialog,
+    QFrame,
     QLabel,
     QMainWindow,
+    QScrollArea,
     QSplitter,
     QSpinBox,
     QStyle,
@@ -22,18 +24,24 @@ from PySide6.QtWidgets import (
 )
 
 import trainer
+from trainer.architectures import Job
 from trainer.errors import MathSymError
-from trainer.imageio import IMAGE_SUFFIXES, read_image
+from trainer.data.imageio import IMAGE_SUFFIXES, read_image
+from trainer.paths import DEFAULT_MODEL_NAME, samples_dir, shipped_default
+from trainer.paths import models_dir as user_models_dir
 
 from . import dialogs
 from .canvas import Canvas
+from .corrections import Corrections
 from .drawing import qimage_to_array
+from .icons import edit_icon
 from .inference import Prediction, Recognizer
-from .jobs import TRAINER_CLI, JobResult
-from .model_files import MODEL_FILTER, MODELS_DIR, find_model
+from .jobs import TRAINER_CLI, JobResult, describe_done
+from .model_files import MODEL_FILTER, find_model
 from .predictions import PredictionPanel
 from .settings import AppSettings
-from .train_dialog import SPECS, JobDialog, JobSpec
+from .switch_question import ask_switch
+from .train_dialog import JOBS, JobDialog
 
 APP_NAME = "MathSym"
 #: While the pen moves, classify at most this often (ms).
@@ -46,6 +54,7 @@ MAX_IMAGE_SIDE = 2048
 SWATCHES = ("#000000", "#1f4fd1", "#c62828", "#2e7d32", "#ef6c00")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;All files (*)"
 HINT_EMPTY = "Draw a symbol on the pad (or open, paste or drop an image) to see what it is recognised as."
+HINT_LOADING = "Loading model {name}… You can draw meanwhile: the drawing is recognised as soon as it is ready."
 HINT_NO_MODEL = ("No model is loaded yet. Open a model (.keras, or a notebook .h5) or train one; "
                  "you can draw meanwhile.")
 
@@ -69,16 +78,20 @@ class MainWindow(QMainWindow):
     predictionShown = Signal(object)  # Prediction, after the panel shows it
     modelChanged = Signal(str)  # path of the model now recognising
 
-    def __init__(self, settings: AppSettings | None = None, models_dir: str | os.PathLike = MODELS_DIR,
+    def __init__(self, settings: AppSettings | None = None, models_dir: str | os.PathLike | None = None,
                  model_path: str | os.PathLike | None = None, cli: list[str] | None = None,
-                 open_url: Callable[[QUrl], object] | None = None, autoload: bool = True) -> None:
+                 open_url: Callable[[QUrl], object] | None = None, autoload: bool = True,
+                 default_model: str | os.PathLike | None = None, samples: str | os.PathLike | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.settings = settings or AppSettings()
-        self.models_dir = Path(models_dir)
+        # Trained models go to the user's folder; the default model is the shipped one unless a folder is given.
+        self.models_dir = Path(models_dir) if models_dir is not None else user_models_dir()
+        self.default_model = Path(default_model) if default_model else (
+            shipped_default() if models_dir is None else self.models_dir / DEFAULT_MODEL_NAME)
         self.cli = list(cli or TRAINER_CLI)
         self.open_url = open_url or _desktop_open
-        self.model = None  # trainer.modelio.LoadedModel in use
+        self.model = None  # trainer.serving.modelio.LoadedModel in use
         self._pending: tuple[int, str, bool] | None = None  # (ticket, path, remember) of a model loading
         self._floor = 0  # results of requests before this id are stale
         self._predict_seconds = 0.0  # the active model's last forward-pass time
@@ -95,10 +108,23 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(self)
         splitter.setObjectName("splitter")
         splitter.addWidget(self.canvas)
-        splitter.addWidget(self.panel)
+        # The panel scrolls in a short window instead of forcing the window taller or overlapping itself.
+        panel_area = QScrollArea(self)
+        panel_area.setObjectName("panelArea")
+        panel_area.setWidget(self.panel)
+        panel_area.setWidgetResizable(True)
+        panel_area.setFrameShape(QFrame.NoFrame)
+        panel_area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        panel_area.setMinimumWidth(self.panel.minimumWidth() + self.style().pixelMetric(QStyle.PM_ScrollBarExtent))
+        splitter.addWidget(panel_area)
         splitter.setStretchFactor(0, 1)
         splitter.setCollapsible(0, False)
         self.setCentralWidget(splitter)
+        # Corrections go to --samples, else the folder chosen in Samples → Move Samples Folder…, else the user's.
+        self.corrections = Corrections(self, samples or self.settings.get("samples/folder", "", str) or samples_dir())
+        self.panel.add_section(self.corrections.bar)
+        self.panel.list.labelClicked.connect(self.corrections.correct)
+        self.corrections.saved.connect(self._update_actions)
 
         self.model_label = QLabel(self)
         self.model_label.setObjectName("modelLabel")
@@ -128,7 +154,8 @@ class MainWindow(QMainWindow):
         self.panel.show_hint(HINT_NO_MODEL)
 
         if autoload:
-            path = model_path or find_model(self.models_dir, self.settings.get("model/active", None, str))
+            path = model_path or find_model(self.models_dir, self.settings.get("model/active", None, str),
+                                            default=self.default_model)
             if path:
                 self.use_model(path, remember=model_path is not None)
             else:
@@ -139,12 +166,17 @@ class MainWindow(QMainWindow):
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", icon=None, checkable=False) -> QAction:
         action = QAction(text, self)
+        keys = ""
         if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            shortcuts = [QKeySequence(s) for s in (shortcut if isinstance(shortcut, list) else [shortcut])]
+            action.setShortcuts(shortcuts)
+            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in shortcuts)
+            if len(shortcuts) > 1:  # menus print only the first shortcut unless the text names them all
+                action.setIconText(text.replace("&", ""))
+                action.setText(f"{text}\t{keys}")
         if tip:
             action.setStatusTip(tip)
-            action.setToolTip(tip)
+            action.setToolTip(f"{tip} ({keys})" if keys else tip)
         if icon is not None:
             action.setIcon(self.style().standardIcon(icon) if isinstance(icon, QStyle.StandardPixmap) else icon)
         action.setCheckable(checkable)
@@ -156,12 +188,12 @@ class MainWindow(QMainWindow):
         sp = QStyle.StandardPixmap
         self.act_open_image = self._action("&Open Image…", self.choose_image, QKeySequence.Open,
                                            "Open an image of a symbol and recognise it", sp.SP_DialogOpenButton)
-        self.act_export = self._action("&Export Confusion-Matrix Report…", lambda: self.open_job("report"),
+        self.act_export = self._action(JOBS["report"].pad.menu, lambda: self.open_job("report"),
                                        None, "Evaluate the active model on a test split and write a report")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Quit MathSym")
-        self.act_undo = self._action("&Undo", self.canvas.undo, QKeySequence.Undo, "Undo the last stroke",
-                                     sp.SP_ArrowBack)
-        self.act_redo = self._action("&Redo", self.canvas.redo, QKeySequence.Redo, "Redo", sp.SP_ArrowForward)
+        self.act_undo = self._action("&Undo", self.undo, QKeySequence.Undo,
+                                     "Undo the last stroke (or the sample just saved)", edit_icon("edit-undo"))
+        self.act_redo = self._action("&Redo", self.canvas.redo, QKeySequence.Redo, "Redo", edit_icon("edit-redo"))
         self.act_clear = self._action("&Clear", self.canvas.clear, [QKeySequence.Delete, "Ctrl+L"],
                                       "Clear the pad (undoable)", sp.SP_DialogDiscardButton)
         self.act_paste = self._action("&Paste Image", self.paste, QKeySequence.Paste,
@@ -177,10 +209,18 @@ class MainWindow(QMainWindow):
         self.act_default_model = self._action("Use &Default Model", self.use_default_model, None,
                                               "Switch to the model that ships with MathSym")
         self.act_train = {}
-        for key, text in (("split", "&Split Dataset…"), ("alexnet", "Tune &AlexNet…"), ("vgg19", "Train &VGG19…"),
-                          ("default", "Train &Default Model…"), ("evaluate", "&Evaluate…")):
-            self.act_train[key] = self._action(text, lambda checked=False, k=key: self.open_job(k), None,
-                                               SPECS[key].intro)
+        for key, job in JOBS.items():
+            if key != "report":  # under File, as Export Confusion-Matrix Report…
+                self.act_train[key] = self._action(job.pad.menu, lambda checked=False, k=key: self.open_job(k), None,
+                                                   job.intro)
+        self.act_save_sample = self._action("&Save Drawing As Sample…", self.corrections.pick, None,
+                                            "Say what the drawing is; it is saved as one of your samples")
+        self.act_remove_sample = self._action("&Remove Last Sample", self.corrections.undo, None,
+                                              "Delete the sample saved last")
+        self.act_open_samples = self._action("&Open Samples Folder", self.open_samples_folder, None,
+                                             "Show your samples folder (one sub-folder per class)")
+        self.act_move_samples = self._action("&Move Samples Folder…", self.choose_samples_folder, None,
+                                             "Keep your samples in another folder")
         self.act_about = self._action("&About MathSym", self.about, None, "About MathSym")
         self.act_about_qt = self._action("About &Qt", QApplication.aboutQt)
 
@@ -198,12 +238,17 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_pen, self.act_eraser, self.act_colour, self.act_paper])
         m = bar.addMenu("&Model")
         m.addActions([self.act_open_model, self.act_default_model])
+        m = bar.addMenu("&Samples")
+        m.addActions([self.act_save_sample, self.act_remove_sample])
+        m.addSeparator()
+        m.addActions([self.act_open_samples, self.act_move_samples])
         m = bar.addMenu("&Train")
-        m.addAction(self.act_train["split"])
-        m.addSeparator()
-        m.addActions([self.act_train["alexnet"], self.act_train["vgg19"], self.act_train["default"]])
-        m.addSeparator()
-        m.addAction(self.act_train["evaluate"])
+        trains = [k for k in self.act_train if JOBS[k].trains]
+        others = [k for k in self.act_train if k not in trains and k != "split"]
+        for i, group in enumerate((["split"], trains, others)):
+            if i:
+                m.addSeparator()
+            m.addActions([self.act_train[k] for k in group if k in self.act_train])
         m = bar.addMenu("&Help")
         m.addActions([self.act_about, self.act_about_qt])
 
@@ -218,7 +263,7 @@ class MainWindow(QMainWindow):
         tb.addActions([self.act_pen, self.act_eraser])
         self.colour_button = QToolButton(self)
         self.colour_button.setObjectName("colourButton")
-        self.colour_button.setToolTip("Pen colour…")
+        self.colour_button.setToolTip(self.act_colour.toolTip())
         self.colour_button.clicked.connect(self.choose_colour)
         tb.addWidget(self.colour_button)
         for colour in SWATCHES:
@@ -262,9 +307,29 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def _update_actions(self) -> None:
-        self.act_undo.setEnabled(self.canvas.can_undo())
+        self.act_undo.setEnabled(self.canvas.can_undo() or self.corrections.can_undo_here())
         self.act_redo.setEnabled(self.canvas.can_redo())
         self.act_clear.setEnabled(not self.canvas.is_empty())
+
+    def undo(self) -> None:
+        """Undo the sample just saved from this drawing, else the last change of the drawing."""
+        if self.corrections.can_undo_here():
+            self.corrections.undo()
+            self._update_actions()
+        else:
+            self.canvas.undo()
+
+    # -- samples --------------------------------------------------------------------------------------
+
+    def open_samples_folder(self) -> None:
+        self.corrections.folder.mkdir(parents=True, exist_ok=True)
+        self.open_url(QUrl.fromLocalFile(str(self.corrections.folder)))
+
+    def choose_samples_folder(self) -> None:
+        folder = dialogs.get_folder(self, "Choose the Samples Folder", str(self.corrections.folder))
+        if folder:
+            self.settings.set("samples/folder", folder)
+            self.corrections.set_folder(folder)
 
     # -- pen ------------------------------------------------------------------------------------------
 
@@ -297,6 +362,15 @@ class MainWindow(QMainWindow):
 
     # -- recognition ----------------------------------------------------------------------------------
 
+    def is_idle(self) -> bool:
+        """True when no model is loading and the panel shows the answer for the drawing as it is now (or its
+        hint): what tests and benchmarks wait for instead of reading the window's internals."""
+        return self._pending is None and not self._live_timer.isActive() and self.recognizer.is_idle()
+
+    def is_loading(self) -> bool:
+        """True while a model loads in the background."""
+        return self._pending is not None
+
     def _on_stroke_started(self) -> None:
         # The answer for the drawing without this stroke is stale now: stop computing it, so that a slow
         # model is free again by the time the stroke ends.
@@ -314,7 +388,7 @@ class MainWindow(QMainWindow):
         if self.canvas.is_empty():
             self._floor = self.recognizer.discard()  # answers to earlier requests are stale now
             self.last_prediction = None
-            self.panel.show_hint(HINT_EMPTY if self.model is not None else HINT_NO_MODEL)
+            self.panel.show_hint(self._no_answer_hint())
             return
         if self.model is None:
             return  # the drawing is classified as soon as a model has loaded
@@ -343,8 +417,9 @@ class MainWindow(QMainWindow):
         path = str(path)
         ticket = self.recognizer.load(path)
         self._pending = (ticket, path, remember)
-        self._update_model_label()
-        self.statusBar().showMessage(f"Loading model {Path(path).name}…")
+        self._update_model_label()  # the status bar says "Loading model …" there, once
+        if self.model is None:
+            self.panel.show_hint(self._no_answer_hint())
 
     def _on_model_loaded(self, ticket: int, model) -> None:
         if self._pending is None or ticket != self._pending[0]:
@@ -356,6 +431,7 @@ class MainWindow(QMainWindow):
         if remember:
             self.settings.set("model/active", path)
         self.panel.show_model_buttons(False)
+        self.corrections.refresh()
         self._update_model_label()
         self.statusBar().showMessage(f"Model {model.name} ready.", 5000)
         self.modelChanged.emit(path)
@@ -374,8 +450,10 @@ class MainWindow(QMainWindow):
         dialogs.error(self, "Cannot Load Model", message + keep, detail)
 
     def _update_model_label(self) -> None:
-        if self._pending is not None:
-            self.model_label.setText(f"Loading model {Path(self._pending[1]).name}…")
+        loading = Path(self._pending[1]).name if self._pending is not None else ""
+        self.panel.set_loading(loading)
+        if loading:
+            self.model_label.setText(f"Loading model {loading}…")
         elif self.model is None:
             self.model_label.setText("No model loaded")
         else:
@@ -383,11 +461,22 @@ class MainWindow(QMainWindow):
             text = f"Model: {self.model.name}"
             text += f" — test accuracy {acc * 100:.1f}%" if acc is not None else " — test accuracy unknown"
             self.model_label.setText(text)
+        # The title is the model's file name; the platform adds " — MathSym" (the application display name).
         if self.model is not None:
-            self.setWindowTitle(f"{APP_NAME} — {self.model.name}")
+            self.setWindowTitle("")
+            self.setWindowFilePath(str(self.model.path or self.model.name))
             self.model_label.setToolTip(str(self.model.path or ""))
         else:
-            self.setWindowTitle(f"{APP_NAME} — no model")
+            self.setWindowFilePath("")
+            self.setWindowTitle("No model")
+
+    def _no_answer_hint(self) -> str:
+        """What the panel says when it has no answer to show: draw, wait for the model, or get one."""
+        if self.model is not None:
+            return HINT_EMPTY
+        if self._pending is not None:
+            return HINT_LOADING.format(name=Path(self._pending[1]).name)
+        return HINT_NO_MODEL
 
     def choose_model(self) -> None:
         folder = self.settings.get("paths/models", str(self.models_dir), str)
@@ -397,7 +486,7 @@ class MainWindow(QMainWindow):
             self.use_model(path, remember=True)
 
     def use_default_model(self) -> None:
-        default = self.models_dir / "default.keras"
+        default = self.default_model
         if not default.is_file():
             dialogs.error(self, "No Default Model", f"The default model {default} is missing. Train one with "
                           "Train → Train Default Model… or open another model.")
@@ -475,7 +564,7 @@ class MainWindow(QMainWindow):
         """Show the dialog of a job kind (one per kind, kept so its last run stays visible)."""
         dialog = self.jobs.get(key)
         if dialog is None:
-            spec = SPECS[key]
+            spec = JOBS[key]
             data = self.settings.get("paths/data", "", str)
             model = str(self.model.path) if self.model is not None and self.model.path else ""
             output = ""
@@ -488,6 +577,8 @@ class MainWindow(QMainWindow):
                                models_dir=self.models_dir)
             dialog.jobFinished.connect(self._on_job_finished)
             dialog.runner.started.connect(lambda d=dialog: self._on_job_started(d))
+            if key == "adapt":
+                dialog.fields["samples"].setText(str(self.corrections.folder))
             self.jobs[key] = dialog
         elif key == "report" and self.model is not None and not dialog.running:
             dialog.fields["model"].setText(str(self.model.path or ""))
@@ -504,7 +595,7 @@ class MainWindow(QMainWindow):
             self.settings.set("paths/reports", str(Path(dialog.output_path).parent))
         self.statusBar().showMessage(f"{dialog.spec.title} running…")
 
-    def _on_job_finished(self, spec: JobSpec, result: JobResult) -> None:
+    def _on_job_finished(self, spec: Job, result: JobResult) -> None:
         self.statusBar().clearMessage()
         if result.cancelled:
             dialogs.info(self, spec.title, f"{spec.title} was cancelled; nothing was saved.")
@@ -514,22 +605,25 @@ class MainWindow(QMainWindow):
             return
         done = result.done
         if spec.trains:
-            path = done.get("model") or self.jobs[spec.key].output_path
-            acc = _accuracy(done)
+            path = done.model or self.jobs[spec.key].output_path
+            acc = done.test_accuracy
             text = f"Training finished: {Path(path).name}"
             text += f" (test accuracy {acc * 100:.1f}%)." if acc is not None else "."
-            if dialogs.ask(self, spec.title, text + "\n\nSwitch to the new model?"):
+            if ask_switch(self, spec.title, text, self.model, path, acc):
                 self.use_model(path, remember=True)
         elif spec.command == "report":
-            folder = self.jobs[spec.key].output_path or str(done.get("report") or "")
+            folder = self.jobs[spec.key].output_path or done.report or ""
             self.statusBar().showMessage(f"Report written to {folder}", 10000)
-            self.open_url(QUrl.fromLocalFile(folder))
+            if not self.open_url(QUrl.fromLocalFile(folder)):  # e.g. no file manager on this machine
+                if dialogs.ask(self, spec.title, f"The report is in {folder}, but that folder could not be opened "
+                               "here.\n\nCopy its path to the clipboard?"):
+                    QGuiApplication.clipboard().setText(folder)
         elif spec.command == "evaluate":
-            acc = _accuracy(done)
+            acc = done.test_accuracy
             text = f"Test accuracy: {acc * 100:.1f}%." if acc is not None else "Evaluation finished."
-            dialogs.info(self, spec.title, text, _pretty(done))
+            dialogs.info(self, spec.title, text, describe_done(done))
         else:
-            dialogs.info(self, spec.title, f"{spec.title} finished.", _pretty(done))
+            dialogs.info(self, spec.title, f"{spec.title} finished.", describe_done(done))
 
     # -- misc -----------------------------------------------------------------------------------------
 
@@ -552,17 +646,3 @@ class MainWindow(QMainWindow):
         self.recognizer.shutdown()
         super().closeEvent(event)
 
-
-def _accuracy(done: dict) -> float | None:
-    for source in (done, done.get("report") if isinstance(done.get("report"), dict) else {},
-                   done.get("metrics") if isinstance(done.get("metrics"), dict) else {}):
-        for key in ("test_accuracy", "accuracy"):
-            if isinstance(source.get(key), (int, float)):
-                return float(source[key])
-    return None
-
-
-def _pretty(done: dict) -> str:
-    import json
-
-    return json.dumps({k: v for k, v in done.items() if k != "event"}, indent=2, default=str)[:20000]

@@ -43,6 +43,10 @@ class TrainingPlot(QWidget):
     def series(self, key: str) -> list[tuple[int, float]]:
         return [(m["epoch"], float(m[key])) for m in self.epochs if isinstance(m.get(key), (int, float))]
 
+    def legend(self) -> list[str]:
+        """The series the legend names: only those with at least one point."""
+        return [key for key, *_ in SERIES if self.series(key)]
+
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
@@ -56,9 +60,10 @@ class TrainingPlot(QWidget):
             return
         p.setPen(QPen(pal.color(QPalette.Mid), 1))
         p.drawRect(area)
-        # legend
-        x = left
+        x, shown = left, self.legend()
         for key, colour, dashed, _ in SERIES:
+            if key not in shown:
+                continue
             p.setPen(QPen(QColor(colour), 2, Qt.DashLine if dashed else Qt.SolidLine))
             p.drawLine(QPointF(x, top + fm.height() / 2), QPointF(x + 16, top + fm.height() / 2))
             p.setPen(text)

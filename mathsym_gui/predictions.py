@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from trainer.labels import symbol
+from trainer.labels import CLASS_NAMES, symbol
 
 from .drawing import array_to_qimage
 
@@ -73,12 +74,18 @@ class ConfidenceBar(QWidget):
 
 
 class PredictionList(QWidget):
-    """Rows of symbol / class name / confidence bar; ``entries()`` gives what is shown."""
+    """Rows of symbol / class name / confidence bar; ``entries()`` gives what is shown. Clicking a row says
+    "this is the right answer" (``labelClicked``); ``symbols`` names classes a model card taught."""
+
+    labelClicked = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("predictionList")
         self.setAccessibleName("Predictions")
+        self.setCursor(Qt.PointingHandCursor)
+        self.setToolTip("Click the right answer to save your drawing as a sample of it")
+        self.symbols: dict = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(8)
@@ -90,6 +97,8 @@ class PredictionList(QWidget):
             sym.setFont(big if i == 0 else self.font())
             sym.setMinimumWidth(36)
             sym.setAlignment(Qt.AlignCenter)
+            # as wide as the longest class name, so the bars stay put whatever the names are
+            name.setMinimumWidth(max(self.fontMetrics().horizontalAdvance(n) for n in CLASS_NAMES) + 4)
             for w, col in ((sym, 0), (name, 1), (bar, 2)):
                 grid.addWidget(w, i, col)
             self._rows.append((sym, name, bar))
@@ -100,8 +109,9 @@ class PredictionList(QWidget):
     def entries(self) -> list[tuple[str, float]]:
         return list(self._entries)
 
-    def top1(self) -> str | None:
-        return self._entries[0][0] if self._entries else None
+    def row(self, i: int) -> tuple[QLabel, QLabel, ConfidenceBar]:
+        """The widgets of row ``i``: symbol, class name (empty when the symbol says it all) and bar."""
+        return self._rows[i]
 
     def set_entries(self, entries: list[tuple[str, float]]) -> None:
         self._entries = list(entries)[:ROWS]
@@ -111,10 +121,26 @@ class PredictionList(QWidget):
                 w.setVisible(visible)
             if visible:
                 label, p = self._entries[i]
-                sym.setText(symbol(label))
-                name.setText(label)
+                sym.setText(symbol(label, self.symbols))
+                name.setText("" if sym.text() == label else label)  # "3", not "3 3"
                 bar.set_value(p)
                 bar.setAccessibleName(f"{label}: {bar.text()}")
+
+    def row_rect(self, i: int) -> QRect:
+        """The area of row ``i`` (symbol, name and bar)."""
+        rect = QRect()
+        for w in self._rows[i]:
+            rect = rect.united(w.geometry())
+        return rect.adjusted(0, -2, 0, 2)
+
+    def mousePressEvent(self, event) -> None:
+        pos = event.position().toPoint()
+        for i in range(len(self._entries)):
+            if self.row_rect(i).contains(pos):
+                self.labelClicked.emit(self._entries[i][0])
+                event.accept()
+                return
+        super().mousePressEvent(event)
 
 
 class PredictionPanel(QFrame):
@@ -138,6 +164,14 @@ class PredictionPanel(QFrame):
         self.hint.setWordWrap(True)
         self.hint.setTextFormat(Qt.PlainText)
         layout.addWidget(self.hint)
+        self.loading_bar = QProgressBar(self)
+        self.loading_bar.setObjectName("loadingBar")
+        self.loading_bar.setRange(0, 0)  # a model load reports no progress: a busy bar
+        self.loading_bar.setTextVisible(False)
+        self.loading_bar.setMaximumHeight(10)
+        self.loading_bar.hide()
+        layout.addWidget(self.loading_bar)
+        self._sections = layout.indexOf(self.loading_bar) + 1
         buttons = QHBoxLayout()
         self.open_button = QPushButton("Open Model…", self)
         self.train_button = QPushButton("Train a Model…", self)
@@ -148,7 +182,14 @@ class PredictionPanel(QFrame):
         layout.addLayout(buttons)
         self.show_model_buttons(False)
         layout.addSpacing(12)
-        layout.addWidget(QLabel("<b>What the model saw</b>"))
+        heading = QHBoxLayout()
+        heading.addWidget(QLabel("<b>What the model saw</b>"))
+        heading.addStretch(1)
+        self.timing = QLabel(self)  # in the heading row: it can never cover the preview
+        self.timing.setObjectName("timingLabel")
+        self.timing.setToolTip("How long recognising this drawing took: rasterise, preprocess and the model")
+        heading.addWidget(self.timing)
+        layout.addLayout(heading)
         self.preview = QLabel(self)
         self.preview.setObjectName("previewLabel")
         self.preview.setFixedSize(PREVIEW, PREVIEW)
@@ -156,10 +197,12 @@ class PredictionPanel(QFrame):
         self.preview.setAlignment(Qt.AlignCenter)
         self.preview.setToolTip("The preprocessed model input (224×224), shown at half size")
         layout.addWidget(self.preview)
-        self.timing = QLabel(self)
-        self.timing.setObjectName("timingLabel")
-        layout.addWidget(self.timing)
         layout.addStretch(1)
+
+    def add_section(self, widget: QWidget) -> None:
+        """Add a widget below the predictions and the hint (e.g. the correction bar)."""
+        self.layout().insertWidget(self._sections, widget)
+        self._sections += 1
 
     def show_model_buttons(self, visible: bool) -> None:
         self.open_button.setVisible(visible)
@@ -169,7 +212,7 @@ class PredictionPanel(QFrame):
         self.list.set_entries(top)
         self.hint.clear()
         self.set_preview(preview)
-        self.timing.setText(f"{seconds * 1000:.0f} ms" if seconds else "")
+        self.timing.setText(f"model {seconds * 1000:.0f} ms" if seconds else "")
 
     def set_preview(self, preview: np.ndarray | None) -> None:
         if preview is None:
@@ -180,6 +223,11 @@ class PredictionPanel(QFrame):
         pix = pix.scaled(round(PREVIEW * ratio), round(PREVIEW * ratio), Qt.KeepAspectRatio, Qt.SmoothTransformation)
         pix.setDevicePixelRatio(ratio)
         self.preview.setPixmap(pix)
+
+    def set_loading(self, name: str) -> None:
+        """Show a busy bar while the model ``name`` loads ("" hides it)."""
+        self.loading_bar.setVisible(bool(name))
+        self.loading_bar.setToolTip(f"Loading model {name}…" if name else "")
 
     def show_hint(self, text: str) -> None:
         """No classes (empty canvas, no model, loading): a hint instead of predictions."""

@@ -20,7 +20,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from trainer.strokes import TEMPLATES, draw_symbol, make_dataset
+from trainer.data.strokes import TEMPLATES, draw_symbol, make_dataset
 
 from . import dialogs
 from .main_window import MainWindow

@@ -1,18 +1,19 @@
 """The job dialog of the Train menu (and the report export): choose data and budgets, watch the job run.
 
-One dialog class serves every job kind; a :class:`JobSpec` says which fields it shows and how they turn
-into trainer CLI arguments. The dialog is modeless, so the pad keeps recognising while a job runs.
+One dialog class serves every job kind; the registry's :class:`~trainer.architectures.Job` says which fields
+it shows and how they turn into trainer CLI arguments. The dialog is modeless, so the pad keeps recognising while a job runs.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -27,64 +28,44 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trainer.dataset import scan_dataset
+from trainer.architectures import Job, Option, pad_jobs
+from trainer.data.dataset import scan_dataset
 from trainer.errors import DatasetError
+from trainer.events import Progress
 
 from . import dialogs
-from .jobs import JobResult, JobRunner
+from .job_progress import StagePlan
+from .jobs import JobResult, JobRunner, describe_metrics
 from .plot import TrainingPlot
 
-
-@dataclass(frozen=True)
-class JobSpec:
-    key: str
-    title: str
-    command: str  # trainer CLI sub-command
-    arch: str | None = None  # for "train"
-    fields: tuple[str, ...] = ("data",)  # data, output, model, epochs, trials, image_size, subset
-    epochs: int = 20
-    trials: int = 10
-    intro: str = ""
-
-    @property
-    def trains(self) -> bool:
-        return self.command == "train"
-
-
-SPECS: dict[str, JobSpec] = {
-    "split": JobSpec("split", "Split Dataset", "split", fields=("data", "output"),
-                     intro="Copy a class-per-folder dataset into train / validation / test folders, as the notebook did."),
-    "alexnet": JobSpec("alexnet", "Tune AlexNet", "train", "alexnet",
-                       ("data", "epochs", "trials", "image_size", "subset"), epochs=100, trials=10,
-                       intro="Search AlexNet hyper-parameters (Hyperband, at most this many epochs per trial), "
-                             "then train the best one."),
-    "vgg19": JobSpec("vgg19", "Train VGG19", "train", "vgg19", ("data", "epochs", "image_size", "subset"),
-                     epochs=20, intro="Fine-tune VGG19 (ImageNet weights) on the dataset."),
-    "default": JobSpec("default", "Train Default Model", "train", "default", ("data", "epochs", "image_size", "subset"),
-                       epochs=20, intro="Train the pad's own compact model (fast, made for drawn symbols)."),
-    "evaluate": JobSpec("evaluate", "Evaluate Model", "evaluate", fields=("model", "data"),
-                        intro="Measure a model's accuracy on the test split of a dataset."),
-    "report": JobSpec("report", "Export Confusion-Matrix Report", "report", fields=("model", "data", "output"),
-                      intro="Evaluate the model on the test split and write the confusion matrix and per-class "
-                            "report into a folder."),
+#: Steps of the overall progress bar.
+BAR_STEPS = 1000
+_READING = ("Scanning dataset", "Reading training images", "Reading validation images", "Reading test images")
+#: The stages each job goes through, in order and named as the trainer prints them, for the overall bar when
+#: the job's events do not number their stages themselves (a stage not listed is fitted in where it appears).
+STAGES: dict[str, tuple[str, ...]] = {
+    "split": ("Scanning dataset", "Finding duplicates", "Writing split"),
+    "alexnet": (*_READING, "Training AlexNet", "Testing"),
+    "tune": (*_READING, "Tuning AlexNet", "Training AlexNet", "Testing"),
+    "vgg19": (*_READING, "Extracting features", "Training VGG19 head", "Testing"),
+    "default": (*_READING, "Reducing images", "Training", "Testing"),
+    "evaluate": ("Reading test images", "Evaluating"),
+    "report": ("Reading test images", "Predicting", "Writing report"),
 }
 
 
+#: Every job the pad offers, generated from the trainer's registry (``trainer.architectures``).
+JOBS: dict[str, Job] = pad_jobs()
+
+
 def check_dataset(folder: str) -> str:
-    """An error sentence for an unusable dataset folder, "" when it is fine (a split folder's test/ counts)."""
+    """An error sentence for an unusable dataset folder, "" when it is fine: the trainer's own rule."""
     if not folder:
         return "Choose a dataset folder first."
     try:
         scan_dataset(folder)
         return ""
     except DatasetError as exc:
-        for sub in ("test", "train"):
-            if (Path(folder) / sub).is_dir():
-                try:
-                    scan_dataset(Path(folder) / sub)
-                    return ""
-                except DatasetError:
-                    pass
         return str(exc)
 
 
@@ -129,9 +110,9 @@ class FolderField(QWidget):
 class JobDialog(QDialog):
     """Form, then progress bar, epoch/ETA/accuracy line, live plot, log and Cancel."""
 
-    jobFinished = Signal(object, object)  # (JobSpec, JobResult)
+    jobFinished = Signal(object, object)  # (Job, JobResult)
 
-    def __init__(self, spec: JobSpec, cli: list[str], parent=None, data: str = "", model: str = "",
+    def __init__(self, spec: Job, cli: list[str], parent=None, data: str = "", model: str = "",
                  output: str = "", models_dir: str | Path = "") -> None:
         super().__init__(parent)
         self.spec, self.cli, self.models_dir = spec, list(cli), Path(models_dir) if models_dir else None
@@ -146,6 +127,8 @@ class JobDialog(QDialog):
         self.result: JobResult | None = None
         self.output_path = ""
         self._start_time = 0.0
+        self._plan = StagePlan(STAGES.get(spec.key, ()))
+        self._stage_metrics: dict[str, float] = {}  # the newest epoch metrics of the current stage
 
         layout = QVBoxLayout(self)
         if spec.intro:
@@ -154,40 +137,18 @@ class JobDialog(QDialog):
             layout.addWidget(intro)
         form = QFormLayout()
         self.fields: dict[str, QWidget] = {}
-        from .model_files import MODEL_FILTER
-
-        if "model" in spec.fields:
-            self.fields["model"] = FolderField("Choose a model", MODEL_FILTER)
-            self.fields["model"].setText(model)
-            form.addRow("Model:", self.fields["model"])
-        if "data" in spec.fields:
-            self.fields["data"] = FolderField("Choose the dataset folder (one sub-folder per class)")
-            self.fields["data"].setText(data)
-            form.addRow("Dataset folder:", self.fields["data"])
-        if "output" in spec.fields:
-            self.fields["output"] = FolderField("Choose the output folder")
-            self.fields["output"].setText(output)
-            form.addRow("Output folder:", self.fields["output"])
-        for key, label, lo, hi, value, tip in (
-            ("epochs", "Max. epochs per trial:" if spec.key == "alexnet" else "Epochs:", 1, 1000, spec.epochs, ""),
-            ("trials", "Tuning trials:", 1, 500, spec.trials, ""),
-            ("image_size", "Image size:", 32, 512, 224, "Side of the square model input in pixels"),
-            ("subset", "Images per class (0 = all):", 0, 1_000_000, 0, "Train on a quick subset"),
-        ):
-            if key in spec.fields:
-                box = QSpinBox()
-                box.setRange(lo, hi)
-                box.setValue(value)
-                box.setToolTip(tip)
-                box.setObjectName(f"{key}Spin")
-                self.fields[key] = box
-                form.addRow(label, box)
+        initial = {"data": data, "model": model, "output": output}
+        for option in spec.fields:
+            widget = self._field_widget(option, initial.get(option.dest, ""))
+            self.fields[option.dest] = widget
+            form.addRow(option.field.label if option.field else option.dest, widget)
         layout.addLayout(form)
 
         self.progress = QProgressBar(self)
         self.progress.setObjectName("trainProgress")
-        self.progress.setRange(0, 1)
+        self.progress.setRange(0, BAR_STEPS)
         self.progress.setValue(0)
+        self.progress.setFormat("%p%")
         layout.addWidget(self.progress)
         self.status = QLabel("Not started.", self)
         self.status.setObjectName("jobStatus")
@@ -211,7 +172,7 @@ class JobDialog(QDialog):
         self.cancel_button.setEnabled(False)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
-        self.close_button.clicked.connect(self.close)
+        self.close_button.clicked.connect(self.reject)
         layout.addWidget(self.buttons)
 
     # -- state ------------------------------------------------------------------------------------------
@@ -220,48 +181,63 @@ class JobDialog(QDialog):
     def running(self) -> bool:
         return self.runner.running
 
+    def _field_widget(self, option: Option, text: str) -> QWidget:
+        from .model_files import MODEL_FILTER
+
+        f = option.field
+        assert f is not None
+        if f.kind in ("dataset", "folder", "model"):
+            title = {"dataset": "Choose the dataset folder (one sub-folder per class)",
+                     "folder": "Choose the output folder", "model": "Choose a model"}[f.kind]
+            widget = FolderField(title, MODEL_FILTER if f.kind == "model" else None)
+            widget.setText(text)
+        elif f.kind == "int":
+            widget = QSpinBox()
+            widget.setRange(f.low, f.high)
+            widget.setValue(option.default if isinstance(option.default, int) else 0)
+            widget.setObjectName(f"{option.dest}Spin")
+        elif f.kind == "choice":
+            widget = QComboBox()
+            widget.addItems(list(option.choices or ()))
+            widget.setCurrentText(str(option.default or ""))
+        else:
+            widget = QCheckBox()
+        widget.setToolTip(f.tip or option.help)
+        return widget
+
     def value(self, key: str):
         w = self.fields.get(key)
-        if w is None:
-            return None
-        return w.value() if isinstance(w, QSpinBox) else w.text()
+        if isinstance(w, QSpinBox):
+            return w.value()
+        if isinstance(w, QComboBox):
+            return w.currentText()
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        return None if w is None else w.text()
 
     def argv(self) -> list[str]:
         """The CLI command for the current form (raises ValueError with a user sentence when incomplete)."""
-        s = self.spec
-        data = self.value("data")
-        if "data" in s.fields:
-            problem = check_dataset(data)
-            if problem:
-                raise ValueError(problem)
-        args = [s.command]
-        if s.arch:
-            args.append(s.arch)
-        if "model" in s.fields:
-            model = self.value("model")
-            if not model or not Path(model).is_file():
-                raise ValueError("Choose an existing model file (.keras or .h5) first." if not model
-                                 else f"Model file {model} does not exist.")
-            args.append(model)
-        args += ["--data", data]
-        if "output" in s.fields:
-            out = self.value("output")
-            if not out:
-                raise ValueError("Choose an output folder first.")
-            self.output_path = out
-            args += ["--output", out]
-        elif s.trains and self.models_dir is not None:
+        job = self.spec
+        args = list(job.words)
+        for option in sorted(job.fields, key=lambda o: not o.positional):
+            value = self.value(option.dest)
+            kind = option.field.kind if option.field else ""
+            if kind == "dataset":
+                problem = check_dataset(value)
+                if problem:
+                    raise ValueError(problem)
+            elif kind == "model" and (not value or not Path(value).is_file()):
+                raise ValueError("Choose an existing model file (.keras or .h5) first." if not value
+                                 else f"Model file {value} does not exist.")
+            elif kind == "folder":
+                if not value:
+                    raise ValueError("Choose an output folder first.")
+                self.output_path = value
+            args += option.argv(value)
+        if job.trains and self.models_dir is not None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            self.output_path = str(self.models_dir / f"{s.arch}-{stamp}.keras")
+            self.output_path = str(self.models_dir / f"{job.key}-{stamp}.keras")
             args += ["--output", self.output_path]
-        if "epochs" in s.fields:
-            args += ["--epochs", str(self.value("epochs"))]
-        if "trials" in s.fields:
-            args += ["--trials", str(self.value("trials"))]
-        if "image_size" in s.fields:
-            args += ["--image-size", str(self.value("image_size"))]
-        if self.value("subset"):
-            args += ["--subset", str(self.value("subset"))]
         return self.cli + args + ["--progress", "json"]
 
     def start(self) -> bool:
@@ -277,7 +253,9 @@ class JobDialog(QDialog):
         self.plot.clear()
         self.log.clear()
         self.result = None
-        self.progress.setRange(0, 0)  # busy until the first event with a total
+        self._plan = StagePlan(STAGES.get(self.spec.key, ()))
+        self._stage_metrics = {}
+        self.progress.setRange(0, 0)  # busy until the first event
         self.status.setText("Starting…")
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -296,39 +274,37 @@ class JobDialog(QDialog):
     def _on_log(self, line: str) -> None:
         self.log.appendPlainText(line)
 
-    def _on_progress(self, event: dict) -> None:
-        done, total = event.get("done") or 0, event.get("total")
-        if total:
-            self.progress.setRange(0, int(total))
-            self.progress.setValue(min(int(done), int(total)))
-        else:
-            self.progress.setRange(0, 0)
-        parts = [str(event.get("stage") or "").strip(), str(event.get("message") or "").strip()]
-        metrics = event.get("metrics") or {}
-        if metrics:
-            self.plot.add_epoch(metrics)
-        last = self.plot.epochs[-1] if self.plot.epochs else {}
-        if isinstance(last.get("accuracy"), (int, float)):
-            acc = f"accuracy {last['accuracy'] * 100:.1f}%"
-            if isinstance(last.get("val_accuracy"), (int, float)):
-                acc += f" (validation {last['val_accuracy'] * 100:.1f}%)"
-            parts.append(acc)
-        if total and done and "ETA" not in parts[1]:
-            elapsed = time.monotonic() - self._start_time
-            parts.append(f"ETA {format_seconds(elapsed * (total - done) / done)}")
+    def _on_progress(self, event: Progress) -> None:
+        """One overall bar across the job's stages; the status line says what this stage does, its own metrics
+        (never an earlier stage's) and how long it has left when that can be estimated."""
+        plan = self._plan
+        if event.stage != plan.stage:
+            self._stage_metrics = {}
+        plan.update(event, time.monotonic())
+        self.progress.setRange(0, BAR_STEPS)
+        self.progress.setValue(min(round(plan.fraction * BAR_STEPS), BAR_STEPS - 1))  # 100 % only when done
+        self.progress.setFormat(f"%p% · {plan.label()}")
+        if event.metrics:
+            self.plot.add_epoch(event.metrics)
+            self._stage_metrics = dict(event.metrics)
+        parts = [event.stage, event.message.strip(), describe_metrics(self._stage_metrics)]
+        eta = plan.eta
+        if eta is not None and "ETA" not in event.message:
+            parts.append(f"about {format_seconds(eta)} left in this stage")
         self.status.setText(" · ".join(p for p in parts if p))
 
     def _on_finished(self, result: JobResult) -> None:
         self.result = result
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1 if result.ok else 0)
+        self.progress.setRange(0, BAR_STEPS)
         elapsed = format_seconds(time.monotonic() - self._start_time)
         if result.ok:
+            self.progress.setValue(BAR_STEPS)
+            self.progress.setFormat("%p% · finished")
             self.status.setText(f"Finished in {elapsed}.")
-        elif result.cancelled:
-            self.status.setText("Cancelled; nothing was saved.")
         else:
-            self.status.setText(f"Failed: {result.message}")
+            self.progress.setValue(0)
+            self.progress.setFormat("cancelled" if result.cancelled else "failed")
+            self.status.setText("Cancelled; nothing was saved." if result.cancelled else f"Failed: {result.message}")
         self.cancel_button.setEnabled(False)
         self.start_button.setEnabled(True)
         self.start_button.setText("Run Again")
@@ -336,13 +312,11 @@ class JobDialog(QDialog):
             w.setEnabled(True)
         self.jobFinished.emit(self.spec, result)
 
-    def closeEvent(self, event) -> None:
+    def reject(self) -> None:
+        """Close, Esc and the window manager's close (QDialog.closeEvent calls this) all end here: a running job
+        is stopped first if the user agrees; otherwise the dialog stays open with the job."""
         if self.running:
             if not dialogs.ask(self, self.spec.title, "The job is still running. Stop it?"):
-                event.ignore()
                 return
             self.runner.cancel_and_wait()
-        super().closeEvent(event)
-
-    def reject(self) -> None:  # Escape
-        self.close()
+        super().reject()

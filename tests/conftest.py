@@ -31,6 +31,14 @@ def real_dataset() -> Path:
 @pytest.fixture(scope="session")
 def synthetic_dataset(tmp_path_factory) -> Path:
     """19 classes x 12 jittered template drawings (PNG and JPEG), made fresh for the session."""
-    from trainer.strokes import make_dataset
+    from trainer.data.strokes import make_dataset
 
     return make_dataset(tmp_path_factory.mktemp("synthetic") / "data", per_class=12, size=64, seed=7)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(synthetic_dataset, tmp_path_factory) -> Path:
+    """A small real model trained on the synthetic dataset (32-pixel inputs), built once per session."""
+    from support import build_dataset_model
+
+    return build_dataset_model(synthetic_dataset, tmp_path_factory.mktemp("tinymodel"))

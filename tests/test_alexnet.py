@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.card import ModelCard, card_path
+from trainer.serving.card import ModelCard
+from trainer.paths import card_path
 from trainer.errors import Cancelled, ModelError
 from trainer.models.alexnet import MIN_INPUT_SIZE, build_alexnet
 from trainer.progress import CancelToken
-from trainer.runs import RunConfig
+from trainer.training.runs import RunConfig
 
 SIZE = 67  # the smallest size the notebook's valid pools allow (see MIN_INPUT_SIZE)
 
@@ -49,8 +50,8 @@ def test_too_small_or_bad_activation_is_a_clear_error():
 
 
 def test_train_alexnet_end_to_end(synthetic_dataset, tmp_path):
-    from trainer.modelio import load_model
-    from trainer.train_alexnet import train_alexnet
+    from trainer.serving.modelio import load_model
+    from trainer.training.alexnet import train_alexnet
 
     events = []
     config = RunConfig(synthetic_dataset, output=tmp_path / "alex.keras", epochs=2, image_size=SIZE,
@@ -70,7 +71,7 @@ def test_train_alexnet_end_to_end(synthetic_dataset, tmp_path):
 
 
 def test_cancelled_training_writes_nothing(synthetic_dataset, tmp_path):
-    from trainer.train_alexnet import train_alexnet
+    from trainer.training.alexnet import train_alexnet
 
     output = tmp_path / "keep.keras"
     output.write_bytes(b"old model")

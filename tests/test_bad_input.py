@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from _tinymodel import tiny_model  # noqa: F401  (fixture)
-from trainer.card import card_path
+from trainer.paths import card_path
 from trainer.cli import main
 from trainer.errors import ImageError
 
@@ -54,8 +53,8 @@ def huge_png(path: Path, width: int = 50_000, height: int = 50_000) -> Path:
 @pytest.fixture(scope="module")
 def bad_dataset(synthetic_dataset, tmp_path_factory) -> tuple[Path, list[Path]]:
     """The synthetic dataset with four of its notebook-split test images replaced by broken files."""
-    from trainer.dataset import scan_dataset
-    from trainer.split import notebook_split
+    from trainer.data.dataset import scan_dataset
+    from trainer.data.split import notebook_split
 
     root = tmp_path_factory.mktemp("bad") / "data"
     shutil.copytree(synthetic_dataset, root)
@@ -98,7 +97,7 @@ def test_folder_without_classes_and_empty_class(capsys, tmp_path):
 # -- bad images -----------------------------------------------------------------------------------------------
 
 def test_huge_png_is_refused_from_its_header(tmp_path):
-    from trainer.imageio import read_image
+    from trainer.data.imageio import read_image
 
     path = huge_png(tmp_path / "huge.png")
     assert path.stat().st_size < 1000
@@ -121,7 +120,7 @@ def test_evaluate_reports_and_skips_unreadable_test_images(capsys, bad_dataset, 
 
 
 def test_training_data_preparation_skips_unreadable_images(bad_dataset):
-    from trainer.runs import RunConfig, prepare_data
+    from trainer.training.runs import RunConfig, prepare_data
 
     root, victims = bad_dataset
     data = prepare_data(RunConfig(root, image_size=32, preprocessing="ink"))
@@ -152,8 +151,8 @@ def test_bad_model_files(capsys, tmp_path, tiny_model, synthetic_dataset, case):
     elif case == "card_mismatch":
         import keras
 
-        from trainer.card import ModelCard
-        from trainer.modelio import save_model
+        from trainer.serving.card import ModelCard
+        from trainer.serving.modelio import save_model
 
         five = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
         save_model(five, ModelCard.read(card_path(tiny_model)), target)
@@ -240,12 +239,12 @@ def test_usage_error_in_a_real_process():
 
 
 def test_unexpected_errors_hint_at_debug(capsys, tiny_model, monkeypatch):
-    import trainer.card
+    import trainer.serving.card
 
     def boom(*a, **k):
         raise RuntimeError("something\nbroke")
 
-    monkeypatch.setattr(trainer.card.ModelCard, "read", classmethod(lambda cls, p: boom()))
+    monkeypatch.setattr(trainer.serving.card.ModelCard, "read", classmethod(lambda cls, p: boom()))
     code, out, err = run(capsys, "info", tiny_model, "--progress", "json")
     assert code == 1
     assert one_error(err) == "unexpected RuntimeError: something broke (rerun with --debug to see the traceback)"

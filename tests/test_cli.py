@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from _tinymodel import tiny_model  # noqa: F401  (fixture)
-from trainer.card import ModelCard, card_path
+from trainer.serving.card import ModelCard
+from trainer.paths import card_path
 from trainer.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,12 +192,12 @@ def test_tune_command(capsys, synthetic_dataset, tmp_path):
 
 
 def test_trials_maps_to_tuning(capsys, synthetic_dataset, tiny_model, monkeypatch):
-    import trainer.train_alexnet
-    import trainer.tuning
+    import trainer.training.alexnet
+    import trainer.training.tuning
 
     calls = []
-    monkeypatch.setattr(trainer.tuning, "tune_alexnet", lambda config, **kw: calls.append(("tune", config, kw)) or tiny_model)
-    monkeypatch.setattr(trainer.train_alexnet, "train_alexnet",
+    monkeypatch.setattr(trainer.training.tuning, "tune_alexnet", lambda config, **kw: calls.append(("tune", config, kw)) or tiny_model)
+    monkeypatch.setattr(trainer.training.alexnet, "train_alexnet",
                         lambda config, **kw: calls.append(("train", config, kw)) or tiny_model)
     code, out, _ = run(capsys, "train", "alexnet", "--data", synthetic_dataset, "--epochs", "7", "--trials", "10",
                        "--image-size", "99", "--leak-free", "--progress", "none")
@@ -215,7 +215,7 @@ def test_trials_maps_to_tuning(capsys, synthetic_dataset, tiny_model, monkeypatc
 
 @pytest.mark.parametrize("signum,expected", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_cancels_a_cancellable_job(capsys, synthetic_dataset, tmp_path, monkeypatch, signum, expected):
-    import trainer.train_default
+    import trainer.training.default
 
     def fake_train(config, progress, cancel):
         os.kill(os.getpid(), signum)
@@ -224,7 +224,7 @@ def test_signal_cancels_a_cancellable_job(capsys, synthetic_dataset, tmp_path, m
             cancel.check()
         raise AssertionError("not cancelled")
 
-    monkeypatch.setattr(trainer.train_default, "train_default", fake_train)
+    monkeypatch.setattr(trainer.training.default, "train_default", fake_train)
     output = tmp_path / "m.keras"
     code, out, err = run(capsys, "train", "default", "--data", synthetic_dataset, "--output", output,
                          "--progress", "json")
@@ -235,14 +235,14 @@ def test_signal_cancels_a_cancellable_job(capsys, synthetic_dataset, tmp_path, m
 
 
 def test_signal_interrupts_a_job_without_checkpoints(capsys, tiny_model, monkeypatch):
-    import trainer.predict
+    import trainer.serving.predict
 
     def fake_predict(*a, **k):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)
         raise AssertionError("not interrupted")
 
-    monkeypatch.setattr(trainer.predict, "predict_paths", fake_predict)
+    monkeypatch.setattr(trainer.serving.predict, "predict_paths", fake_predict)
     code, _, err = run(capsys, "predict", tiny_model, "--model", tiny_model)
     assert code == 143 and "cancelled" in err
 

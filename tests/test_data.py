@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainer.dataset import find_duplicates, scan_dataset
+from trainer.data.dataset import find_duplicates, scan_dataset
 from trainer.errors import DatasetError, EmptyImageError, ImageError
-from trainer.imageio import read_image
-from trainer.preprocess import to_model_input
-from trainer.split import (leak_free_split, leaked_test_samples, notebook_split, validation_split,
+from trainer.data.imageio import read_image
+from trainer.data.preprocess import to_model_input
+from trainer.data.split import (leak_free_split, leaked_test_samples, notebook_split, validation_split,
                            write_split)
 
 #: The notebook's test split of the Kaggle data (its reported 97.74 % is 995 of these 1018).
@@ -230,7 +230,7 @@ def test_bad_images_raise_image_error_naming_the_file(tmp_path):
 # -- preprocessing --------------------------------------------------------------------------------------------
 
 def test_preprocessing_contract_shapes_and_empty_canvas(tmp_path):
-    from trainer.strokes import draw_symbol
+    from trainer.data.strokes import draw_symbol
 
     drawing = draw_symbol("add", size=80)
     for method in ("notebook", "ink"):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer.card import ModelCard, card_path
+from trainer.serving.card import ModelCard
+from trainer.paths import card_path
 from trainer.labels import CLASS_NAMES
 from trainer.paths import MODELS_DIR
 
@@ -16,7 +17,7 @@ MODEL = MODELS_DIR / "default.keras"
 
 @pytest.fixture(scope="module")
 def default_model():
-    from trainer.modelio import load_model
+    from trainer.serving.modelio import load_model
 
     return load_model(MODEL)
 
@@ -37,14 +38,14 @@ def test_card_matches_model(default_model):
     assert card.split["kind"] == "notebook" and card.split["seed"] == 1001
     assert card.split["test"] == 1018
     assert card.metrics["test_accuracy"] >= 0.995
-    assert card.training["command"].startswith("python -m trainer.train_default")
+    assert card.training["command"].startswith("mathsym-train train default")
 
 
 @pytest.mark.real_data
 def test_accuracy_on_notebook_test_split(real_dataset, default_model):
-    from trainer.dataset import find_duplicates, scan_dataset
-    from trainer.loading import load_images
-    from trainer.split import leaked_test_samples, notebook_split
+    from trainer.data.dataset import find_duplicates, scan_dataset
+    from trainer.data.loading import load_images
+    from trainer.data.split import leaked_test_samples, notebook_split
 
     index = scan_dataset(real_dataset)
     split = notebook_split(index)

@@ -6,8 +6,8 @@ import threading
 
 import numpy as np
 
-from trainer.card import ModelCard
-from trainer.modelio import LoadedModel
+from trainer.serving.card import ModelCard
+from trainer.serving.modelio import LoadedModel
 
 SIZE = 32
 

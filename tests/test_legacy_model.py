@@ -7,7 +7,7 @@ import pytest
 
 from trainer.errors import ModelError
 from trainer.labels import CLASS_NAMES
-from trainer.modelio import load_model
+from trainer.serving.modelio import load_model
 
 
 def _notebook_style_model(size: int):

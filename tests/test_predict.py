@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from _tinymodel import tiny_model  # noqa: F401  (fixture)
 from trainer.errors import ModelError
-from trainer.modelio import load_model
-from trainer.predict import Result, expand_paths, predict_paths, resolve_model
+from trainer.serving.modelio import load_model
+from trainer.serving.predict import Result, expand_paths, predict_paths, resolve_model
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _tinymodel import tiny_model  # noqa: F401  (fixture)
 from trainer.errors import Cancelled, MathSymError
-from trainer.evaluate import metrics_from_predictions
-from trainer.loading import load_images
-from trainer.modelio import load_model
+from trainer.evaluation.evaluate import metrics_from_predictions
+from trainer.data.loading import load_images
+from trainer.serving.modelio import load_model
 from trainer.progress import CancelToken
-from trainer.report import FILES, export_report
-from trainer.dataset import scan_dataset
-from trainer.split import notebook_split
+from trainer.evaluation.report import FILES, export_report
+from trainer.data.dataset import scan_dataset
+from trainer.data.split import notebook_split
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +63,11 @@ def test_report_files_are_valid(evaluation, tmp_path):
 
 def test_failed_export_leaves_nothing_and_keeps_the_old_report(evaluation, tmp_path, monkeypatch):
     model, images, probabilities, metrics = evaluation
-    out = tmp_path / "report"  # an earlier report (metrics.json marks it) that must survive a failed export
-    out.mkdir()
-    (out / "metrics.json").write_text('{"old": true}')
+    out = tmp_path / "report"  # an earlier report that must survive a failed export
+    export_report(model, images, metrics, out, probabilities=probabilities)
     before = (out / "metrics.json").read_bytes()
 
-    import trainer.report as report
+    import trainer.evaluation.report as report
 
     def broken(*a, **k):
         raise RuntimeError("disk on fire")
@@ -103,3 +101,52 @@ def test_refuses_unusable_targets(evaluation, tmp_path):
             export_report(model, images, metrics, target, probabilities=probabilities)
         assert str(target) in str(info.value)
     assert (other / "thesis.tex").read_text() == "keep me"
+
+
+def test_pdf_pages_share_one_page_size(evaluation, tmp_path):
+    model, images, probabilities, metrics = evaluation
+    files = export_report(model, images, metrics, tmp_path / "report", probabilities=probabilities)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*([\d.\s]+?)\s*\]", files["pdf"].read_bytes())
+    assert len(boxes) >= 3 and len(set(boxes)) == 1, boxes
+
+
+def _report_metrics(labels: list[str], precision: dict[str, float]) -> dict:
+    report = {label: {"precision": precision.get(label, 1.0), "recall": 1.0, "f1-score": 1.0, "support": 10}
+              for label in labels}
+    for key in ("macro avg", "weighted avg"):
+        report[key] = {"precision": 0.99, "recall": 0.99, "f1-score": 0.99, "support": 10 * len(labels)}
+    return {"classification_report": report, "test_accuracy": 0.99, "test_images": 190, "test_errors": 2,
+            "confusion_matrix": np.eye(len(labels), dtype=int).tolist()}
+
+
+def test_classification_table_paints_only_perfect_cells_green(tmp_path):
+    from trainer.evaluation.report import report_figure
+    from trainer.labels import CLASS_NAMES
+
+    labels = list(CLASS_NAMES)
+    fig = report_figure(_report_metrics(labels, {"3": 0.99, "add": 0.9, "mul": 0.6}), labels, "m")
+    cells = fig.axes[0].tables[0].get_celld()
+
+    def greenish(row: int, col: int = 2) -> bool:
+        r, g, b, _ = cells[row, col].get_facecolor()
+        return g > r + 0.05 and g > b + 0.05
+
+    row = {label: i + 1 for i, label in enumerate(labels)}
+    assert greenish(row["0"])  # 1.000
+    for label in ("3", "add", "mul"):
+        assert not greenish(row[label]), label
+    assert not greenish(len(labels) + 2)  # macro avg 0.99
+
+
+def test_confusion_matrix_headers_show_label_and_symbol():
+    from trainer.evaluation.report import confusion_figure
+    from trainer.labels import CLASS_NAMES
+
+    labels = list(CLASS_NAMES)
+    metrics = _report_metrics(labels, {})
+    fig = confusion_figure(np.asarray(metrics["confusion_matrix"]), labels, "m", metrics)
+    ax = fig.axes[0]
+    columns = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+    rows = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+    for headers in (columns, rows):
+        assert "mul ×" in headers and "x x" in headers and "3" in headers, headers

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from trainer.labels import CLASS_NAMES
-from trainer.preprocess import to_model_input
-from trainer.robustness import VARIANTS, apply_variant, canvas_drawings, ink_alpha
-from trainer.strokes import draw_symbol
+from trainer.data.preprocess import to_model_input
+from trainer.evaluation.robustness import VARIANTS, apply_variant, canvas_drawings, ink_alpha
+from trainer.data.strokes import draw_symbol
 from trainer.paths import MODELS_DIR
 
 #: Minimum accuracy per variant on a 150-image stratified subsample of the notebook test split.
@@ -129,7 +129,7 @@ def test_canvas_drawings_cover_every_class():
 
 @pytest.fixture(scope="module")
 def default_model():
-    from trainer.modelio import load_model
+    from trainer.serving.modelio import load_model
 
     return load_model(MODELS_DIR / "default.keras")
 
@@ -141,9 +141,9 @@ def _accuracy(model, images, labels):
 
 @pytest.fixture(scope="module")
 def test_subsample(real_dataset):
-    from trainer.dataset import scan_dataset
-    from trainer.preprocess import load_rgb
-    from trainer.split import notebook_split
+    from trainer.data.dataset import scan_dataset
+    from trainer.data.preprocess import load_rgb
+    from trainer.data.split import notebook_split
 
     split = notebook_split(scan_dataset(real_dataset))
     rng = np.random.default_rng(0)

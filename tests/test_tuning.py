@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.card import ModelCard, card_path
+from trainer.serving.card import ModelCard
+from trainer.paths import card_path
 from trainer.errors import Cancelled
 from trainer.progress import CancelToken
-from trainer.runs import RunConfig
-from trainer.tuning import ACTIVATIONS, LEARNING_RATES, tune_alexnet
+from trainer.training.runs import RunConfig
+from trainer.training.tuning import ACTIVATIONS, LEARNING_RATES, tune_alexnet
 
 SIZE = 67
 

@@ -7,12 +7,13 @@ import time
 import numpy as np
 import pytest
 
-from trainer.card import ModelCard, card_path
+from trainer.serving.card import ModelCard
+from trainer.paths import card_path
 from trainer.errors import Cancelled
 from trainer.models import vgg19 as vgg
 from trainer.models.vgg19 import WEIGHTS_FILE, WeightsError, build_vgg19, build_vgg19_base
 from trainer.progress import CancelToken
-from trainer.runs import RunConfig
+from trainer.training.runs import RunConfig
 
 SIZE = 32  # VGG19's smallest input
 
@@ -84,7 +85,7 @@ def test_offline_imagenet_is_one_clear_error(tmp_path, monkeypatch, synthetic_da
 
 
 def test_head_on_features_equals_full_model():
-    from trainer.features import extract_features
+    from trainer.training.features import extract_features
 
     model = build_vgg19(19, SIZE, weights=None)
     head = vgg.head_model(model)
@@ -100,7 +101,7 @@ def test_head_on_features_equals_full_model():
 def test_features_disk_cache(tmp_path):
     import keras
 
-    from trainer.features import extract_features
+    from trainer.training.features import extract_features
 
     extractor = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(0.5), keras.layers.Flatten()])
     x = np.arange(2 * 8 * 8 * 3, dtype=np.uint8).reshape(2, 8, 8, 3)
@@ -112,7 +113,7 @@ def test_features_disk_cache(tmp_path):
 
 
 def test_train_vgg19_with_cached_features(synthetic_dataset, tmp_path):
-    from trainer.modelio import load_model
+    from trainer.serving.modelio import load_model
     from trainer.train_vgg19 import train_vgg19
 
     config = RunConfig(synthetic_dataset, output=tmp_path / "vgg.keras", epochs=2, image_size=SIZE,

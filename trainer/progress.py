@@ -1,29 +1,14 @@
-"""Progress events and cancellation for long jobs, shared by the terminal, the CLI's JSON stream and the GUI."""
+"""Progress sinks (terminal bar, JSON lines) and cancellation for long jobs; the events live in events.py."""
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Callable, TextIO
 
-from .errors import Cancelled
-
-
-@dataclass
-class Progress:
-    """One step of a job. ``total`` is None when unknown; ``metrics`` holds loss/accuracy per epoch."""
-
-    stage: str
-    done: int
-    total: int | None = None
-    message: str = ""
-    metrics: dict = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps({"event": "progress", **asdict(self)})
+from trainer.errors import Cancelled
+from trainer.events import Progress
 
 
 ProgressFn = Callable[[Progress], None]

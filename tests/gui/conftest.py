@@ -1,4 +1,4 @@
-"""GUI test fixtures: offscreen Qt, a tiny real model, isolated settings, intercepted dialogs."""
+"""GUI test fixtures: offscreen Qt, a small real model for the pad, isolated settings, intercepted dialogs."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-from mathsym_gui import dialogs  # noqa: E402
+from support import build_pad_model  # noqa: E402
 
-from .tiny_model import build_tiny_model  # noqa: E402
+from mathsym_gui import dialogs  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FAKE_CLI = [sys.executable, str(HERE / "fake_cli.py")]
@@ -22,15 +22,15 @@ DEFAULT_MODEL = REPO / "models" / "default.keras"
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """A real (small) Keras model with its card, trained once per test session."""
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-test.keras")
+def pad_model(tmp_path_factory) -> Path:
+    """A real (small) Keras model with its card for the pad's 224-pixel input, trained once per test session."""
+    return build_pad_model(tmp_path_factory.mktemp("pad") / "tiny-test.keras")
 
 
 @pytest.fixture(scope="package", autouse=True)
 def load_each_model_once():
     """Windows of different tests share a model loaded once per file version (it is still a real model)."""
-    import trainer.modelio as modelio
+    import trainer.serving.modelio as modelio
 
     real, cache = modelio.load_model, {}
 
@@ -98,6 +98,7 @@ def files(monkeypatch) -> FileChooser:
 
 @pytest.fixture
 def opened_urls() -> list:
+    """URLs the window asked the desktop to open (the opener reports success)."""
     return []
 
 
@@ -107,23 +108,27 @@ def make_window(qtbot, tmp_path, messages, opened_urls):
     from mathsym_gui.main_window import MainWindow
     from mathsym_gui.settings import AppSettings
 
+    def opener(url) -> bool:
+        opened_urls.append(url)
+        return True
+
     def make(model: Path | None = None, models_dir: Path | None = None, cli=None, settings: Path | None = None,
-             wait: bool = True, autoload: bool = True):
+             wait: bool = True, autoload: bool = True, open_url=opener):
         models_dir = models_dir or tmp_path / "models"
         models_dir.mkdir(exist_ok=True)
         window = MainWindow(AppSettings(settings or tmp_path / "settings.ini"), models_dir=models_dir,
-                            model_path=model, cli=cli or FAKE_CLI, open_url=opened_urls.append, autoload=autoload)
+                            model_path=model, cli=cli or FAKE_CLI, open_url=open_url, autoload=autoload)
         qtbot.addWidget(window)
         window.resize(900, 600)
         window.show()
         qtbot.waitExposed(window)
-        if wait and (model is not None or window._pending is not None):
-            qtbot.waitUntil(lambda: window.model is not None and window._pending is None, timeout=60000)
+        if wait and (model is not None or window.is_loading()):
+            qtbot.waitUntil(lambda: window.model is not None and window.is_idle(), timeout=60000)
         return window
 
     return make
 
 
 @pytest.fixture
-def window(make_window, tiny_model):
-    return make_window(tiny_model)
+def window(make_window, pad_model):
+    return make_window(pad_model)

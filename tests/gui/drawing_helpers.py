@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from trainer.strokes import TEMPLATES
+from trainer.data.strokes import TEMPLATES
 
 
 def template_points(label: str, canvas, fill: float = 0.6):
@@ -32,7 +32,6 @@ def draw_symbol(canvas, label: str) -> None:
 
 
 def wait_for_current_prediction(qtbot, window, timeout: int = 20000):
-    """Wait until the panel shows the answer to the newest request."""
-    qtbot.waitUntil(lambda: window._shown_id >= window.recognizer.latest_id and window._shown_id > 0,
-                    timeout=timeout)
+    """Wait until the panel shows the answer for the drawing as it is now; returns it (None for a hint)."""
+    qtbot.waitUntil(window.is_idle, timeout=timeout)
     return window.last_prediction

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QImage, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from mathsym_gui.drawing import Drawing, Stroke, render
@@ -23,8 +23,8 @@ def test_drawn_symbol_is_recognised(qtbot, window, label):
     assert len(shown) == 5 and shown[0][0] == label, shown
     assert shown[0][1] >= shown[1][1]
     # the row shows the symbol, the name and a bar with the confidence
-    sym, name, bar = window.panel.list._rows[0]
-    assert sym.text() == symbol(label) and name.text() == label
+    sym, name, bar = window.panel.list.row(0)
+    assert sym.text() == symbol(label) and name.text() == ("" if symbol(label) == label else label)
     assert bar.text() == f"{shown[0][1] * 100:.1f}%" and bar.value() == pytest.approx(shown[0][1])
     # the preview is exactly the model input, scaled down
     assert pred.preview.shape == (224, 224, 3) and pred.preview.dtype == np.uint8
@@ -169,22 +169,18 @@ def test_strokes_rerender_at_any_size_and_pressure_varies_width():
 def test_canvas_layer_is_device_resolution(window):
     canvas = window.canvas
     ratio = canvas.devicePixelRatioF()
-    assert canvas._layer.width() == round(canvas.width() * ratio)
-    assert canvas._layer.devicePixelRatio() == ratio
+    assert canvas.layer().width() == round(canvas.width() * ratio)
+    assert canvas.layer().devicePixelRatio() == ratio
 
 
 def test_finished_stroke_is_redrawn_smooth_and_a_stroke_in_progress_is_kept(qtbot, window):
     from mathsym_gui.canvas import SMOOTH_REDRAW_MS
-    from mathsym_gui.drawing import ink_layer
 
     canvas = window.canvas
 
-    def smooth() -> QImage:
-        return ink_layer(canvas.strokes, canvas.width(), canvas.height(), 1.0, canvas.devicePixelRatioF())
-
     zigzag = [QPoint(80 + 20 * i, 120 + (40 if i % 2 else 0)) for i in range(12)]
     draw_stroke(canvas, zigzag)
-    qtbot.waitUntil(lambda: canvas._layer == smooth(), timeout=SMOOTH_REDRAW_MS + 2000)
+    qtbot.waitUntil(lambda: canvas.layer() == canvas.render_layer(), timeout=SMOOTH_REDRAW_MS + 2000)
     # A second stroke begun before the redraw is due: the redraw waits for its pen-up and keeps it on screen.
     draw_stroke(canvas, [QPoint(100, 300), QPoint(300, 300)])
     QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, QPoint(100, 350))
@@ -193,4 +189,4 @@ def test_finished_stroke_is_redrawn_smooth_and_a_stroke_in_progress_is_kept(qtbo
     assert canvas.grab().toImage().pixelColor(200, 350).lightness() < 100
     QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, QPoint(300, 350))
     assert len(canvas.strokes) == 3
-    qtbot.waitUntil(lambda: canvas._layer == smooth(), timeout=SMOOTH_REDRAW_MS + 2000)
+    qtbot.waitUntil(lambda: canvas.layer() == canvas.render_layer(), timeout=SMOOTH_REDRAW_MS + 2000)

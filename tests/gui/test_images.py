@@ -13,7 +13,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from mathsym_gui.drawing import array_to_qimage
-from trainer.strokes import draw_symbol
+from trainer.data.strokes import draw_symbol
 
 from .drawing_helpers import draw_stroke, draw_symbol as draw_on_canvas, wait_for_current_prediction
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
 
 from mathsym_gui.jobs import TRAINER_CLI, JobRunner
-from trainer.strokes import make_dataset
+from trainer.data.strokes import make_dataset
 
 from .conftest import FAKE_CLI
 
@@ -22,8 +23,8 @@ def dataset(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def fake_model(monkeypatch, tiny_model):
-    monkeypatch.setenv("FAKE_CLI_MODEL", str(tiny_model))
+def fake_model(monkeypatch, pad_model):
+    monkeypatch.setenv("FAKE_CLI_MODEL", str(pad_model))
     monkeypatch.delenv("FAKE_CLI_MODE", raising=False)
 
 
@@ -40,8 +41,8 @@ def test_runner_reads_progress_and_done(qtbot, fake_model, tmp_path):
     events = []
     runner.progress.connect(events.append)
     result = run_job(qtbot, runner, FAKE_CLI + ["evaluate", "m.keras", "--data", "d", "--epochs", "2"])
-    assert result.ok and result.exit_code == 0 and result.done["report"] == {"test_accuracy": 0.9}
-    assert [e["metrics"]["epoch"] for e in events] == [1, 2]
+    assert result.ok and result.exit_code == 0 and result.done.test_accuracy == 0.9
+    assert [e.metrics["epoch"] for e in events] == [1, 2]
     assert "fake trainer starting" in result.log  # non-JSON lines are kept for the log
 
 
@@ -153,14 +154,15 @@ def test_closing_while_training_asks(qtbot, window, messages, dataset, monkeypat
     dialog.fields["data"].setText(str(dataset))
     with qtbot.waitSignal(dialog.runner.progress, timeout=10000):
         dialog.start()
-    process = dialog.runner._process
+    pid = dialog.runner.pid()
     messages.answer = answer
     window.close()
     kind, _, text, _ = messages.shown[0]
     assert kind == "question" and "still running" in text
     if answer:
         assert not window.isVisible() and not dialog.running
-        assert process.state() == process.ProcessState.NotRunning
+        with pytest.raises(ProcessLookupError):  # the job's process has exited and was reaped
+            os.kill(pid, 0)
     else:
         assert window.isVisible() and dialog.running
         dialog.runner.cancel_and_wait()
@@ -183,8 +185,8 @@ def test_export_report_opens_result_folder(qtbot, window, messages, dataset, fak
 # -- the real trainer CLI ------------------------------------------------------------------------------------
 
 @needs_cli
-def test_real_cli_tiny_training_from_menu(qtbot, make_window, tiny_model, messages, dataset):
-    window = make_window(tiny_model, cli=TRAINER_CLI)
+def test_real_cli_tiny_training_from_menu(qtbot, make_window, pad_model, messages, dataset):
+    window = make_window(pad_model, cli=TRAINER_CLI)
     dialog = window.open_job("default")
     dialog.fields["data"].setText(str(dataset))
     dialog.fields["epochs"].setValue(1)
@@ -194,14 +196,14 @@ def test_real_cli_tiny_training_from_menu(qtbot, make_window, tiny_model, messag
         dialog.start()
     result = blocker.args[1]
     assert result.ok, result.log
-    assert Path(result.done["model"]).is_file()
-    qtbot.waitUntil(lambda: window.model is not None and window.model.path == Path(result.done["model"]),
+    assert Path(result.done.model).is_file()
+    qtbot.waitUntil(lambda: window.model is not None and window.model.path == Path(result.done.model),
                     timeout=60000)
 
 
 @needs_cli
-def test_real_cli_report(qtbot, make_window, tiny_model, messages, dataset, tmp_path, opened_urls):
-    window = make_window(tiny_model, cli=TRAINER_CLI)
+def test_real_cli_report(qtbot, make_window, pad_model, messages, dataset, tmp_path, opened_urls):
+    window = make_window(pad_model, cli=TRAINER_CLI)
     dialog = window.open_job("report")
     out = tmp_path / "report"
     dialog.fields["data"].setText(str(dataset))

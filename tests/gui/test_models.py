@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from trainer.card import card_path
+from trainer.paths import card_path
 from trainer.paths import find_model, newest_trained
-from trainer.strokes import TEMPLATES
+from trainer.data.strokes import TEMPLATES
 
 from .conftest import DEFAULT_MODEL
 from .drawing_helpers import draw_symbol, wait_for_current_prediction
@@ -50,8 +50,8 @@ def test_window_opens_without_model_and_offers_open_and_train(qtbot, make_window
     assert window.jobs["default"].isVisible()
 
 
-def test_model_loads_in_background_with_visible_state(qtbot, make_window, tiny_model):
-    window = make_window(tiny_model, wait=False)
+def test_model_loads_in_background_with_visible_state(qtbot, make_window, pad_model):
+    window = make_window(pad_model, wait=False)
     assert window.model_label.text().startswith("Loading model")  # the window is up before the model
     qtbot.waitUntil(lambda: window.model is not None, timeout=60000)
     acc = window.model.card.test_accuracy
@@ -59,9 +59,9 @@ def test_model_loads_in_background_with_visible_state(qtbot, make_window, tiny_m
     assert window.windowTitle() == "MathSym — tiny-test.keras"
 
 
-def test_open_model_from_menu_is_remembered(qtbot, make_window, tiny_model, files, tmp_path):
+def test_open_model_from_menu_is_remembered(qtbot, make_window, pad_model, files, tmp_path):
     window = make_window(None)
-    other = copy_model(tiny_model, tmp_path / "other.keras")
+    other = copy_model(pad_model, tmp_path / "other.keras")
     files.answers.append(other)
     window.act_open_model.trigger()
     qtbot.waitUntil(lambda: window.model is not None, timeout=60000)
@@ -72,23 +72,23 @@ def test_open_model_from_menu_is_remembered(qtbot, make_window, tiny_model, file
 
 
 @pytest.mark.parametrize("case", ["garbage", "no_card", "not_model"])
-def test_broken_model_keeps_current_one(qtbot, window, messages, tmp_path, tiny_model, case):
+def test_broken_model_keeps_current_one(qtbot, window, messages, tmp_path, pad_model, case):
     draw_symbol(window.canvas, "7")
     assert wait_for_current_prediction(qtbot, window).top[0][0] == "7"
     if case == "garbage":
-        bad = copy_model(tiny_model, tmp_path / "bad.keras")
+        bad = copy_model(pad_model, tmp_path / "bad.keras")
         bad.write_bytes(b"PK\x03\x04 this is not a zip")
         expected = "not a loadable Keras model"
     elif case == "no_card":
         bad = tmp_path / "lonely.keras"
-        shutil.copy(tiny_model, bad)
+        shutil.copy(pad_model, bad)
         expected = "has no model card"
     else:
         bad = tmp_path / "notes.txt"
         bad.write_text("hello")
         expected = "not a model file"
     window.use_model(bad)
-    qtbot.waitUntil(lambda: window._pending is None, timeout=30000)
+    qtbot.waitUntil(lambda: not window.is_loading(), timeout=30000)
     kind, title, text, _ = messages.last()
     assert kind == "error" and title == "Cannot Load Model" and expected in text and "Still using" in text
     assert window.model.name == "tiny-test.keras" and window.model_label.text().startswith("Model: tiny-test")

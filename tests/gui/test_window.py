@@ -19,12 +19,12 @@ def test_menus_hold_every_command_with_shortcuts(window):
         assert window.findChild(object, name) is not None, name
 
 
-def test_pen_and_window_settings_are_remembered(qtbot, make_window, tiny_model, tmp_path):
-    window = make_window(tiny_model)
+def test_pen_and_window_settings_are_remembered(qtbot, make_window, pad_model, tmp_path):
+    window = make_window(pad_model)
     window.set_pen_colour("#2e7d32")
     window.width_spin.setValue(23)
     window.close()
-    again = make_window(tiny_model, settings=tmp_path / "settings.ini")
+    again = make_window(pad_model, settings=tmp_path / "settings.ini")
     assert again.canvas.pen_colour == "#2e7d32" and again.canvas.pen_width == 23
     assert again.width_spin.value() == 23
 

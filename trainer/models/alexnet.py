@@ -10,7 +10,7 @@ cross-entropy, accuracy. The pools use "valid" padding like the notebook, so the
 
 from __future__ import annotations
 
-from ..errors import ModelError
+from trainer.errors import ModelError
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh")
 #: Smallest input side for which the strided convolution and three valid 3x3/2 pools leave >= 1 pixel.

@@ -3,7 +3,7 @@
 The model is split in two so training can run at the reduced resolution: ``front`` (raw 0-255 RGB ->
 ink in [0, 1] at ``INTERNAL`` x ``INTERNAL``, one channel; an exact area reduction, no weights to learn)
 and ``core`` (the CNN). ``build`` chains them into the one model that is saved; training precomputes
-``front`` once and augments the small ink images (see ``trainer.augment``).
+``front`` once and augments the small ink images (see ``trainer.data.augment``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..errors import ModelError
+from trainer.errors import ModelError
 
 #: The file Keras downloads for VGG19 without its top, and keeps in ``<keras home>/models/``.
 WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"

@@ -1,0 +1,179 @@
+"""Benchmark of ``adapt`` (issue 8): teach the pad a new writer and new symbols, and check nothing is lost.
+
+    python benchmarks/adapt.py [--model models/default.keras] [--data DIR] [--epochs N] [--per-class 5]
+
+A simulated writer draws every class in a held-apart style (crossed 7, bare z, x as a tall straight cross,
+1 with flag and base, closed 4, looped y, curly 2, short minus, big dot), with a thick pen and a slant of
+their own; the shipped model reads their z as 2 and their x as ×. ``--per-class`` of their drawings per class go into a samples folder (exactly as the pad saves
+corrections); 40 other drawings per class are the writer's test. Then:
+
+1. **writer**: ``adapt`` on those samples; accuracy on the writer's other drawings before and after, the
+   notebook test split (1018 images) before and after, and the wall time of the whole call;
+2. **new symbols**: the same samples plus 10 drawings each of ``(``, ``)`` and ``√`` (symbol.txt gives the
+   character and LaTeX); accuracy on other drawings of the new symbols and on the notebook test split.
+
+Writes benchmarks/results/adapt.json (relative paths only) and prints the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from trainer.data.preprocess import to_model_input  # noqa: E402
+from trainer.data.samples import save_sample  # noqa: E402
+from trainer.data.strokes import TEMPLATES, jittered, render  # noqa: E402
+from trainer.labels import CLASS_NAMES  # noqa: E402
+from trainer.serving.modelio import load_model  # noqa: E402
+from trainer.training.adapt import AdaptConfig, adapt  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "handwritten-math-symbols"
+RESULTS = ROOT / "benchmarks" / "results" / "adapt.json"
+
+#: The writer's own way of drawing (unit square, y down); classes not listed use the shared templates.
+WRITER_STYLES: dict[str, list[list[tuple[float, float]]]] = {
+    "1": [[(0.35, 0.27), (0.55, 0.1), (0.55, 0.9)], [(0.35, 0.9), (0.75, 0.9)]],
+    "2": [[(0.28, 0.3), (0.4, 0.13), (0.6, 0.12), (0.7, 0.28), (0.55, 0.55), (0.3, 0.85), (0.25, 0.78),
+           (0.35, 0.74), (0.45, 0.85), (0.75, 0.88)]],
+    "4": [[(0.6, 0.9), (0.6, 0.12), (0.25, 0.62), (0.8, 0.62)]],
+    "7": TEMPLATES["7"] + [[(0.35, 0.52), (0.72, 0.52)]],
+    "9": [[(0.7, 0.28), (0.6, 0.13), (0.42, 0.12), (0.3, 0.25), (0.34, 0.42), (0.52, 0.46), (0.7, 0.32),
+           (0.66, 0.7), (0.55, 0.9), (0.35, 0.85)]],
+    "dec": [[(0.5, 0.5)]],
+    "sub": [[(0.38, 0.5), (0.62, 0.5)]],
+    "x": [[(0.36, 0.1), (0.64, 0.9)], [(0.64, 0.1), (0.36, 0.9)]],  # a tall straight cross; × stays square
+    "y": [[(0.28, 0.15), (0.32, 0.42), (0.5, 0.52), (0.7, 0.42)], [(0.72, 0.15), (0.7, 0.75), (0.6, 0.95),
+                                                                     (0.42, 0.9), (0.5, 0.78), (0.72, 0.75)]],
+    "z": [[(0.26, 0.2), (0.74, 0.2), (0.26, 0.8), (0.74, 0.8)]],
+}
+NEW_SYMBOLS = {
+    "lparen": ("(", r"\left(", [[(0.6, 0.08), (0.42, 0.3), (0.38, 0.5), (0.42, 0.7), (0.6, 0.92)]]),
+    "rparen": (")", r"\right)", [[(0.4, 0.08), (0.58, 0.3), (0.62, 0.5), (0.58, 0.7), (0.4, 0.92)]]),
+    "sqrt": ("√", r"\sqrt{}", [[(0.12, 0.6), (0.25, 0.52), (0.4, 0.9), (0.55, 0.12), (0.9, 0.12)]]),
+}
+WRITER_WIDTH = 0.075  # a thick pen
+WRITER_SLANT = 0.22  # leaning right
+
+
+def writer_drawing(strokes, rng: np.random.Generator) -> np.ndarray:
+    """One drawing by the writer: their slant and pen, plus the usual hand-to-hand jitter; as the pad saves it."""
+    slanted = [[(x + WRITER_SLANT * (0.5 - y), y) for x, y in s] for s in strokes]
+    width = WRITER_WIDTH * rng.uniform(0.85, 1.15)
+    return to_model_input(render(jittered(slanted, rng, 0.7), 160, width), "ink")
+
+
+def draw_class(strokes, count: int, rng: np.random.Generator) -> np.ndarray:
+    return np.stack([writer_drawing(strokes, rng) for _ in range(count)])
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    return float((model.predict_inputs(x).argmax(1) == y).mean())
+
+
+def per_class(model, x: np.ndarray, y: np.ndarray, labels: list[str]) -> dict[str, float]:
+    pred = model.predict_inputs(x).argmax(1)
+    return {labels[c]: round(float((pred[y == c] == c).mean()), 4) for c in np.unique(y)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(ROOT / "models" / "default.keras"))
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--per-class", type=int, default=5)
+    parser.add_argument("--test-per-class", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(args.seed + 100)
+    styles = {c: WRITER_STYLES.get(c, TEMPLATES[c]) for c in CLASS_NAMES}
+    base = load_model(args.model)
+    where = {c: i for i, c in enumerate(base.labels)}
+    work = Path(tempfile.mkdtemp(prefix="mathsym-adapt-"))
+    epochs = {"epochs": args.epochs} if args.epochs else {}
+    try:
+        samples = work / "samples"
+        for c, strokes in styles.items():
+            for raster in draw_class(strokes, args.per_class, rng):
+                save_sample([], raster, c, samples)
+        test_x = np.concatenate([draw_class(styles[c], args.test_per_class, rng) for c in CLASS_NAMES])
+        test_y = np.repeat([where[c] for c in CLASS_NAMES], args.test_per_class)
+
+        start = time.perf_counter()
+        out = adapt(AdaptConfig(samples, Path(args.model), work / "writer.keras", data=Path(args.data),
+                                seed=args.seed, **epochs))
+        writer_seconds = time.perf_counter() - start
+        adapted = load_model(out)
+        writer = {
+            "samples_per_class": args.per_class,
+            "samples": len(CLASS_NAMES) * args.per_class,
+            "seconds": round(writer_seconds, 1),
+            "writer_accuracy_before": round(accuracy(base, test_x, test_y), 4),
+            "writer_accuracy_after": round(accuracy(adapted, test_x, test_y), 4),
+            "writer_per_class_before": per_class(base, test_x, test_y, base.labels),
+            "writer_per_class_after": per_class(adapted, test_x, test_y, adapted.labels),
+            "notebook_test_before": round(adapted.card.metrics["base_test_accuracy"], 4),
+            "notebook_test_after": round(adapted.card.test_accuracy, 4),
+            "epochs": adapted.card.training["epochs"],
+        }
+        print(json.dumps(writer, indent=1))
+
+        new_x, new_y = [], []
+        for i, (name, (char, tex, strokes)) in enumerate(NEW_SYMBOLS.items()):
+            for raster in draw_class(strokes, 10, rng):
+                save_sample([], raster, name, samples)
+            (samples / name / "symbol.txt").write_text(f"{char}\n{tex}\n", encoding="utf-8")
+            new_x.append(draw_class(strokes, args.test_per_class, rng))
+            new_y.append(np.full(args.test_per_class, len(base.labels) + i))
+        start = time.perf_counter()
+        out = adapt(AdaptConfig(samples, Path(args.model), work / "grown.keras", data=Path(args.data),
+                                seed=args.seed, **epochs))
+        grown_seconds = time.perf_counter() - start
+        grown = load_model(out)
+        nx, ny = np.concatenate(new_x), np.concatenate(new_y)
+        new_symbols = {
+            "classes": {n: c for n, (c, _, _) in NEW_SYMBOLS.items()},
+            "labels": grown.labels,
+            "samples": sum(grown.card.training["samples"]["counts"].values()),
+            "seconds": round(grown_seconds, 1),
+            "new_symbol_accuracy": round(accuracy(grown, nx, ny), 4),
+            "new_symbol_per_class": per_class(grown, nx, ny, grown.labels),
+            "writer_accuracy_after": round(accuracy(grown, test_x, test_y), 4),
+            "notebook_test_before": round(grown.card.metrics["base_test_accuracy"], 4),
+            "notebook_test_after": round(grown.card.test_accuracy, 4),
+        }
+        print(json.dumps(new_symbols, indent=1))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    result = {
+        "benchmark": "adapt",
+        "model": os.path.relpath(args.model, ROOT),
+        "data": os.path.relpath(args.data, ROOT),
+        "machine": {"cpus": os.cpu_count(), "load_average": list(os.getloadavg()), "python": platform.python_version()},
+        "date": time.strftime("%Y-%m-%d"),
+        "writer": writer,
+        "new_symbols": new_symbols,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""``adapt``: fine-tuning a tiny real model on a generated writer's samples, growing a new class, cancelling,
+and the command line's answers to unusable samples folders."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainer.cli import main
+from trainer.data.preprocess import to_model_input
+from trainer.data.samples import save_sample, scan_samples
+from trainer.data.strokes import TEMPLATES, jittered, render
+from trainer.errors import Cancelled
+from trainer.labels import CLASS_NAMES
+from trainer.progress import CancelToken
+from trainer.serving.modelio import load_model
+from trainer.training.adapt import AdaptConfig, adapt
+
+SIZE = 32
+#: The writer draws z without its cross-bar (the templates, and so the base model, have it).
+WRITER = {**TEMPLATES, "z": TEMPLATES["z"][:1]}
+PAREN = [[(0.6, 0.08), (0.42, 0.3), (0.38, 0.5), (0.42, 0.7), (0.6, 0.92)]]
+
+
+def drawings(strokes, count: int, rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
+    """Jittered drawings preprocessed as the model sees them (``size`` 224: as the pad saves samples)."""
+    return np.stack([to_model_input(render(jittered(strokes, rng, 0.7), 96, rng.uniform(0.05, 0.07)), "ink", size)
+                     for _ in range(count)])
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory) -> Path:
+    """A tiny CNN trained for seconds on template drawings of the 19 classes (z with its bar)."""
+    import keras
+
+    from trainer.serving.card import ModelCard
+    from trainer.serving.modelio import save_model
+
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
+    x = np.concatenate([drawings(TEMPLATES[c], 30, rng) for c in CLASS_NAMES]).astype(np.float32)
+    y = np.repeat(np.arange(len(CLASS_NAMES)), 30)
+    model = keras.Sequential([
+        keras.Input((SIZE, SIZE, 3)),
+        keras.layers.Rescaling(1 / 255.0),
+        keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
+        keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(len(CLASS_NAMES), activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=15, batch_size=32, verbose=0)
+    card = ModelCard(labels=list(CLASS_NAMES), architecture="tiny-adapt-test", input_size=SIZE, preprocessing="ink")
+    return save_model(model, card, tmp_path_factory.mktemp("base") / "base.keras")
+
+
+@pytest.fixture
+def writer_samples(tmp_path) -> Path:
+    """Five drawings each of the writer's z and 2 (what they would correct in the pad)."""
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "samples"
+    for c in ("z", "2"):
+        for raster in drawings(WRITER[c], 5, rng, 224):
+            save_sample([], raster, c, folder)
+    return folder
+
+
+def accuracy(model, x, label: str) -> float:
+    return float((model.predict_inputs(x).argmax(1) == model.labels.index(label)).mean())
+
+
+def test_adapt_learns_the_writer_from_the_command_line(base_model, writer_samples, tmp_path, capsys):
+    before_model, before_samples = digest(base_model), scan_samples(writer_samples).digest
+    out = tmp_path / "adapted.keras"
+    code = main(["adapt", "--samples", str(writer_samples), "--model", str(base_model), "--output", str(out),
+                 "--epochs", "6", "--replay", "20", "--progress", "none"])
+    assert code == 0, capsys.readouterr().err
+    rng = np.random.default_rng(3)
+    other_z = drawings(WRITER["z"], 30, rng)
+    base, adapted = load_model(base_model), load_model(out)
+    assert accuracy(adapted, other_z, "z") >= 0.9 > accuracy(base, other_z, "z")
+    card = adapted.card
+    assert card.labels == list(CLASS_NAMES)
+    assert card.training["base_model"]["path"] == str(base_model.resolve())
+    assert card.training["samples"]["counts"] == {"2": 5, "z": 5}
+    assert card.training["samples"]["hash"] == before_samples
+    assert card.metrics["test_accuracy"] >= card.metrics["base_test_accuracy"] - 0.05  # generated test split
+    assert digest(base_model) == before_model and scan_samples(writer_samples).digest == before_samples
+
+
+def test_a_new_symbol_grows_the_output(base_model, writer_samples, tmp_path):
+    rng = np.random.default_rng(4)
+    for raster in drawings(PAREN, 10, rng, 224):
+        save_sample([], raster, "lparen", writer_samples)
+    (writer_samples / "lparen" / "symbol.txt").write_text("(\n\\left(\n", encoding="utf-8")
+    out = adapt(AdaptConfig(writer_samples, base_model, tmp_path / "grown.keras", epochs=6, replay_per_class=20))
+    grown = load_model(out)
+    assert grown.labels == [*CLASS_NAMES, "lparen"]
+    assert grown.card.dataset["symbols"] == {"lparen": {"symbol": "(", "latex": "\\left("}}
+    assert grown.card.training["new_classes"] == ["lparen"]
+    assert accuracy(grown, drawings(PAREN, 20, rng), "lparen") >= 0.9
+    # the old classes, on the same generated test split as the base model
+    assert grown.card.metrics["test_accuracy"] >= grown.card.metrics["base_test_accuracy"] - 0.05
+
+
+def test_cancelled_adapt_writes_nothing(base_model, writer_samples, tmp_path):
+    cancel = CancelToken()
+    seen = []
+
+    def progress(event):
+        seen.append(event.stage)
+        if event.stage == "Learning your handwriting":
+            cancel.cancel()  # what SIGTERM, Ctrl+C or Cancel in the pad do
+
+    before = digest(base_model), scan_samples(writer_samples).digest
+    with pytest.raises(Cancelled):
+        adapt(AdaptConfig(writer_samples, base_model, tmp_path / "never.keras", epochs=3, replay_per_class=10),
+              progress=progress, cancel=cancel)
+    assert "Learning your handwriting" in seen
+    assert list(tmp_path.glob("never*")) == [] and not list(tmp_path.glob(".never*"))
+    assert (digest(base_model), scan_samples(writer_samples).digest) == before
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("missing", "does not exist"),
+    ("empty", "holds no samples yet"),
+    ("junk", "not samples"),
+    ("one-sample", "at least 2 samples"),
+])
+def test_unusable_samples_folder_is_one_line_and_writes_nothing(base_model, tmp_path, capsys, problem, message):
+    folder = tmp_path / "samples"
+    if problem != "missing":
+        folder.mkdir()
+    if problem in ("junk", "one-sample"):
+        rng = np.random.default_rng(5)
+        for raster in drawings(TEMPLATES["7"], 1 if problem == "one-sample" else 2, rng, 224):
+            save_sample([], raster, "7", folder)
+    if problem == "junk":
+        (folder / "7" / "notes.docx").write_bytes(b"x")
+    out = tmp_path / "out.keras"
+    code = main(["adapt", "--samples", str(folder), "--model", str(base_model), "--output", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+    assert not out.exists()

@@ -1,0 +1,268 @@
+"""Nothing the user owns is lost, and every command says plainly what is wrong with its data (issue 10).
+
+``report`` and ``split`` never delete what they did not write; a dataset with no readable image, or with one
+class, is refused by every command with the same sentence; huge images are decoded at a bounded size; text
+from files and cards reaches the terminal with its control characters escaped; a closed pipe ends ``predict``
+quietly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from trainer.data.dataset import scan_dataset
+from trainer.data.split import notebook_split, write_split
+from trainer.errors import DatasetError, MathSymError
+from trainer.labels import CLASS_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "mathsym-train: error: "
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    from trainer.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("mathsym-train")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith(PREFIX), lines[0]
+    return lines[0][len(PREFIX):]
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# -- report: replaces only what it wrote ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def evaluation(tiny_model, synthetic_dataset):
+    from trainer.data.loading import load_images
+    from trainer.evaluation.evaluate import metrics_from_predictions
+    from trainer.serving.modelio import load_model
+
+    model = load_model(tiny_model)
+    images = load_images(notebook_split(scan_dataset(synthetic_dataset)).test, model.card.preprocessing,
+                         model.card.input_size)
+    probabilities = model.predict_inputs(images.x)
+    return model, images, probabilities, metrics_from_predictions(images.y, probabilities, model.labels)
+
+
+def export(evaluation, output: Path):
+    from trainer.evaluation.report import export_report
+
+    model, images, probabilities, metrics = evaluation
+    return export_report(model, images, metrics, output, probabilities=probabilities)
+
+
+def test_report_never_deletes_files_it_did_not_write(evaluation, tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"mine": true}')  # looks like an old report, but no report wrote it
+    (out / "thesis.tex").write_text("keep me")
+    with pytest.raises(MathSymError) as info:
+        export(evaluation, out)
+    assert str(out) in str(info.value) and "thesis.tex" in str(info.value)
+    assert (out / "thesis.tex").read_text() == "keep me" and (out / "metrics.json").read_text() == '{"mine": true}'
+    assert names(tmp_path) == ["results"]
+
+
+def test_report_replaces_only_its_own_earlier_report(evaluation, tmp_path):
+    from trainer.evaluation.report import FILES
+
+    out = tmp_path / "report"
+    first = export(evaluation, out)
+    manifest = json.loads(first["manifest"].read_text(encoding="utf-8"))
+    assert sorted(manifest["files"]) == sorted(set(names(out)) - {FILES["manifest"]})
+    theirs = tmp_path / f".report.old-{os.getpid()}"  # a name the old code used for its scratch folder
+    theirs.mkdir()
+    (theirs / "keep.txt").write_text("mine")
+
+    export(evaluation, out)  # a report it wrote itself is replaced
+    assert names(out) == sorted(p.name for p in first.values())
+    assert (theirs / "keep.txt").read_text() == "mine"
+    assert names(tmp_path) == [theirs.name, "report"]
+
+    (out / "notes.txt").write_text("my notes")
+    with pytest.raises(MathSymError) as info:
+        export(evaluation, out)
+    assert "notes.txt" in str(info.value) and (out / "notes.txt").read_text() == "my notes"
+    (out / "notes.txt").unlink()
+
+    (out / FILES["per_class_csv"]).write_text("edited by hand")  # a report file the user changed is theirs now
+    with pytest.raises(MathSymError) as info:
+        export(evaluation, out)
+    assert FILES["per_class_csv"] in str(info.value)
+    assert (out / FILES["per_class_csv"]).read_text() == "edited by hand"
+    assert names(tmp_path) == [theirs.name, "report"]
+
+
+def test_report_command_refuses_a_folder_with_other_files(capsys, tiny_model, synthetic_dataset, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    (out / "photo.jpg").write_bytes(b"\xff\xd8 my holiday")
+    code, _, err = run(capsys, "report", tiny_model, "--data", synthetic_dataset, "--output", out)
+    assert code == 1 and "photo.jpg" in one_error(err)
+    assert (out / "photo.jpg").read_bytes() == b"\xff\xd8 my holiday" and names(out) == ["metrics.json", "photo.jpg"]
+
+
+# -- datasets every command refuses the same way ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def unreadable_dataset(tmp_path_factory) -> Path:
+    """The 19 classes, ten files each, none of them a decodable image."""
+    root = tmp_path_factory.mktemp("unreadable") / "data"
+    rng = np.random.default_rng(5)
+    for name in CLASS_NAMES:
+        (root / name).mkdir(parents=True)
+        for i in range(10):
+            (root / name / f"bad_{i:02d}.png").write_bytes(rng.bytes(200))
+    return root
+
+
+@pytest.fixture(scope="module")
+def one_class_dataset(synthetic_dataset, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("one-class") / "data"
+    shutil.copytree(synthetic_dataset / "3", root / "3")
+    return root
+
+
+def commands(data: Path, model: Path, out: Path) -> dict[str, list]:
+    quick = ["--epochs", "1", "--subset", "2", "--batch-size", "8"]
+    return {
+        "train default": ["train", "default", "--data", data, "--output", out / "m.keras", "--image-size", "32", *quick],
+        "train alexnet": ["train", "alexnet", "--data", data, "--output", out / "m.keras", "--image-size", "67", *quick],
+        "train vgg19": ["train", "vgg19", "--data", data, "--output", out / "m.keras", "--image-size", "32",
+                        "--weights", "none", *quick],
+        "tune": ["tune", "--data", data, "--output", out / "m.keras", "--max-epochs", "1", "--image-size", "67",
+                 "--subset", "2", "--directory", out / "search"],
+        "evaluate": ["evaluate", model, "--data", data],
+        "report": ["report", model, "--data", data, "--output", out / "report"],
+    }
+
+
+@pytest.mark.parametrize("command", ["train default", "train alexnet", "train vgg19", "tune", "evaluate", "report"])
+def test_a_dataset_without_one_readable_image_says_so(capsys, unreadable_dataset, tiny_model, tmp_path, command):
+    code, _, err = run(capsys, *commands(unreadable_dataset, tiny_model, tmp_path)[command])
+    message = one_error(err)
+    assert code == 1 and "no image could be read" in message.lower(), message
+    named = [p for p in unreadable_dataset.rglob("*.png") if str(p) in message]
+    assert 1 <= len(named) <= 5, message  # the first few unreadable files, not all 190
+    assert not (tmp_path / "m.keras").exists() and not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize("command", ["train default", "train alexnet", "train vgg19", "tune"])
+def test_a_one_class_dataset_is_refused_by_every_architecture(capsys, one_class_dataset, tiny_model, tmp_path,
+                                                               command):
+    code, _, err = run(capsys, *commands(one_class_dataset, tiny_model, tmp_path)[command])
+    message = one_error(err)
+    assert code == 1 and "only one class (3)" in message and "at least two" in message, message
+    assert not (tmp_path / "m.keras").exists()
+
+
+# -- split: removes only what it made ---------------------------------------------------------------------------
+
+@pytest.fixture()
+def theirs(tmp_path) -> Path:
+    """A folder named like split's old staging folder, holding someone's work."""
+    folder = tmp_path / ".out.partial"
+    folder.mkdir()
+    (folder / "precious.txt").write_text("mine")
+    return folder
+
+
+def test_split_keeps_a_partial_folder_it_did_not_make(synthetic_dataset, tmp_path, theirs):
+    write_split(notebook_split(scan_dataset(synthetic_dataset)), tmp_path / "out")
+    assert (theirs / "precious.txt").read_text() == "mine"
+    assert (tmp_path / "out" / "split.json").is_file() and names(tmp_path) == [".out.partial", "out"]
+
+
+def test_failed_split_removes_only_its_own_staging(synthetic_dataset, tmp_path, theirs):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    split = notebook_split(scan_dataset(data))
+    split.test[-1].path.unlink()  # vanishes between scanning and copying
+    with pytest.raises(DatasetError) as info:
+        write_split(split, tmp_path / "out")
+    assert str(tmp_path / "out") in str(info.value)
+    assert (theirs / "precious.txt").read_text() == "mine" and names(tmp_path) == [".out.partial", "data"]
+
+
+def test_interrupted_split_command_keeps_a_partial_folder_it_did_not_make(capsys, synthetic_dataset, tmp_path,
+                                                                          theirs, monkeypatch):
+    copy, calls = shutil.copy2, []
+
+    def copy_then_interrupt(src, dst, *args, **kwargs):  # Ctrl+C arrives while files are being copied
+        calls.append(src)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copy2", copy_then_interrupt)
+    code, _, err = run(capsys, "split", "--data", synthetic_dataset, "--output", tmp_path / "out")
+    assert code == 130 and "cancelled" in err
+    assert (theirs / "precious.txt").read_text() == "mine" and names(tmp_path) == [".out.partial"]
+
+
+# -- huge images: decoded at a bounded size ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_huge_images_are_decoded_at_a_bounded_size(tmp_path, suffix):
+    from trainer.data.imageio import read_image
+
+    side, limit = 5000, 1024
+    image = np.full((side, side, 3), 255, np.uint8)
+    cv2.line(image, (1000, 2500), (4000, 2500), (0, 0, 0), 120)
+    path = tmp_path / f"huge{suffix}"
+    cv2.imwrite(str(path), image)
+    reduced = read_image(path, limit=limit)
+    assert limit <= max(reduced.shape[:2]) < 2 * limit and reduced.shape[2] == 3
+    middle = reduced[reduced.shape[0] // 2, reduced.shape[1] // 2]
+    assert middle.max() < 40 and reduced[5, 5].min() > 215  # still the same picture: ink in the middle
+
+
+def test_normal_images_decode_exactly_as_before(synthetic_dataset):
+    from trainer.data.imageio import read_image
+
+    for path in sorted((synthetic_dataset / "7").iterdir())[:4]:
+        assert np.array_equal(read_image(path, limit=1024), read_image(path))
+
+
+# -- control characters are shown escaped ---------------------------------------------------------------------
+
+def test_control_characters_are_shown_escaped():
+    from trainer.labels import printable
+
+    assert printable("3\x1b[2J") == "3\\x1b[2J"
+    assert printable("a\u202eb\x7f\x9b") == "a\\u202eb\\x7f\\x9b"  # bidi override, DEL, C1 CSI
+    assert printable("line\nnext\ttab\r") == "line\\nnext\\ttab\\r"
+    assert printable("÷ × − 3 add ü 字") == "÷ × − 3 add ü 字"
+
+
+# -- predict into a closed pipe ---------------------------------------------------------------------------------
+
+def test_predict_into_a_closed_pipe_exits_quietly(tiny_model, synthetic_dataset):
+    """``mathsym-train predict DIR | head -1``: the reader goes away; exit like a Unix tool killed by SIGPIPE."""
+    child = subprocess.Popen([sys.executable, "-m", "trainer", "--progress", "none", "predict", synthetic_dataset,
+                              "--model", tiny_model], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader is gone before the first line (as `| head -1` is after it)
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert err.strip() == "", err

@@ -1,0 +1,310 @@
+"""The handlers of ``mathsym-train``'s commands: each takes the Context and returns the exit code.
+
+Heavy modules (TensorFlow, the trainers) are imported inside the handlers so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from trainer.architectures import ARCHITECTURES, Architecture, load
+from trainer.cli.context import EXIT_ERROR, PROG, Context
+from trainer.errors import MathSymError, ModelError
+
+# -- output checks ------------------------------------------------------------------------------------------
+
+def _existing_ancestor(path: Path) -> Path:
+    p = path.absolute().parent
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _check_parent_writable(path: Path, what: str) -> None:
+    parent = _existing_ancestor(path)
+    if not parent.is_dir():
+        raise MathSymError(f"Cannot write {what} to {path}: {parent} is a file, not a folder.")
+    if not os.access(parent, os.W_OK):
+        raise MathSymError(f"Cannot write {what} to {path}: {parent} is not writable.")
+
+
+def check_output_file(path: Path, what: str = "the model", suffix: str | None = ".keras") -> None:
+    """Fail before hours of work when ``path`` could never be written."""
+    if suffix and path.suffix != suffix:
+        raise MathSymError(f"{what.capitalize()} is saved as a {suffix} file; {path} has another suffix.")
+    if path.is_dir():
+        raise MathSymError(f"Cannot write {what} to {path}: it is a folder.")
+    _check_parent_writable(path, what)
+
+
+def check_output_dir(path: Path, what: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise MathSymError(f"Cannot write {what} to {path}: it is a file, not a folder.")
+    _check_parent_writable(path, what)
+
+
+# -- commands -----------------------------------------------------------------------------------------------
+
+def cmd_split(ctx: Context) -> int:
+    import shutil
+
+    from trainer.data.dataset import find_duplicates, scan_dataset
+    from trainer.labels import symbol
+    from trainer.progress import Progress
+    from trainer.data.split import leak_free_split, notebook_split, write_split
+
+    a = ctx.args
+    output = Path(a.output)
+    check_output_dir(output, "the split")
+    if output.is_dir() and any(output.iterdir()):
+        raise MathSymError(f"Output folder {output} is not empty; choose a new or empty folder.")
+    index = scan_dataset(a.data)
+    ctx.progress(Progress("Scanning dataset", 1, 3, index.summary()))
+    duplicates = find_duplicates(index)
+    ctx.progress(Progress("Finding duplicates", 2, 3, duplicates.summary()))
+    split = leak_free_split(index, a.seed, duplicates) if a.leak_free else notebook_split(index, a.seed)
+    staging = output.with_name(f".{output.name}.partial")
+    try:
+        write_split(split, output, link=a.link)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # write_split only cleans up after OSError
+        raise
+    ctx.progress(Progress("Writing split", 3, 3))
+
+    train_counts = {n: 0 for n in split.class_names}
+    for s in split.train:
+        train_counts[split.class_names[s.label]] += 1
+    test_counts = split.test_counts()
+    ctx.say(index.summary())
+    ctx.say(f"{'class':<7}{'symbol':>7}{'train':>8}{'test':>7}")
+    for name in split.class_names:
+        ctx.say(f"{name:<7}{symbol(name):>7}{train_counts[name]:>8}{test_counts[name]:>7}")
+    ctx.say(f"{'total':<14}{len(split.train):>8}{len(split.test):>7}")
+    if index.skipped:
+        ctx.say(f"Skipped {len(index.skipped)} hidden or non-image file(s): " + ", ".join(str(p) for p in index.skipped))
+    ctx.say("Duplicates: " + duplicates.summary())
+    if split.kind == "leak-free":
+        ctx.say(f"Split: leak-free (the notebook split, seed {split.seed}, with {split.moved_to_train} test image(s) "
+                "that have a byte-identical copy in train moved to train)")
+    else:
+        ctx.say(f"Split: notebook (split-folders ratio 0.9/0/0.1, seed {split.seed}, Windows file order)")
+    ctx.say(f"Wrote {output} ({'symlinks' if a.link else 'copies'}) and {output / 'split.json'}")
+    ctx.done(split=str(output), **split.describe(), skipped=[str(p) for p in index.skipped],
+             duplicate_groups=len(duplicates.groups),
+             cross_class_duplicates=[[str(p) for p in g] for g in duplicates.cross_class])
+    ctx.timing()
+    return 0
+
+
+def _check_dataset_exists(path: str) -> None:
+    from trainer.data.dataset import scan_dataset
+
+    scan_dataset(path)  # DatasetError before any heavy import
+
+
+def _finish_training(ctx: Context, path: Path) -> int:
+    from trainer.paths import card_path
+    from trainer.serving.card import ModelCard
+
+    accuracy = None
+    try:
+        card = ModelCard.read(card_path(path))
+        accuracy = card.test_accuracy
+        unreadable = card.dataset.get("unreadable") or []
+        for p, m in unreadable:
+            ctx.say(f"skipped unreadable image {p}: {m}", err=True)
+        if accuracy is not None:
+            total = card.metrics.get("test_images", 0)
+            ctx.say(f"Test accuracy {accuracy * 100:.2f} % ({total - card.metrics.get('test_errors', 0)}/{total})")
+    except MathSymError:
+        pass
+    ctx.say(f"Saved {path}")
+    ctx.done(model=str(path), test_accuracy=accuracy)
+    ctx.timing()
+    return 0
+
+
+def _late(target: str) -> Callable:
+    """The registry's ``module:function``, turning a missing module into a clear error."""
+    try:
+        return load(target)
+    except ModuleNotFoundError as exc:
+        raise MathSymError(f"{target.partition(':')[0]} needs the Python package {exc.name!r}, which is not "
+                           "installed.") from exc
+
+
+def run_config(ctx: Context, arch: Architecture, epochs: int):
+    """The RunConfig of a training command: the registry's defaults, as parsed, plus the command line."""
+    from trainer.training.runs import RunConfig
+
+    a = ctx.args
+    return RunConfig(dataset=Path(a.data), output=Path(a.output) if a.output else None, epochs=epochs,
+                     image_size=a.image_size, batch_size=a.batch_size,
+                     split="leak-free" if a.leak_free else "notebook", seed=a.seed, subset=a.subset,
+                     preprocessing=a.preprocessing,
+                     extra={"command": " ".join([PROG, *map(shlex.quote, ctx.argv)])})
+
+
+def cmd_train(ctx: Context) -> int:
+    a = ctx.args
+    arch = ARCHITECTURES[a.arch]
+    if a.output:
+        check_output_file(Path(a.output))
+    _check_dataset_exists(a.data)
+    ctx.cancellable = True
+    run = _late(arch.run)
+    options = {o.dest: getattr(a, o.dest) for o in arch.extra}
+    path = run(run_config(ctx, arch, a.epochs), options, progress=ctx.progress, cancel=ctx.cancel)
+    return _finish_training(ctx, Path(path))
+
+
+def cmd_tune(ctx: Context) -> int:
+    a = ctx.args
+    if a.output:
+        check_output_file(Path(a.output))
+    if a.directory:
+        check_output_dir(Path(a.directory), "the tuning state")
+    _check_dataset_exists(a.data)
+    ctx.cancellable = True
+    tune = _late("trainer.training.tuning:tune_alexnet")
+    config = run_config(ctx, ARCHITECTURES["alexnet"], a.max_epochs)
+    path = tune(config, max_epochs=a.max_epochs, factor=a.factor, directory=a.directory, resume=a.resume,
+                progress=ctx.progress, cancel=ctx.cancel)
+    return _finish_training(ctx, Path(path))
+
+
+def _evaluate(ctx: Context):
+    from trainer.evaluation.evaluate import evaluate_on_dataset
+
+    a = ctx.args
+    ev = evaluate_on_dataset(a.model, a.data, a.seed, a.leak_free, ctx.progress, ctx.cancel)
+    for path, message in ev.images.failures:
+        ctx.say(f"skipped unreadable image {path}: {message}", err=True)
+    return ev
+
+
+def cmd_evaluate(ctx: Context) -> int:
+    from trainer.atomic import atomic_write_bytes
+    from trainer.evaluation.evaluate import classification_text
+    from trainer.paths import card_path
+
+    a = ctx.args
+    ctx.cancellable = True
+    ev = _evaluate(ctx)
+    m = ev.metrics
+    ok = m["test_images"] - m["test_errors"]
+    ctx.say(f"{ev.model.name} on the {ev.split.kind} test split of {a.data}:", err=a.json)
+    ctx.say(f"Test accuracy {m['test_accuracy'] * 100:.2f} % ({ok}/{m['test_images']})", err=a.json)
+    if a.json and ctx.mode != "json":
+        print(json.dumps(m, ensure_ascii=False), file=ctx.stdout, flush=True)
+    else:
+        ctx.say(classification_text(ev))
+    if a.update_card:
+        ctx.cancel.check()
+        card = ev.model.card
+        card.metrics = m
+        target = card_path(ev.model.path)
+        try:
+            atomic_write_bytes(target, card.to_json().encode("utf-8"))
+        except OSError as exc:
+            raise MathSymError(f"Cannot update the model card {target}: {exc.strerror or exc}.") from exc
+        ctx.say(f"Updated the metrics in {target}", err=a.json)
+    ctx.done(model=str(ev.model.path), metrics=m)
+    ctx.timing()
+    return 0
+
+
+def cmd_report(ctx: Context) -> int:
+    from trainer.evaluation.report import check_report_target, export_report
+
+    a = ctx.args
+    output = Path(a.output)
+    check_output_dir(output, "the report")
+    check_report_target(output)  # before the evaluation, not after it
+    ctx.cancellable = True
+    ev = _evaluate(ctx)
+    files = export_report(ev.model, ev.images, ev.metrics, output, ctx.progress, probabilities=ev.probabilities,
+                          cancel=ctx.cancel)
+    m = ev.metrics
+    ctx.say(f"Test accuracy {m['test_accuracy'] * 100:.2f} % ({m['test_images'] - m['test_errors']}/{m['test_images']})")
+    ctx.say(f"Wrote the report to {output}:")
+    for path in files.values():
+        ctx.say(f"  {path.name}")
+    ctx.done(report=str(output), files={k: str(v) for k, v in files.items()}, test_accuracy=m["test_accuracy"])
+    ctx.timing()
+    return 0
+
+
+def cmd_predict(ctx: Context) -> int:
+    from trainer.serving.modelio import load_model
+    from trainer.serving.predict import predict_paths, resolve_model
+
+    a = ctx.args
+    path = resolve_model(a.model)
+    model = load_model(path)
+    results = predict_paths(model, a.paths, k=a.k, progress=ctx.progress)
+    failed = [r for r in results if not r.ok]
+    if a.json and ctx.mode != "json":
+        print(json.dumps({"model": str(path), "results": [r.to_dict() for r in results]}, ensure_ascii=False),
+              file=ctx.stdout, flush=True)
+    else:
+        for r in results:
+            ctx.say(r.line())
+    ctx.done(model=str(path), results=[r.to_dict() for r in results], failed=len(failed))
+    if failed:
+        print(f"{PROG}: error: {len(failed)} of {len(results)} file(s) could not be predicted.", file=ctx.stderr,
+              flush=True)
+        return EXIT_ERROR
+    return 0
+
+
+def cmd_info(ctx: Context) -> int:
+    from trainer.paths import card_path
+    from trainer.serving.card import ModelCard, card_summary, legacy_notebook_card
+
+    a = ctx.args
+    path = Path(a.model)
+    if not path.is_file():
+        raise ModelError(f"Model file {path} does not exist.")
+    cpath = card_path(path)
+    if cpath.is_file():
+        card = ModelCard.read(cpath)
+    elif path.suffix.lower() == ".h5":
+        card = legacy_notebook_card(path)
+    else:
+        raise ModelError(f"Model {path.name} has no model card; expected {cpath.name} beside it.")
+    if a.check:
+        from trainer.serving.modelio import load_model
+
+        load_model(path)
+    if a.json and ctx.mode != "json":
+        print(card.to_json(), file=ctx.stdout, flush=True)
+    else:
+        for line in card_summary(path, card):
+            ctx.say(line)
+        if a.check:
+            ctx.say("Check: the model loads and matches its card.")
+    ctx.done(model=str(path), card=asdict(card))
+    return 0
+
+
+#: The handler of each registry command (``trainer.architectures.COMMANDS``).
+from trainer.cli.adapt import cmd_adapt  # it imports this module's helpers inside its handler
+from trainer.cli.read import cmd_read
+
+HANDLERS: dict[str, Callable[[Context], int]] = {
+    "split": cmd_split,
+    "train": cmd_train,
+    "tune": cmd_tune,
+    "evaluate": cmd_evaluate,
+    "report": cmd_report,
+    "predict": cmd_predict,
+    "info": cmd_info,
+    "adapt": cmd_adapt,
+    "read": cmd_read,
+}

@@ -1,0 +1,75 @@
+"""``mathsym-train``'s entry point: parse, dispatch to the command's handler, turn every failure into one
+line on stderr (and an error event in JSON mode) with the documented exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+
+from trainer.cli.commands import HANDLERS
+from trainer.cli.context import (
+    EXIT_ERROR,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    EXIT_USAGE,
+    Context,
+    Interrupted,
+    Signals,
+    cancelled,
+    fail,
+    one_line,
+    os_message,
+)
+from trainer.cli.parser import UsageError, build_parser, peek_mode
+from trainer.errors import Cancelled, MathSymError
+from trainer.events import Failed
+from trainer.progress import JsonLines, TerminalBar, ignore
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (never raises SystemExit itself)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    ctx = Context(argparse.Namespace(), mode=peek_mode(argv), stdout=sys.stdout, stderr=sys.stderr, argv=argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        ctx.emit(Failed(one_line(str(exc))))
+        print(f"{exc.parser.prog}: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    ctx.args = args
+    ctx.mode = getattr(args, "progress", "bar")
+    debug = getattr(args, "debug", False)
+    ctx.progress = {"bar": lambda: TerminalBar(sys.stderr), "json": lambda: JsonLines(sys.stdout),
+                    "none": lambda: ignore}[ctx.mode]()
+    signals = Signals(ctx)
+    signals.install()
+    try:
+        return int(HANDLERS[args.command](ctx) or 0)
+    except (Cancelled, Interrupted, KeyboardInterrupt) as exc:
+        signum = signals.signum or getattr(exc, "signum", None) or signal.SIGINT
+        cancelled(ctx)
+        return EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
+    except MathSymError as exc:
+        fail(ctx, str(exc))
+        return EXIT_ERROR
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        fail(ctx, os_message(exc))
+        return EXIT_ERROR
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug else " (rerun with --debug to see the traceback)"
+        fail(ctx, f"unexpected {type(exc).__name__}: {one_line(str(exc))}{hint}")
+        return EXIT_ERROR
+    finally:
+        signals.restore()

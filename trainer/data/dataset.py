@@ -1,0 +1,104 @@
+"""Reading a dataset folder laid out as Kaggle ships it: one sub-folder of images per class."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainer.errors import DatasetError
+from trainer.data.imageio import is_image_name
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: int
+
+
+@dataclass
+class DatasetIndex:
+    """The images of a dataset folder by class, and what was skipped while listing it."""
+
+    root: Path
+    class_names: tuple[str, ...]
+    files: dict[str, list[Path]]  # class name -> image paths, in case-sensitive name order
+    skipped: list[Path] = field(default_factory=list)  # hidden and non-image files
+
+    @property
+    def samples(self) -> list[Sample]:
+        return [Sample(p, i) for i, name in enumerate(self.class_names) for p in self.files[name]]
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.files.values())
+
+    def summary(self) -> str:
+        line = f"{len(self)} images in {len(self.class_names)} classes under {self.root}"
+        if self.skipped:
+            line += f"; skipped {len(self.skipped)} hidden or non-image file(s)"
+        return line
+
+
+def scan_dataset(root: str | os.PathLike) -> DatasetIndex:
+    """List a dataset folder; class order is the sorted folder names (the notebook's label order).
+
+    Raises DatasetError for a missing folder, a folder without class sub-folders, or an empty class.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise DatasetError(f"Dataset folder {root} does not exist.")
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder; choose the folder that holds one sub-folder per class.")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DatasetError(f"{root} has no class sub-folders; expected one folder of images per class.")
+    files: dict[str, list[Path]] = {}
+    skipped: list[Path] = [p for p in root.iterdir() if not p.is_dir()]
+    for name in classes:
+        images = []
+        for p in sorted((root / name).iterdir(), key=lambda q: q.name):
+            (images if p.is_file() and is_image_name(p) else skipped).append(p)
+        if not images:
+            raise DatasetError(f"Class folder {root / name} has no images.")
+        files[name] = images
+    return DatasetIndex(root, tuple(classes), files, skipped)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes: equal digests mean byte-identical images."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Duplicates:
+    """Byte-identical image groups; ``cross_class`` are those whose copies carry different labels."""
+
+    groups: list[list[Path]]
+    cross_class: list[list[Path]]
+    digest: dict[Path, str]
+
+    def summary(self) -> str:
+        extra = sum(len(g) - 1 for g in self.groups)
+        line = f"{len(self.groups)} groups of byte-identical images ({extra} redundant copies)"
+        if self.cross_class:
+            shown = "; ".join(" = ".join(str(p) for p in g) for g in self.cross_class[:5])
+            line += f"; {len(self.cross_class)} sit in two classes: {shown}"
+        return line
+
+
+def find_duplicates(index: DatasetIndex) -> Duplicates:
+    """Group byte-identical files of the dataset and flag groups spanning classes."""
+    digest = {s.path: file_digest(s.path) for s in index.samples}
+    by_digest: dict[str, list[Path]] = defaultdict(list)
+    for path, d in digest.items():
+        by_digest[d].append(path)
+    groups = [sorted(g) for g in by_digest.values() if len(g) > 1]
+    groups.sort()
+    cross = [g for g in groups if len({p.parent.name for p in g}) > 1]
+    return Duplicates(groups, cross, digest)

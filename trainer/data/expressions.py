@@ -1,0 +1,170 @@
+"""Seeded handwritten lines for measuring the line reader: random grammatical lines of arithmetic, drawn
+either from real test-split images of the notebook's split (no training image leaks in) or from the stroke
+templates as pad strokes.
+
+Symbols get realistic sizes relative to a line height H: digits H tall, ``x z`` lower-case, ``+ × ÷ =``
+smaller than digits and centred on the middle of the line, a minus a short bar, a point a small blob on the
+baseline. Spacing, baseline, slope, ink colour and paper vary with the seed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from trainer.data.dataset import scan_dataset
+from trainer.data.preprocess import edge_line_halo, ink_strength, load_rgb
+from trainer.data.split import notebook_split
+from trainer.data.strokes import TEMPLATES, Stroke, jittered
+
+#: label -> (size over H, what the size measures: "h" height / "w" width / "s" longer side, centre of the box
+#: over H above the baseline (None: sits on the baseline), descent below the baseline over H)
+LAYOUT: dict[str, tuple[float, str, float | None, float]] = {
+    **{d: (1.0, "h", None, 0.0) for d in "0123456789"},
+    "x": (0.62, "h", None, 0.0), "z": (0.62, "h", None, 0.0), "y": (0.85, "h", None, 0.28),
+    "add": (0.6, "s", 0.45, 0.0), "mul": (0.5, "s", 0.45, 0.0), "div": (0.62, "w", 0.45, 0.0),
+    "eq": (0.6, "w", 0.45, 0.0), "sub": (0.55, "w", 0.45, 0.0), "dec": (0.13, "s", None, 0.0),
+}
+OPERATORS = ("add", "sub", "mul", "div")
+
+
+def random_line(rng: np.random.Generator) -> list[str]:
+    """A grammatical line of class names: arithmetic (maybe ending in '='), an equation in one letter, or a
+    relation of two letters."""
+    def number(digits: int | None = None) -> list[str]:
+        n = digits or int(rng.integers(1, 4))
+        out = [str(rng.integers(1, 10))] + [str(rng.integers(0, 10)) for _ in range(n - 1)]
+        if rng.random() < 0.2:
+            out += ["dec", str(rng.integers(0, 10))]
+        return out
+
+    kind = rng.choice(["arithmetic", "equation", "relation"], p=[0.5, 0.35, 0.15])
+    letters = ["x", "y", "z"]
+    if kind == "arithmetic":
+        line = number()
+        for _ in range(int(rng.integers(1, 4))):
+            line += [str(rng.choice(OPERATORS))] + number()
+        return line + (["eq"] if rng.random() < 0.5 else [])
+    if kind == "equation":
+        v = str(rng.choice(letters))
+        line = (number(1) if rng.random() < 0.7 else []) + [v]
+        line += [str(rng.choice(("add", "sub")))] + number()
+        return line + ["eq"] + number()
+    a, b = rng.choice(letters, 2, replace=False)
+    return [str(a), "eq"] + number(1) + [str(b), str(rng.choice(("add", "sub")))] + number(1)
+
+
+def test_images(dataset: str | os.PathLike) -> dict[str, list[Path]]:
+    """The notebook split's test images of a dataset folder, per class name."""
+    index = scan_dataset(dataset)
+    split = notebook_split(index)
+    out: dict[str, list[Path]] = {name: [] for name in index.class_names}
+    for sample in split.test:
+        out[index.class_names[sample.label]].append(sample.path)
+    return out
+
+
+def symbol_alpha(image) -> np.ndarray:
+    """A symbol image's ink as alpha in [0, 1], cropped to the ink (scanner edge lines and specks dropped)."""
+    ink = ink_strength(load_rgb(image))
+    mask = ink > 0.5
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if areas.size == 0:
+        raise ValueError("no ink")
+    keep = np.isin(labels, np.flatnonzero(areas >= max(2.0, 0.01 * areas.sum())) + 1)
+    halo = edge_line_halo(keep)
+    if halo is not None:
+        keep &= ~halo
+    near = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(keep)
+    alpha = np.where(near, ink, 0.0).astype(np.float32)
+    return alpha[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+
+
+@dataclass
+class Placed:
+    """Where a symbol goes: its class name and box (x, y, w, h) on the line."""
+
+    label: str
+    box: tuple[float, float, float, float]
+
+
+def _layout(sizes: list[tuple[str, float, float]], rng: np.random.Generator, height: float
+            ) -> tuple[list[Placed], float, float]:
+    """Boxes for symbols of natural size (w, h), scaled per LAYOUT, spaced and jittered on a sloped baseline."""
+    slope = np.tan(np.radians(rng.uniform(-3, 3)))
+    x, placed = 0.5 * height, []
+    baseline0 = 1.6 * height
+    for label, w, h in sizes:
+        share, measure, centre, descent = LAYOUT[label]
+        target = share * height * rng.uniform(0.9, 1.1)
+        scale = target / {"h": h, "w": w, "s": max(w, h)}[measure]
+        sw, sh = w * scale, h * scale
+        baseline = baseline0 + slope * x + rng.normal(0, 0.04 * height)
+        if centre is None:
+            y = baseline + descent * height - sh
+        else:
+            y = baseline - centre * height - sh / 2
+        placed.append(Placed(label, (x, y, sw, sh)))
+        x += sw + rng.uniform(0.18, 0.55) * height
+    width = x + 0.5 * height
+    return placed, width, baseline0 + abs(slope) * width + 0.8 * height
+
+
+def image_line(labels: list[str], pool: dict[str, list[Path]], rng: np.random.Generator, height: float = 64.0
+               ) -> tuple[np.ndarray, list[Placed]]:
+    """A line composed of randomly chosen test images of each class: RGB image and the symbols' boxes."""
+    alphas = [symbol_alpha(pool[label][int(rng.integers(len(pool[label])))]) for label in labels]
+    placed, width, depth = _layout([(lab, a.shape[1], a.shape[0]) for lab, a in zip(labels, alphas)], rng, height)
+    canvas = np.zeros((int(np.ceil(depth)), int(np.ceil(width))), np.float32)
+    for p, alpha in zip(placed, alphas):
+        x, y, w, h = p.box
+        piece = cv2.resize(alpha, (max(1, round(w)), max(1, round(h))), interpolation=cv2.INTER_AREA)
+        x0, y0 = max(0, round(x)), max(0, round(y))
+        region = canvas[y0:y0 + piece.shape[0], x0:x0 + piece.shape[1]]
+        np.maximum(region, piece[:region.shape[0], :region.shape[1]], out=region)
+    return _colour(canvas, rng), placed
+
+
+def _colour(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Ink on paper: mostly dark on white, sometimes coloured ink, tinted paper or light on dark."""
+    ink = np.array((20, 20, 20), np.float32)
+    paper = np.array((255, 255, 255), np.float32)
+    roll = rng.random()
+    if roll < 0.2:
+        ink = np.array(rng.choice([(30, 60, 200), (200, 30, 30), (30, 130, 40)]), np.float32)
+    elif roll < 0.3:
+        paper = np.array((250, 240, 190), np.float32)
+    elif roll < 0.4:
+        ink, paper = np.array((240, 240, 240), np.float32), np.array((30, 30, 40), np.float32)
+    out = paper * (1 - alpha[:, :, None]) + ink * alpha[:, :, None]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def stroke_line(labels: list[str], rng: np.random.Generator, height: float = 60.0, pen: float = 4.0
+                ) -> tuple[list[Stroke], list[float], list[Placed]]:
+    """A line as pad strokes (canvas pixels) from jittered stroke templates; the pen width varies a little."""
+    shapes = []
+    for label in labels:
+        strokes = jittered(TEMPLATES[label], rng, 0.7)
+        pts = np.concatenate([np.asarray(s, float) for s in strokes])
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        shapes.append((strokes, lo, np.maximum(hi - lo, 0.02)))
+    sizes = [(lab, float(ext[0]), float(ext[1])) for lab, (_, _, ext) in zip(labels, shapes)]
+    placed, _, _ = _layout(sizes, rng, height)
+    out: list[Stroke] = []
+    for p, (strokes, lo, ext) in zip(placed, shapes):
+        x, y, w, h = p.box
+        if p.label == "dec":  # a dot is one pen-down, whatever its template extent
+            out.append([(x + w / 2, y + h / 2)])
+            continue
+        for s in strokes:
+            q = (np.asarray(s, float) - lo) / ext * (w, h) + (x, y)
+            out.append([tuple(map(float, v)) for v in q])
+    width = pen * float(rng.uniform(0.8, 1.25))
+    return out, [width * (2.0 if len(s) == 1 else 1.0) for s in out], placed

@@ -1,0 +1,1 @@
+"""Evaluation: test-split metrics, the confusion-matrix report and the robustness variants."""

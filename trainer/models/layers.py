@@ -1,1 +1,0 @@
-"""Custom layers shared by our architectures, registered so safe-mode loading can rebuild them."""

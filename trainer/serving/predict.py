@@ -1,0 +1,144 @@
+"""Predicting files and folders with a saved model, and finding which model to use.
+
+A bad file never stops the others: each :class:`Result` holds either the top-k labels or that file's error.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trainer.errors import ModelError
+from trainer.data.imageio import is_image_name
+from trainer.labels import symbol
+from trainer.paths import find_model, models_dir
+from trainer.progress import CancelToken, Progress, ProgressFn, ignore
+
+#: Images preprocessed and predicted together (bounds memory for large folders).
+CHUNK = 256
+
+
+@dataclass
+class Result:
+    """One input file: its top-k (label, probability), or the reason it could not be predicted."""
+
+    path: Path
+    top: list[tuple[str, float]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def label(self) -> str | None:
+        return self.top[0][0] if self.top else None
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "top": [{"label": name, "symbol": symbol(name), "probability": round(p, 6)} for name, p in self.top],
+            "error": self.error,
+        }
+
+    def line(self) -> str:
+        """``file: add (+) 97.1 %, sub (−) 1.2 %`` or ``file: error: <why>``."""
+        if self.error is not None:
+            return f"{self.path}: error: {self.error}"
+        return f"{self.path}: " + ", ".join(f"{_named(name)} {p * 100:.1f} %" for name, p in self.top)
+
+
+def _named(label: str) -> str:
+    sym = symbol(label)
+    return label if sym == label else f"{label} ({sym})"
+
+
+def expand_paths(paths) -> list[Path | Result]:
+    """Files as given; folders replaced by their images (recursively, sorted, hidden ones skipped).
+
+    A missing path or a folder without images becomes a Result with its error, in place.
+    """
+    out: list[Path | Result] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(
+                q for q in p.rglob("*")
+                if q.is_file() and is_image_name(q) and not any(part.startswith(".") for part in q.relative_to(p).parts)
+            )
+            if not found:
+                out.append(Result(p, error=f"{p} is a folder without images."))
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            out.append(Result(p, error=f"{p} does not exist."))
+    return out
+
+
+def predict_paths(model, paths, k: int = 5, progress: ProgressFn = ignore,
+                  cancel: CancelToken | None = None) -> list[Result]:
+    """Top-k predictions for files and folders (expanded), in input order; errors are per file.
+
+    ``model`` is a :class:`trainer.serving.modelio.LoadedModel`; inputs are preprocessed per its card and predicted
+    in batches through ``predict_inputs``.
+    """
+    k = max(1, min(int(k), len(model.labels)))
+    items = expand_paths(paths)
+    results: list[Result] = [item if isinstance(item, Result) else Result(item) for item in items]
+    todo = [i for i, item in enumerate(items) if not isinstance(item, Result)]
+    size = model.card.input_size
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, len(todo), CHUNK):
+            if cancel:
+                cancel.check()
+            chunk = todo[start:start + CHUNK]
+            batch = np.empty((len(chunk), size, size, 3), np.uint8)
+            ok = np.zeros(len(chunk), bool)
+
+            def work(j: int) -> None:
+                result = results[chunk[j]]
+                try:
+                    batch[j] = model.preprocess(result.path)
+                    ok[j] = True
+                except Exception as exc:  # any failure belongs to this file only
+                    result.error = _file_error(result.path, exc)
+
+            list(pool.map(work, range(len(chunk))))
+            if ok.any():
+                probabilities = model.predict_inputs(batch[ok])
+                for j, p in zip(np.flatnonzero(ok), probabilities):
+                    results[chunk[j]].top = model.top_k(p, k)
+            progress(Progress("Predicting", min(start + CHUNK, len(todo)), len(todo)))
+    return results
+
+
+def _file_error(path: Path, exc: Exception) -> str:
+    from trainer.errors import MathSymError
+
+    message = str(exc) if isinstance(exc, MathSymError) else f"cannot be used ({type(exc).__name__}: {exc})"
+    message = " ".join(message.split())
+    # ImageError messages name the file already; the result line names it too.
+    for prefix in (f"{path} ", f"{path}: "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return message
+
+
+def resolve_model(path: str | os.PathLike | None = None, directory: str | os.PathLike | None = None) -> Path:
+    """The model to use: ``path`` when given; else the newest trained model in ``directory`` (default: the
+    models folder); else the embedded default there; else ModelError."""
+    if path:
+        return Path(path)
+    found = find_model(directory)
+    if found is None:
+        raise ModelError(
+            f"No model found in {directory or models_dir()}: train one with `mathsym-train train default --data "
+            "DATASET` (or alexnet / vgg19), or pass --model PATH."
+        )
+    return found

@@ -1,0 +1,179 @@
+"""Reading a whole handwritten line: segment it, recognise every symbol in one batch, decode it with the
+grammar of arithmetic, and calculate it exactly.
+
+``read_strokes`` (the pad's strokes) and ``read_image`` (a file, bytes or array) return a :class:`Reading`:
+the text in ASCII (``12/4+3=``), LaTeX, the result, each symbol's label/probability/box/top-k, close
+alternatives, and ``error``: one sentence when there is no result. They never raise for bad ink. Each
+symbol's crop goes through the model's own preprocessing (``LoadedModel.preprocess``, i.e.
+``to_model_input``) exactly as a single symbol does, and all crops go through one ``predict_inputs`` call.
+No Qt and no TensorFlow are imported here; the model object brings its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trainer.data.preprocess import ImageLike, load_rgb
+from trainer.errors import MathSymError
+from trainer.serving.reader.decode import TOKENS, Geometry, decode
+from trainer.serving.reader.maths import MAX_SYMBOLS, MathError, calculate
+from trainer.serving.reader.segment import Segmentation, SegmentationError, segment_image, segment_strokes
+
+#: Lines with more symbols than this are not even recognised (far beyond MAX_SYMBOLS: not a line).
+MAX_RECOGNISED = 4 * MAX_SYMBOLS
+#: A reading whose symbols' joint probability is below this is shown, but not calculated.
+MIN_CONFIDENCE = 0.01
+
+_PRETTY = {"*": "×", "/": "÷", "-": "−"}
+_LATEX = {"*": r"\times", "/": r"\div"}
+
+__all__ = ["Alternative", "ReadSymbol", "Reading", "read_image", "read_strokes", "redecode"]
+
+
+@dataclass
+class ReadSymbol:
+    """One symbol of the line: chosen label, its probability, box (x, y, w, h) and the model's top-k."""
+
+    label: str
+    probability: float
+    box: tuple[int, int, int, int]
+    top: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def token(self) -> str:
+        return TOKENS.get(self.label, "?")
+
+
+@dataclass
+class Alternative:
+    """Another reading nearly as likely as the chosen one (``probability`` relative to it)."""
+
+    text: str
+    latex: str
+    result: str | None
+    probability: float
+
+
+@dataclass
+class Reading:
+    """What a line says and what it calculates to; ``error`` says why ``result`` is None."""
+
+    text: str = ""
+    latex: str = ""
+    result: str | None = None
+    symbols: list[ReadSymbol] = field(default_factory=list)
+    alternatives: list[Alternative] = field(default_factory=list)
+    error: str | None = None
+    probabilities: np.ndarray | None = field(default=None, repr=False)  # (n, classes), for re-decoding
+    labels: list[str] = field(default_factory=list, repr=False)
+    geometry: list[Geometry] = field(default_factory=list, repr=False)
+
+    @property
+    def pretty(self) -> str:
+        """The reading as typeset text: ``12 ÷ 4 + 3 =``, ``2x + 3 = 11``."""
+        return _typeset(self.text, _PRETTY, "−")
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "latex": self.latex,
+            "result": self.result,
+            "symbols": [{"label": s.label, "probability": round(s.probability, 6), "box": list(s.box)}
+                        for s in self.symbols],
+            "alternatives": [{"text": a.text, "latex": a.latex, "result": a.result,
+                              "probability": round(a.probability, 4)} for a in self.alternatives],
+            "error": self.error,
+        }
+
+
+def _typeset(text: str, names: dict[str, str], minus: str) -> str:
+    """Operands stay together, binary operators and '=' get spaces, a unary minus sticks to its operand."""
+    out = ""
+    for i, ch in enumerate(text):
+        unary = ch == "-" and (i == 0 or text[i - 1] in "+-*/=")
+        if ch in "+-*/=" and not unary:
+            out += f" {names.get(ch, ch)} "
+        else:
+            out += minus if unary else ch
+    return " ".join(out.split())
+
+
+def latex(text: str) -> str:
+    return _typeset(text, _LATEX, "-")
+
+
+def read_strokes(model, strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float] | float = 3.0,
+                 k: int = 3) -> Reading:
+    """Read pen strokes (point lists, (x, y, ...) per point); ``widths`` per stroke or one for all."""
+    if not isinstance(widths, Sequence):
+        widths = [float(widths)] * len(strokes)
+    try:
+        segmentation = segment_strokes(strokes, widths)
+    except SegmentationError as exc:
+        return Reading(error=str(exc))
+    return read_segmentation(model, segmentation, k)
+
+
+def read_image(model, image: ImageLike, k: int = 3) -> Reading:
+    """Read a line in an image (path, encoded bytes or array); ink of any colour, either polarity."""
+    try:
+        rgb = load_rgb(image)
+        segmentation = segment_image(rgb)
+    except (SegmentationError, MathSymError) as exc:
+        return Reading(error=str(exc))
+    return read_segmentation(model, segmentation, k)
+
+
+def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
+    """Recognise every symbol in one batch, then decode and calculate."""
+    n = len(segmentation.groups)
+    if n == 0:
+        return Reading(error="Nothing is written: there is no ink to read.")
+    if n > MAX_RECOGNISED:
+        return Reading(error=f"The ink holds {n} symbols; MathSym reads lines of at most {MAX_SYMBOLS}.")
+    inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops])
+    probabilities = model.predict_inputs(inputs)
+    height = max(segmentation.line_height, 1e-6)
+    geometry = [Geometry(g.width / height, g.height / height, len(g.parts)) for g in segmentation.groups]
+    boxes = [tuple(round(v) for v in g.box) for g in segmentation.groups]
+    return redecode(probabilities, list(model.labels), geometry, boxes, k=k)
+
+
+def redecode(probabilities: np.ndarray, labels: list[str], geometry: list[Geometry], boxes, k: int = 3,
+             fixed: dict[int, str] | None = None) -> Reading:
+    """Decode and calculate from per-symbol probabilities, with some symbols pinned (a user's correction)."""
+    decoded = decode(probabilities, labels, geometry, fixed)
+    order = np.argsort(probabilities, axis=1)[:, ::-1][:, :max(1, k)]
+    symbols = [ReadSymbol(name, p, tuple(int(v) for v in box),
+                          [(labels[j], float(probabilities[i, j])) for j in order[i]])
+               for i, (name, p, box) in enumerate(zip(decoded.labels, decoded.probabilities, boxes))]
+    text = "".join(s.token for s in symbols)
+    reading = Reading(text, latex(text), symbols=symbols, probabilities=probabilities, labels=labels,
+                      geometry=geometry)
+    reading.result, reading.error = _result(text, decoded.parses, decoded.probabilities, fixed or {})
+    for names, share in decoded.alternatives:
+        alt = "".join(TOKENS[name] for name in names)
+        result, _ = _result(alt, True, [], {})
+        reading.alternatives.append(Alternative(alt, latex(alt), result, share))
+    return reading
+
+
+def _result(text: str, parses: bool, probabilities: Sequence[float], fixed: dict) -> tuple[str | None, str | None]:
+    if "?" in text:
+        return None, "The model has classes the reader does not know, so the line cannot be calculated."
+    if len(text) > MAX_SYMBOLS:
+        return None, f"The line has {len(text)} symbols; MathSym calculates lines of at most {MAX_SYMBOLS}."
+    joint = float(np.prod([p for i, p in enumerate(probabilities) if i not in fixed])) if probabilities else 1.0
+    try:
+        result = calculate(text)
+    except MathError as exc:
+        return None, str(exc)
+    if not parses:
+        return None, f"{text} does not read as a line of arithmetic."
+    if joint < MIN_CONFIDENCE:
+        return None, ("The reading is too unsure to calculate (is this maths?); correct the unclear symbols "
+                      "or write them again.")
+    return result, None

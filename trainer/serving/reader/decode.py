@@ -1,0 +1,255 @@
+"""Choosing the reading of a line: per-symbol probabilities, the symbols' sizes, and the grammar of a line of
+arithmetic.
+
+A line is ``expr``, ``expr =`` or ``expr = expr``; an expression is numbers (``12``, ``3.5``, ``.5``) and
+letters (``x``, ``2x``, ``xy``) joined by ``+ - * /``, each operand may have one unary minus. That grammar
+is a small finite automaton, so the best reading that parses is found exactly by dynamic programming over
+all labels of every symbol (not only the top few). Context fixes what one symbol cannot:
+
+* ``x`` between numbers is ×, a coefficient before a letter (``2x``) makes it the letter (the grammar);
+* a blob small relative to the line's height is a decimal point, never a ``0``; a big one is never a point;
+* a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob.
+
+When the model is sure of a symbol that the grammar rejects (``3+=4``), the reading is its own top choice
+and the line is reported as not parsing, rather than silently replaced.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The ASCII token of each class name the reader knows.
+TOKENS: dict[str, str] = {
+    **{d: d for d in "0123456789"},
+    "add": "+", "sub": "-", "mul": "*", "div": "/", "eq": "=", "dec": ".", "x": "x", "y": "y", "z": "z",
+}
+#: A grammar-chosen label this many times less likely than the model's top label overrides it only for
+#: pairs that look alike; otherwise the line is reported as not parsing.
+OVERRIDE = 0.01
+LOOKALIKE_OVERRIDE = 1e-6
+LOOKALIKES = {frozenset(p) for p in (("x", "mul"), ("0", "dec"), ("sub", "dec"), ("sub", "eq"), ("1", "sub"),
+                                     ("add", "mul"), ("add", "x"))}
+#: A reading whose probability is at least this share of the best one's is offered as an alternative.
+ALTERNATIVE = 0.2
+#: Shares of the line height: a blob smaller than SMALL is a dot; one larger than BIG is not.
+SMALL = 0.3
+BIG = 0.45
+_NO = -1e9
+_NEVER = -12.0  # log-prior of a label the symbol's size rules out
+
+
+def _kind(token: str) -> str:
+    if token.isdigit():
+        return "D"
+    if token in "xyz":
+        return "L"
+    return token
+
+
+# Automaton states: (name, seen '='). NEED: an operand comes next (unary minus allowed); UNARY: after a unary
+# minus; INT / FRAC: in a number's integer / fraction digits; DOT: after a point (a digit must follow);
+# LETTER: after a letter; EQ: just after '=' (the line may end there).
+_STATES = [(name, eq) for eq in (False, True) for name in ("NEED", "UNARY", "INT", "DOT", "FRAC", "LETTER", "EQ")
+           if not (name == "EQ" and not eq)]
+_INDEX = {s: i for i, s in enumerate(_STATES)}
+_START = _INDEX[("NEED", False)]
+_ACCEPT = {_INDEX[s] for s in _STATES if s[0] in ("INT", "FRAC", "LETTER", "EQ")}
+
+
+def _step(state: tuple[str, bool], kind: str) -> tuple[str, bool] | None:
+    name, eq = state
+    operand = {"D": "INT", ".": "DOT", "L": "LETTER"}
+    if name in ("NEED", "EQ", "UNARY"):
+        if kind in operand:
+            return operand[kind], eq
+        return ("UNARY", eq) if kind == "-" and name != "UNARY" else None
+    if name == "DOT":
+        return ("FRAC", eq) if kind == "D" else None
+    if kind == "D" and name in ("INT", "FRAC"):
+        return name, eq
+    if kind == "." and name == "INT":
+        return "DOT", eq
+    if kind == "L":
+        return "LETTER", eq
+    if kind in "+-*/" and kind:
+        return "NEED", eq
+    if kind == "=" and not eq:
+        return "EQ", True
+    return None
+
+
+_KINDS = ("D", ".", "L", "+", "-", "*", "/", "=")
+_NEXT = np.array([[_INDEX[n] if (n := _step(s, k)) else -1 for k in _KINDS] for s in _STATES])
+
+
+@dataclass
+class Geometry:
+    """A symbol's box relative to its line: width and height over the line height, and its part count."""
+
+    width: float
+    height: float
+    parts: int = 1
+
+
+def priors(geometry: Geometry, labels: Sequence[str]) -> np.ndarray:
+    """Log-priors per label from the symbol's size and shape relative to the line."""
+    out = np.zeros(len(labels))
+    size = max(geometry.width, geometry.height)
+    aspect = geometry.width / max(geometry.height, 1e-6)
+    for i, name in enumerate(labels):
+        if name == "dec":
+            if size > BIG:
+                out[i] = _NEVER
+        elif name == "sub":
+            if aspect < 1.5:
+                out[i] = _NEVER
+        elif size < SMALL:
+            out[i] = _NEVER  # digits, letters and the other operators are not specks
+        elif name == "1" and aspect > 1.5:
+            out[i] = _NEVER
+    return out
+
+
+@dataclass
+class Decoded:
+    """The chosen label of each symbol, its share of the symbol's probability after the size priors, the
+    alternatives (labels, relative probability), and ``parses``: False when the grammar had to be ignored."""
+
+    labels: list[str]
+    probabilities: list[float]
+    alternatives: list[tuple[list[str], float]]
+    parses: bool
+
+
+def decode(probabilities: np.ndarray, labels: Sequence[str], geometry: Sequence[Geometry],
+           fixed: dict[int, str] | None = None) -> Decoded:
+    """The best grammatical reading of symbols with model ``probabilities`` (n, classes) and ``geometry``.
+
+    ``fixed`` pins symbols to labels (a user's correction). Labels the reader does not know are never
+    chosen; ``labels`` must contain the 19 classes for a line to parse.
+    """
+    n = len(geometry)
+    known = np.array([name in TOKENS for name in labels])
+    post = np.asarray(probabilities, np.float64) * np.exp(np.stack([priors(g, labels) for g in geometry]))
+    post = np.where(known[None, :], post, 0.0)
+    post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-30)
+    for i, name in (fixed or {}).items():
+        post[i] = 0.0
+        post[i, list(labels).index(name)] = 1.0
+    logp = np.log(np.maximum(post, 1e-30))
+    kind_of = np.array([_KINDS.index(_kind(TOKENS[name])) if name in TOKENS else 0 for name in labels])
+    # best log-probability and label per kind at each position
+    kind_best = np.full((n, len(_KINDS)), _NO)
+    kind_arg = np.zeros((n, len(_KINDS)), int)
+    for k in range(len(_KINDS)):
+        cols = np.flatnonzero((kind_of == k) & known)
+        if cols.size:
+            sub = logp[:, cols]
+            kind_arg[:, k] = cols[sub.argmax(axis=1)]
+            kind_best[:, k] = sub.max(axis=1)
+    fwd, back = _forward(kind_best)
+    bwd = _backward(kind_best)
+    best_end = max(_ACCEPT, key=lambda s: fwd[n][s])
+    top = list(post.argmax(axis=1))
+    if fwd[n][best_end] <= _NO / 2:
+        return Decoded([labels[i] for i in top], [float(post[i, j]) for i, j in enumerate(top)], [], False)
+    path = _trace(back, kind_arg, n, best_end)
+    best = fwd[n][best_end]
+    if not _acceptable(path, top, post, labels):
+        return Decoded([labels[i] for i in top], [float(post[i, j]) for i, j in enumerate(top)], [], False)
+    alternatives = _alternatives(path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best, labels,
+                                 fixed or {})
+    return Decoded([labels[j] for j in path], [float(post[i, j]) for i, j in enumerate(path)], alternatives, True)
+
+
+_EDGES = [(s, k, int(t)) for s in range(len(_STATES)) for k, t in enumerate(_NEXT[s]) if t >= 0]
+
+
+def _forward(kind_best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, states = len(kind_best), len(_STATES)
+    fwd = np.full((n + 1, states), _NO)
+    back = np.full((n + 1, states, 2), -1)  # (previous state, kind)
+    fwd[0, _START] = 0.0
+    for i in range(n):
+        row, emit, nxt, ptr = fwd[i], kind_best[i], fwd[i + 1], back[i + 1]
+        for s, k, t in _EDGES:
+            score = row[s] + emit[k]
+            if score > nxt[t] and score > _NO / 2:
+                nxt[t] = score
+                ptr[t] = (s, k)
+    return fwd, back
+
+
+def _backward(kind_best: np.ndarray) -> np.ndarray:
+    n, states = len(kind_best), len(_STATES)
+    bwd = np.full((n + 1, states), _NO)
+    for s in _ACCEPT:
+        bwd[n, s] = 0.0
+    for i in range(n - 1, -1, -1):
+        row, emit, nxt = bwd[i], kind_best[i], bwd[i + 1]
+        for s, k, t in _EDGES:
+            score = emit[k] + nxt[t]
+            if score > row[s] and score > _NO / 2:
+                row[s] = score
+    return bwd
+
+
+def _trace(back: np.ndarray, kind_arg: np.ndarray, end: int, state: int) -> list[int]:
+    out = []
+    for i in range(end, 0, -1):
+        s, k = back[i, state]
+        out.append(int(kind_arg[i - 1, k]))
+        state = s
+    return out[::-1]
+
+
+def _suffix(bwd: np.ndarray, kind_best: np.ndarray, kind_arg: np.ndarray, start: int, state: int) -> list[int]:
+    out = []
+    for i in range(start, len(kind_best)):
+        options = [(kind_best[i, k] + bwd[i + 1, t], k, t) for k, t in enumerate(_NEXT[state])
+                   if t >= 0 and kind_best[i, k] > _NO / 2]
+        _, k, state = max(options)
+        out.append(int(kind_arg[i, k]))
+    return out
+
+
+def _acceptable(path: list[int], top: list[int], post: np.ndarray, labels: Sequence[str]) -> bool:
+    """Whether the grammar may override the model where the two disagree."""
+    for i, (j, t) in enumerate(zip(path, top)):
+        if j == t:
+            continue
+        pair = frozenset((labels[j], labels[t]))
+        limit = LOOKALIKE_OVERRIDE if pair in LOOKALIKES else OVERRIDE
+        if post[i, j] < limit * post[i, t]:
+            return False
+    return True
+
+
+def _alternatives(path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best, labels, fixed) -> list:
+    """Whole readings that differ in one symbol and are nearly as likely as the best, most likely first."""
+    n = len(path)
+    found: dict[tuple[str, ...], float] = {}
+    for i in range(n):
+        if i in fixed:
+            continue
+        for j in np.argsort(logp[i])[::-1][:4]:
+            if j == path[i]:
+                continue
+            k = kind_of[j]
+            for s in range(len(_STATES)):
+                t = _NEXT[s, k]
+                if t < 0 or fwd[i, s] <= _NO / 2 or bwd[i + 1, t] <= _NO / 2:
+                    continue
+                score = fwd[i, s] + logp[i, j] + bwd[i + 1, t]
+                ratio = math.exp(score - best)
+                if ratio < ALTERNATIVE:
+                    continue
+                prefix = _trace(back, kind_arg, i, s)
+                suffix = _suffix(bwd, kind_best, kind_arg, i + 1, t)
+                reading = tuple(labels[q] for q in prefix + [int(j)] + suffix)
+                found[reading] = max(found.get(reading, 0.0), ratio)
+    return sorted(((list(r), p) for r, p in found.items()), key=lambda rp: -rp[1])[:3]

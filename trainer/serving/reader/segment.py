@@ -1,0 +1,282 @@
+"""Splitting a line of handwriting into symbols: strokes (the pad) or ink components (an image) -> groups.
+
+Both sources become *parts* (a stroke, or a connected component of the ink mask), each with a box; one
+grouping rule turns parts into symbols, left to right:
+
+* parts whose horizontal extents overlap by half the narrower one are one symbol (``=``, ``+``, ``4``/``5``/
+  ``7`` with bars, ``y``, ``z`` with its cross-bar), and so are parts that touch (``x`` written as ``)(``);
+* a small part (a dot) is its own symbol (a decimal point) unless it sits above or below a bar that spans it
+  (``÷``), or it touches a bigger part (the short cross-bar of a ``7``);
+* a symbol made of tall parts stacked above each other is two lines of writing, which is refused.
+
+Sizes are relative to the line's height, so any size, spacing, slight slope, colour and polarity work.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from trainer.data.preprocess import edge_line_halo, ink_strength, stroke_width
+from trainer.errors import MathSymError
+
+#: A part whose longer side is below this share of the line height is a dot.
+SMALL = 0.3
+#: Horizontal extents overlapping by this share of the narrower part make one symbol.
+OVERLAP = 0.5
+#: Longest side of the raster an image line is analysed at (the single-symbol default is 320: too coarse
+#: for the dots of a long line).
+LINE_WORK = 1600
+#: Pixels on the longer side of a symbol crop handed to the preprocessing (it rescales anyway).
+CROP_SIDE = 96
+#: Paper margin around a symbol crop, as a share of its longer side (the preprocessing fits the paper on it).
+CROP_MARGIN = 0.2
+
+Box = tuple[float, float, float, float]  # x, y, w, h
+
+
+class SegmentationError(MathSymError):
+    """The ink cannot be read as one line of symbols (e.g. two lines of writing)."""
+
+
+@dataclass
+class Group:
+    """One symbol: the indices of its parts and its box (x, y, w, h) in the input's coordinates."""
+
+    parts: list[int]
+    box: Box
+
+    @property
+    def width(self) -> float:
+        return self.box[2]
+
+    @property
+    def height(self) -> float:
+        return self.box[3]
+
+
+@dataclass
+class Segmentation:
+    """Symbols left to right, the line height, and one crop per symbol (RGB, dark ink on white)."""
+
+    groups: list[Group]
+    line_height: float
+    crops: list[np.ndarray] = field(default_factory=list)
+
+
+# -- grouping ---------------------------------------------------------------------------------------------
+
+def _union(boxes: Sequence[Box]) -> Box:
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _x_overlap(a: Box, b: Box) -> float:
+    return min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+
+
+def _y_gap(a: Box, b: Box) -> float:
+    return max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
+
+
+def line_height(boxes: Sequence[Box]) -> float:
+    """A robust height of the line's tall symbols: the median of heights at least half the tallest."""
+    heights = sorted(b[3] for b in boxes)
+    if not heights:
+        return 1.0
+    tall = [h for h in heights if h >= 0.5 * heights[-1]]
+    return float(np.median(tall)) or 1.0
+
+
+def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float]:
+    """Group parts (boxes) into symbols, left to right; ``touching(i, j)`` says whether two parts touch.
+
+    Returns the groups and the line height. Raises SegmentationError for two lines of writing.
+    """
+    n = len(boxes)
+    if n == 0:
+        return [], 1.0
+    height = line_height(boxes)
+    small = [max(b[2], b[3]) < SMALL * height for b in boxes]
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    floor = 0.05 * height  # a vertical bar is as wide as the pen; count it at least this wide
+    big = [i for i in range(n) if not small[i]]
+    for a_i, i in enumerate(big):
+        for j in big[a_i + 1:]:
+            overlap = _x_overlap(boxes[i], boxes[j])
+            narrow = max(min(boxes[i][2], boxes[j][2]), floor)
+            if overlap >= OVERLAP * narrow or (overlap > -floor and touching is not None and touching(i, j)):
+                join(i, j)
+    for i in (i for i in range(n) if small[i]):
+        cx = boxes[i][0] + boxes[i][2] / 2
+        for j in big:
+            b = boxes[j]
+            inside = b[0] <= cx <= b[0] + b[2]
+            bar = b[2] >= 1.6 * b[3] and b[2] >= 2.0 * max(boxes[i][2], boxes[i][3])
+            cy = boxes[i][1] + boxes[i][3] / 2
+            near = not b[1] <= cy <= b[1] + b[3] and _y_gap(boxes[i], b) <= 0.8 * b[2]
+            if inside and ((bar and near) or (touching is not None and touching(i, j))):
+                join(i, j)
+                break
+    members: dict[int, list[int]] = {}
+    for i in range(n):
+        members.setdefault(find(i), []).append(i)
+    groups = [Group(sorted(m), _union([boxes[i] for i in m])) for m in members.values()]
+    for g in groups:
+        tall = [boxes[i] for i in g.parts if boxes[i][3] >= 0.5 * height]
+        if any(_y_gap(a, b) > 0.15 * height for a in tall for b in tall):
+            raise SegmentationError("The ink holds more than one line of writing; write one line at a time.")
+    groups.sort(key=lambda g: g.box[0] + g.box[2] / 2)
+    _check_one_line(groups, height)
+    return groups, line_height([g.box for g in groups])
+
+
+def _check_one_line(groups: list[Group], height: float) -> None:
+    """Neighbouring tall symbols must share some height: a jump to a disjoint band is a second line."""
+    tall = [g for g in groups if g.height >= 0.5 * height]
+    for a, b in itertools.pairwise(tall):
+        if _y_gap(a.box, b.box) > 0.5 * height:
+            raise SegmentationError("The ink holds more than one line of writing; write one line at a time.")
+
+
+# -- strokes ----------------------------------------------------------------------------------------------
+
+def _stroke_box(points: np.ndarray, width: float) -> Box:
+    r = width / 2.0
+    x0, y0 = points.min(axis=0) - r
+    x1, y1 = points.max(axis=0) + r
+    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+
+def _densify(points: np.ndarray, step: float) -> np.ndarray:
+    """Points along the polyline no further apart than ``step`` (for a distance test between strokes)."""
+    if len(points) < 2:
+        return points
+    out = [points[:1]]
+    for a, b in itertools.pairwise(points):
+        k = max(1, int(np.ceil(np.hypot(*(b - a)) / max(step, 1e-6))))
+        t = np.arange(1, k + 1)[:, None] / k
+        out.append(a + (b - a) * t)
+    return np.concatenate(out)
+
+
+def segment_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float]) -> Segmentation:
+    """Group pen strokes (point lists, x y first in each point) into symbols and render each symbol's crop."""
+    pts = [np.asarray([(p[0], p[1]) for p in s], np.float64) for s in strokes]
+    keep = [i for i, p in enumerate(pts) if len(p)]
+    pts = [pts[i] for i in keep]
+    widths = [float(widths[i]) for i in keep]
+    boxes = [_stroke_box(p, w) for p, w in zip(pts, widths)]
+    dense: dict[int, np.ndarray] = {}
+
+    def touching(i: int, j: int) -> bool:
+        reach = (widths[i] + widths[j]) / 2.0 + 1.0
+        a = dense.setdefault(i, _densify(pts[i], reach / 2))
+        b = dense.setdefault(j, _densify(pts[j], reach / 2))
+        d = np.min(np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1))
+        return bool(d <= reach * reach)
+
+    groups, height = group_parts(boxes, touching)
+    for g in groups:
+        g.parts = [keep[i] for i in g.parts]
+    crops = [render_strokes([strokes[i] for i in g.parts], [_width_of(widths, keep, i) for i in g.parts], g.box)
+             for g in groups]
+    return Segmentation(groups, height, crops)
+
+
+def _width_of(widths: list[float], keep: list[int], original: int) -> float:
+    return widths[keep.index(original)]
+
+
+def render_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float], box: Box,
+                   side: int = CROP_SIDE) -> np.ndarray:
+    """One symbol's strokes, black on white, anti-aliased, in its box plus a paper margin (RGB uint8)."""
+    x, y, w, h = box
+    margin = CROP_MARGIN * max(w, h)
+    full = max(w, h) + 2 * margin
+    scale = min(side / full, 4.0)
+    out_w, out_h = max(1, round((w + 2 * margin) * scale)), max(1, round((h + 2 * margin) * scale))
+    sub = 4  # draw large and shrink: smooth edges
+    canvas = np.zeros((out_h * sub, out_w * sub), np.uint8)
+    for stroke, width in zip(strokes, widths):
+        p = np.asarray([(q[0], q[1]) for q in stroke], np.float64)
+        p = np.round((p - (x - margin, y - margin)) * scale * sub).astype(np.int32)
+        pen = max(1, round(width * scale * sub))
+        if len(p) == 1 or np.all(p == p[0]):
+            cv2.circle(canvas, (int(p[0][0]), int(p[0][1])), max(1, pen // 2), 255, -1, cv2.LINE_AA)
+        else:
+            cv2.polylines(canvas, [p], False, 255, pen, cv2.LINE_AA)
+    ink = cv2.resize(canvas, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    return np.repeat((255 - ink)[:, :, None], 3, axis=2)
+
+
+# -- images -----------------------------------------------------------------------------------------------
+
+def ink_mask(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ink strength of an image (at up to LINE_WORK pixels), its confident-ink mask without specks and
+    page-edge lines, and the factor from the original image to that raster."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, LINE_WORK / max(h, w))
+    ink = ink_strength(rgb, work=LINE_WORK)
+    mask = ink > 0.5
+    if not mask.any():
+        return ink, mask, scale
+    pen = max(stroke_width(ink), 1.0)
+    _count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.flatnonzero(areas >= max(2.0, 0.08 * pen * pen)) + 1
+    mask = np.isin(labels, keep)
+    halo = edge_line_halo(mask) if mask.any() else None
+    if halo is not None:
+        mask &= ~halo
+    return ink, mask, scale
+
+
+def segment_image(rgb: np.ndarray) -> Segmentation:
+    """Group the ink components of an image into symbols; boxes are in the image's pixels."""
+    ink, mask, scale = ink_mask(rgb)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    boxes = [tuple(float(v) for v in stats[k, :4]) for k in range(1, count)]
+    groups, height = group_parts(boxes)
+    crops = []
+    for g in groups:
+        crops.append(_image_crop(ink, labels, [i + 1 for i in g.parts], g.box))
+        g.box = tuple(v / scale for v in g.box)
+    return Segmentation(groups, height / scale, crops)
+
+
+def _image_crop(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box,
+                side: int = CROP_SIDE) -> np.ndarray:
+    """One symbol's ink (only its own components, with their anti-aliased rim), dark on white."""
+    x, y, w, h = (round(v) for v in box)
+    margin = max(2, round(CROP_MARGIN * max(w, h)))
+    H, W = ink.shape
+    x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(W, x + w + 2), min(H, y + h + 2)
+    own = np.isin(labels[y0:y1, x0:x1], ids).astype(np.uint8)
+    own = cv2.dilate(own, np.ones((3, 3), np.uint8)).astype(bool)
+    piece = np.where(own, ink[y0:y1, x0:x1], 0.0)
+    piece = cv2.copyMakeBorder(piece, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0.0)
+    longer = max(piece.shape)
+    if longer > side:
+        f = side / longer
+        piece = cv2.resize(piece, (max(1, round(piece.shape[1] * f)), max(1, round(piece.shape[0] * f))),
+                           interpolation=cv2.INTER_AREA)
+    gray = np.clip(255.0 - piece * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return np.repeat(gray[:, :, None], 3, axis=2)

@@ -1,0 +1,293 @@
+"""Learn the user's handwriting: fine-tune a trained model on the personal samples folder.
+
+The active model is the starting point (never a fresh one). Each epoch mixes the samples, oversampled to the
+replay's size per class, with a replay of the dataset's train split (a fixed, seeded subset whose
+preprocessed arrays are cached; generated template symbols when the dataset is absent), all augmented, so
+the model learns the new hand without forgetting the old ones. A class the model does not know grows its
+output layer (old rows copied). Base and adapted model are scored on the same test split; the card records
+the base model, the sample counts and a hash of the samples. Nothing is written unless the run completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from trainer.data.dataset import DatasetIndex, Sample, scan_dataset
+from trainer.data.loading import Images, load_images
+from trainer.data.samples import SampleError, SampleSet, scan_samples
+from trainer.data.split import notebook_split
+from trainer.errors import DatasetError, ModelError
+from trainer.evaluation.evaluate import metrics_from_predictions, predict_arrays
+from trainer.paths import default_output
+from trainer.progress import CancelToken, Progress, ProgressFn, ignore
+from trainer.serving.card import ModelCard, library_versions, now_iso
+from trainer.serving.modelio import LoadedModel, load_model, save_model
+
+DEFAULT_EPOCHS = 8
+#: Replayed images per known class (train split only): enough to keep what the model knows.
+REPLAY_PER_CLASS = 40
+#: Test images per class when the test split is generated (no dataset at hand).
+GENERATED_TEST_PER_CLASS = 20
+HYPER = {"learning_rate": 5e-4, "label_smoothing": 0.1, "batch_size": 64}
+
+
+@dataclass
+class AdaptConfig:
+    samples: Path
+    base: Path
+    output: Path | None = None  # None: a fresh time-stamped file in models/
+    epochs: int = DEFAULT_EPOCHS
+    data: Path | None = None  # replay + test dataset; None: the base card's dataset if it is still there
+    replay_per_class: int = REPLAY_PER_CLASS
+    samples_per_class: int | None = None  # at most this many samples per class (a quick fine-tune on a dataset)
+    seed: int = 0
+
+
+@dataclass
+class _Replay:
+    train: Images
+    test: Images
+    source: str  # what was replayed, for the card
+    split: dict
+
+
+def _subset(samples: list[Sample], per_class: int, seed: int) -> list[Sample]:
+    rng = np.random.default_rng(seed)
+    by_class: dict[int, list[Sample]] = {}
+    for s in samples:
+        by_class.setdefault(s.label, []).append(s)
+    kept = []
+    for label in sorted(by_class):
+        group = by_class[label]
+        kept += [group[i] for i in sorted(rng.permutation(len(group))[:per_class])]
+    return kept
+
+
+def _relabel(samples: list[Sample], index: DatasetIndex, labels: list[str]) -> list[Sample]:
+    where = {name: i for i, name in enumerate(labels)}
+    return [Sample(s.path, where[index.class_names[s.label]]) for s in samples]
+
+
+def _dataset_replay(root: Path, labels: list[str], card: ModelCard, config: AdaptConfig,
+                    progress: ProgressFn, cancel: CancelToken | None) -> _Replay:
+    index = scan_dataset(root)
+    unknown = [c for c in index.class_names if c not in labels]
+    if unknown:
+        raise DatasetError(f"Dataset {root} has classes the model does not know ({', '.join(unknown[:5])}); "
+                           "choose the dataset the model was trained on.")
+    split = notebook_split(index)
+    load = {"method": card.preprocessing, "size": card.input_size, "progress": progress, "cancel": cancel}
+    train = load_images(_relabel(_subset(split.train, config.replay_per_class, config.seed), index, labels),
+                        stage="Reading replay images", **load)
+    test = load_images(_relabel(split.test, index, labels), stage="Reading test images", **load)
+    return _Replay(train, test, f"{len(train.y)} images of the train split of {root.resolve()}",
+                   {**split.describe(), "dataset": str(root.resolve())})
+
+
+def _generated(labels: list[str], per_class: int, seed: int, card: ModelCard) -> Images:
+    from trainer.data.preprocess import to_model_input
+    from trainer.data.strokes import TEMPLATES, draw_symbol
+
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for i, name in enumerate(labels):
+        if name in TEMPLATES:
+            for _ in range(per_class):
+                xs.append(to_model_input(draw_symbol(name, rng, size=128), card.preprocessing, card.input_size))
+                ys.append(i)
+    if not xs:
+        raise ModelError("The model's classes have no stroke templates to replay; pass the dataset it was "
+                         "trained on (--data).")
+    return Images(np.stack(xs), np.array(ys, np.int32), [])
+
+
+def _replay(base: LoadedModel, config: AdaptConfig, progress: ProgressFn, cancel: CancelToken | None) -> _Replay:
+    root = config.data or base.card.dataset.get("path")
+    if config.data is not None or (root and Path(root).is_dir()):
+        return _dataset_replay(Path(root), base.labels, base.card, config, progress, cancel)
+    progress(Progress("Drawing replay symbols", 0, None, "no dataset at hand: replaying template symbols"))
+    train = _generated(base.labels, config.replay_per_class, config.seed, base.card)
+    test = _generated(base.labels, GENERATED_TEST_PER_CLASS, config.seed + 1, base.card)
+    return _Replay(train, test, f"{len(train.y)} generated template symbols",
+                   {"kind": "generated template symbols", "seed": config.seed + 1, "test": len(test.y)})
+
+
+def _grow(model: keras.Model, classes: int, seed: int) -> keras.Model:
+    """``model`` with its last Dense layer widened to ``classes`` units: old rows copied, new rows small."""
+    last = model.layers[-1]
+    if not isinstance(last, keras.layers.Dense):
+        raise ModelError(f"Cannot add classes to this model: its last layer is a {type(last).__name__}, "
+                         "not a Dense layer.")
+    kernel, bias = (np.array(w) for w in last.get_weights())
+    old = kernel.shape[1]
+    rng = np.random.default_rng(seed)
+    new_kernel = np.concatenate([kernel, rng.normal(0, kernel.std(), (kernel.shape[0], classes - old))], axis=1)
+    new_bias = np.concatenate([bias, np.full(classes - old, bias.mean())])
+    dense = keras.layers.Dense(classes, activation=last.activation, name=last.name)
+    outputs = dense(last.input)
+    dense.set_weights([new_kernel.astype(np.float32), new_bias.astype(np.float32)])
+    return keras.Model(model.inputs, outputs, name=model.name)
+
+
+def _front_and_core(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
+    """The default architecture's fixed front (area reduction to ink) and trainable core, if it has them."""
+    names = [layer.name for layer in model.layers]
+    if names[-2:] == ["front", "core"]:
+        return model.get_layer("front"), model.get_layer("core")
+    return None
+
+
+def _freeze_batch_norm(model: keras.Model) -> None:
+    """Keep BatchNorm statistics: a few hundred images must not re-estimate what 9,000 did."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            _freeze_batch_norm(layer)
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def _as_ink(x: np.ndarray, batch: int = 256) -> np.ndarray:
+    """uint8 RGB (dark ink on white) -> float ink (N, H, W, 1), 1 = ink: what augmentation works on."""
+    out = np.empty(x.shape[:3] + (1,), np.float32)
+    for i in range(0, len(x), batch):
+        out[i:i + batch, ..., 0] = 1.0 - x[i:i + batch].astype(np.float32).mean(axis=-1) / 255.0
+    return out
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
+    """Fine-tune ``config.base`` on ``config.samples`` (plus replay) and save the new model; return its path.
+
+    Raises SampleError for an unusable samples folder before any work, Cancelled (writing nothing) when
+    ``cancel`` is set. The base model and the samples are only read.
+    """
+    import tensorflow as tf
+
+    from trainer.data.augment import AugmentSettings, augment
+    from trainer.training.callbacks import KerasProgress
+    from trainer.training.runs import one_hot
+
+    started = time.monotonic()
+    samples: SampleSet = scan_samples(config.samples)
+    progress(Progress("Reading samples", 0, None, samples.summary()))
+    base = load_model(config.base)
+    if base.card.scaling != "inside":
+        raise ModelError(f"{base.name} is a legacy notebook model; adapt a model trained by MathSym instead.")
+    labels = list(base.labels) + [c for c in samples.index.class_names if c not in base.labels]
+    new_classes = labels[len(base.labels):]
+    keras.utils.set_random_seed(config.seed)
+
+    chosen = samples.index.samples
+    if config.samples_per_class:
+        chosen = _subset(chosen, config.samples_per_class, config.seed)
+    mine = load_images(_relabel(chosen, samples.index, labels), base.card.preprocessing, base.card.input_size,
+                       progress, cancel, stage="Reading samples")
+    if mine.failures:
+        path, message = mine.failures[0]
+        raise SampleError(f"Sample {path} cannot be used: {message} Remove it and try again.")
+    replay = _replay(base, config, progress, cancel)
+    if cancel:
+        cancel.check()
+
+    # Every sample class is drawn as often per epoch as a replayed class, so five drawings count.
+    repeats = np.concatenate([np.full(n, math.ceil(config.replay_per_class / n))
+                              for n in np.bincount(mine.y, minlength=len(labels)) if n])
+    order = np.argsort(mine.y, kind="stable")
+    x = np.concatenate([np.repeat(mine.x[order], repeats, axis=0), replay.train.x])
+    y = np.concatenate([np.repeat(mine.y[order], repeats), replay.train.y])
+
+    split = _front_and_core(base.keras_model)
+    trained = split[1] if split else base.keras_model
+    if new_classes:
+        trained = _grow(trained, len(labels), config.seed)
+    _freeze_batch_norm(trained)
+    progress(Progress("Preparing", 0, None, f"{len(mine.y)} samples, {len(replay.train.y)} replayed"))
+    ink = _as_ink(x) if split is None else np.asarray(split[0].predict(x, batch_size=256, verbose=0))
+
+    settings = AugmentSettings()
+
+    def augmented(ink_batch, target):
+        ink_batch = augment(ink_batch, settings)
+        return (ink_batch if split else tf.repeat((1.0 - ink_batch) * 255.0, 3, axis=-1)), target
+
+    batch = min(HYPER["batch_size"], len(ink))
+    steps = max(1, len(ink) // batch)
+    data = (tf.data.Dataset.from_tensor_slices((ink, one_hot(y, len(labels))))
+            .shuffle(len(ink), seed=config.seed, reshuffle_each_iteration=True)
+            .batch(batch, drop_remainder=True)
+            .map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
+    schedule = keras.optimizers.schedules.CosineDecay(HYPER["learning_rate"], config.epochs * steps, alpha=0.05)
+    trained.compile(optimizer=keras.optimizers.Adam(schedule),
+                    loss=keras.losses.CategoricalCrossentropy(label_smoothing=HYPER["label_smoothing"]),
+                    metrics=["accuracy"])
+    reporter = KerasProgress("Learning your handwriting", config.epochs, progress, cancel)
+    trained.fit(data, epochs=config.epochs, callbacks=[reporter], verbose=0, shuffle=False)
+
+    if split:
+        inputs = keras.Input(base.keras_model.input_shape[1:], name="image")
+        model = keras.Model(inputs, trained(split[0](inputs)), name=base.keras_model.name)
+    else:
+        model = trained
+    card = _card(base, config, samples, replay, labels, new_classes, reporter.history)
+    adapted = LoadedModel(model, card)
+    base_probs = predict_arrays(base.predict_inputs, replay.test.x, progress, cancel, stage="Testing the base model")
+    new_probs = predict_arrays(adapted.predict_inputs, replay.test.x, progress, cancel, stage="Testing")
+    card.metrics = metrics_from_predictions(replay.test.y, new_probs, labels)
+    base_acc = float((base_probs.argmax(1) == replay.test.y).mean()) if len(replay.test.y) else 0.0
+    card.metrics["base_test_accuracy"] = base_acc
+    card.metrics["samples_accuracy"] = float((adapted.predict_inputs(mine.x).argmax(1) == mine.y).mean())
+    card.training["seconds"] = round(time.monotonic() - started, 1)
+    if cancel:
+        cancel.check()
+    output = Path(config.output) if config.output else default_output(f"{base.card.architecture}-adapted")
+    return save_model(model, card, output)
+
+
+def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, replay: _Replay, labels: list[str],
+          new_classes: list[str], history: list[dict]) -> ModelCard:
+    symbols = {**base.card.dataset.get("symbols", {}),
+               **{c: samples.symbols.get(c, {"symbol": c, "latex": c}) for c in new_classes}}
+    return ModelCard(
+        labels=labels,
+        architecture=base.card.architecture,
+        input_size=base.card.input_size,
+        preprocessing=base.card.preprocessing,
+        scaling=base.card.scaling,
+        dataset={**base.card.dataset, "symbols": symbols} if symbols else dict(base.card.dataset),
+        split=replay.split,
+        training={
+            "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "",
+            "kind": "adapt (fine-tuned on personal samples)",
+            "base_model": {"path": str(Path(config.base).resolve()), "sha256": _file_digest(Path(config.base)),
+                           "created": base.card.created, "test_accuracy": base.card.test_accuracy},
+            "samples": {"path": str(Path(config.samples).resolve()), "counts": samples.counts,
+                        "hash": samples.digest, "symbols": samples.symbols},
+            "new_classes": new_classes,
+            "replay": replay.source,
+            "epochs": config.epochs,
+            "seed": config.seed,
+            **HYPER,
+            "batch_norm": "frozen (statistics of the base model kept)",
+            "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()} for h in history],
+        },
+        versions=library_versions(),
+        created=now_iso(),
+        notes=f"Adapted from {Path(config.base).name} on {sum(samples.counts.values())} personal samples.",
+    )
+
