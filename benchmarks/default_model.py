@@ -1,7 +1,12 @@
-"""Benchmark of the embedded default model (issue 3): accuracy, leak-free accuracy, per-class recall,
-batch-1 latency, file size and robustness to other people's handwriting.
+"""Benchmark of the embedded default model (issues 3 and 8): accuracy per writing style, accuracy, leak-free
+accuracy, per-class recall, batch-1 latency, file size, training time and robustness to other people's handwriting.
 
-    python benchmarks/default_model.py [--model models/default.keras] [--data DIR] [--limit N]
+    python benchmarks/default_model.py [--model models/default.keras] [--data DIR] [--limit N] [--per-style N]
+
+The style test set is ``trainer.data.styles.style_set("test", ...)``: --per-style seeded drawings of every
+writing style, with parameters, seeds and colours disjoint from the training variants; accuracy per style,
+per class and per rendering (canvas, inverted, tiny 28x28), and for the ambiguous style (a straight cross)
+how often its runner-up class is the second answer.
 
 Writes benchmarks/results/default_model.json and prints a table. Accuracy is on the notebook test split
 (seed 1001, 0.9/0.1: 1018 images) and on its part with no byte-identical copy in train. Latency is the
@@ -29,12 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from trainer.data.dataset import find_duplicates, scan_dataset  # noqa: E402
-from trainer.errors import ImageError  # noqa: E402
 from trainer.data.loading import load_images  # noqa: E402
-from trainer.serving.modelio import load_model  # noqa: E402
 from trainer.data.preprocess import load_rgb  # noqa: E402
-from trainer.evaluation.robustness import VARIANTS, apply_variant, canvas_drawings  # noqa: E402
 from trainer.data.split import leaked_test_samples, notebook_split  # noqa: E402
+from trainer.data.styles import STYLES, style_set  # noqa: E402
+from trainer.errors import ImageError  # noqa: E402
+from trainer.evaluation.robustness import VARIANTS, apply_variant, canvas_drawings  # noqa: E402
+from trainer.serving.modelio import load_model  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "handwritten-math-symbols"
 
@@ -64,6 +70,47 @@ def accuracy(model, images: list[np.ndarray], y: np.ndarray) -> dict:
             "errors": int((~correct).sum())}
 
 
+def _share(hits: np.ndarray) -> dict:
+    return {"accuracy": float(hits.mean()), "images": int(hits.size), "errors": int((~hits).sum())}
+
+
+def style_accuracy(model, per_style: int, seed: int) -> dict:
+    """Accuracy on the style test set, per style, class and rendering; runner-ups of ambiguous styles."""
+    labels = list(model.labels)
+    drawn = style_set("test", per_style, seed, tuple(labels))
+    x, ok = preprocess_all(model, drawn.images)
+    prob = model.predict_inputs(x)
+    pred = prob.argmax(1)
+    hits = (pred == drawn.labels) & ok
+    styles, renderings = np.array(drawn.styles), np.array(drawn.renderings)
+    per_style_result = {}
+    for style in STYLES:
+        m = styles == style.name
+        if not m.any():
+            continue
+        wrong = pred[m & ~hits]
+        row = {"class": style.label, **_share(hits[m]),
+               "read_as": {labels[c]: int((wrong == c).sum()) for c in np.unique(wrong)}}
+        if style.second in labels:
+            second = np.argsort(prob[m], axis=1)[:, -2]
+            row["second"] = {"class": style.second,
+                             "second_rate": float((second == labels.index(style.second)).mean()),
+                             "median_probability": float(np.median(prob[m, labels.index(style.second)])),
+                             "median_top_probability": float(np.median(prob[m].max(1)))}
+        per_style_result[style.name] = row
+    worst = min(per_style_result.items(), key=lambda kv: kv[1]["accuracy"])
+    return {
+        "generator": {"split": "test", "per_style": per_style, "seed": seed, "images": int(len(pred)),
+                      "rejected": int((~ok).sum())},
+        "accuracy": float(hits.mean()),
+        "min_style": {"style": worst[0], "accuracy": worst[1]["accuracy"]},
+        "per_style": per_style_result,
+        "per_class": {name: _share(hits[drawn.labels == c]) for c, name in enumerate(labels)
+                      if (drawn.labels == c).any()},
+        "per_rendering": {r: _share(hits[renderings == r]) for r in dict.fromkeys(drawn.renderings)},
+    }
+
+
 def latency(model, sample: np.ndarray, calls: int) -> dict:
     for _ in range(30):
         model.predict_inputs(sample)
@@ -77,8 +124,10 @@ def latency(model, sample: np.ndarray, calls: int) -> dict:
             "mean_ms": float(times.mean()), "min_ms": float(times.min())}
 
 
-def run(model_path: Path, data: Path, limit: int | None, calls: int, canvas_per_class: int, seed: int) -> dict:
+def run(model_path: Path, data: Path, limit: int | None, calls: int, canvas_per_class: int, seed: int,
+        per_style: int) -> dict:
     model = load_model(model_path)
+    styles = style_accuracy(model, per_style, seed)
     labels = model.labels
     index = scan_dataset(data)
     split = notebook_split(index)
@@ -94,9 +143,9 @@ def run(model_path: Path, data: Path, limit: int | None, calls: int, canvas_per_
     worst = min((r, n) for n, r in recall.items() if r is not None)
     wrong = [{"path": f"{p.parent.name}/{p.name}", "label": labels[t], "predicted": labels[q],
               "confidence": float(prob[i, q])}
-             for i, (p, t, q) in enumerate(zip(test.paths, test.y, pred)) if t != q]
+             for i, (p, t, q) in enumerate(zip(test.paths, test.y, pred, strict=True)) if t != q]
     result = {
-        "model": str(model_path), "architecture": model.card.architecture,
+        "model": os.path.relpath(model_path, ROOT), "architecture": model.card.architecture,
         "file_bytes": model_path.stat().st_size, "file_mb": round(model_path.stat().st_size / 1e6, 3),
         "parameters": int(model.keras_model.count_params()),
         "split": {"kind": split.kind, "seed": split.seed, "test": len(split.test),
@@ -106,6 +155,8 @@ def run(model_path: Path, data: Path, limit: int | None, calls: int, canvas_per_
         "no_copy_accuracy": float((pred[clean] == test.y[clean]).mean()), "no_copy_images": int(clean.sum()),
         "per_class_recall": recall, "min_recall": {"class": worst[1], "recall": worst[0]},
         "latency_batch1": latency(model, test.x[:1], calls),
+        "training_seconds": model.card.training.get("seconds"),
+        "style_test": styles,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average": list(os.getloadavg())},
     }
@@ -142,10 +193,35 @@ def print_table(r: dict) -> None:
         ("batch-1 latency median / p95", f"{lat['median_ms']:.2f} / {lat['p95_ms']:.2f} ms ({lat['calls']} calls)"),
         ("file size", f"{r['file_mb']:.2f} MB ({r['parameters']} parameters)"),
     ]
+    if r.get("training_seconds") is not None:
+        rows.append(("training time (card)", f"{r['training_seconds'] / 60:.1f} min"))
+    rows.append(("recall per class", " ".join(f"{k} {v:.3f}" for k, v in r["per_class_recall"].items())))
+    st = r["style_test"]
+    rows.append(("style test set", f"{st['accuracy']:.4f}  ({st['generator']['images']} images; lowest style "
+                                   f"{st['min_style']['accuracy']:.3f}: {st['min_style']['style']})"))
+    for name, v in st["per_style"].items():
+        note = ", ".join(f"{n}: {c}" for n, c in v["read_as"].items())
+        if "second" in v:
+            note += f" runner-up {v['second']['class']} in {v['second']['second_rate']:.0%}"
+        rows.append((f"  style {name}", f"{v['accuracy']:.3f}  {note}"))
+    rows += [(f"  class {k}", f"{v['accuracy']:.3f}") for k, v in st["per_class"].items()]
+    rows += [(f"  rendering {k}", f"{v['accuracy']:.4f}") for k, v in st["per_rendering"].items()]
     rows += [(f"robustness: {k}", f"{v['accuracy']:.4f}  ({v['images']} images)") for k, v in r["robustness"].items()]
     width = max(len(a) for a, _ in rows)
     for a, b in rows:
         print(f"{a:<{width}}  {b}")
+
+
+def style_markdown(r: dict) -> str:
+    """The per-style table for the README."""
+    st = r["style_test"]
+    lines = ["| class | style | accuracy | read as instead |", "| --- | --- | --- | --- |"]
+    for name, v in st["per_style"].items():
+        note = ", ".join(f"{n} ({c})" for n, c in v["read_as"].items())
+        if "second" in v:
+            note += f"{'; ' if note else ''}runner-up {v['second']['class']} in {v['second']['second_rate']:.0%}"
+        lines.append(f"| {v['class']} | {name} | {v['accuracy']:.1%} | {note} |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -156,14 +232,18 @@ def main(argv=None) -> int:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--canvas-per-class", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-style", type=int, default=150, help="style test drawings per style")
+    parser.add_argument("--markdown", action="store_true", help="also print the per-style table as Markdown")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "default_model.json")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    result = run(args.model, args.data, args.limit, args.calls, args.canvas_per_class, args.seed)
+    result = run(args.model, args.data, args.limit, args.calls, args.canvas_per_class, args.seed, args.per_style)
     result["benchmark_seconds"] = round(time.perf_counter() - started, 1)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2))
     print_table(result)
+    if args.markdown:
+        print(style_markdown(result))
     print(f"Wrote {args.output}")
     return 0
 

@@ -196,7 +196,7 @@ def busy_classify(window, seconds: float) -> int:
     while time.perf_counter() < end:
         strokes = tuple(Stroke(tuple((p.x(), p.y(), 1.0) for p in s), "#000000", 12)
                         for s in strokes_on(canvas, LABELS[i % len(LABELS)]))
-        canvas._push(strokes, None)  # one document change: one classification request
+        canvas.set_strokes(strokes)  # one document change: one classification request
         i += 1
         pump(20)
     window.predictionShown.disconnect(shown.append)
@@ -255,7 +255,7 @@ def main() -> int:
     window.resize(900, 600)
     window.show()
     t0 = time.perf_counter()
-    if not wait_until(lambda: window.model is not None and window._pending is None, 120):
+    if not wait_until(lambda: window.model is not None and not window.is_loading(), 120):
         print("The model did not load.", file=sys.stderr)
         return 1
     print(f"platform {app.platformName()}, model {window.model.name} "

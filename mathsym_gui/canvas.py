@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPointingDevice
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from .drawing import Drawing, Stroke, array_to_qimage, fit_rect, ink_layer, paint_stroke
+from .drawing import Drawing, Stroke, array_to_qimage, fit_rect, paint_ink, paint_stroke
+from .reading import paint_symbol_boxes
 
 #: Minimal distance (logical px) between recorded points; closer samples add nothing but cost.
 MIN_STEP = 1.0
@@ -20,6 +21,10 @@ SMOOTH_REDRAW_MS = 250
 class Canvas(QWidget):
     """Holds the drawing as strokes (point lists with colour and width) plus an optional photo.
 
+    Strokes are kept in document coordinates: the canvas size when the first stroke of the drawing began. A
+    smaller window shows the whole document scaled down (the drawing never leaves the view); a larger one shows
+    it 1:1. What the model sees (:meth:`snapshot`) is in document coordinates, so it never depends on the window.
+
     Signals: ``strokesChanged`` after any change of the document (stroke, undo, redo, clear, image) and
     when a stroke in progress is abandoned, ``strokeStarted`` at pen-down, ``strokeFinished`` at pen-up,
     ``drawingMoved`` while the pen moves with the button down.
@@ -29,6 +34,7 @@ class Canvas(QWidget):
     strokeStarted = Signal()
     strokeFinished = Signal()
     drawingMoved = Signal()
+    symbolMenuRequested = Signal(int, QPoint)  # a right click on a read line's symbol box: (index, global pos)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,12 +54,16 @@ class Canvas(QWidget):
         self._strokes: tuple[Stroke, ...] = ()
         self._image: np.ndarray | None = None
         self._qimage: QImage | None = None
-        self._undo: list[tuple[tuple[Stroke, ...], np.ndarray | None]] = []
-        self._redo: list[tuple[tuple[Stroke, ...], np.ndarray | None]] = []
+        self._doc = QSizeF()  # document size while it has strokes; else it follows the widget
+        self._extent = QSizeF()  # the document size, grown to hold every stroke
+        self._undo: list[tuple[tuple[Stroke, ...], np.ndarray | None, QSizeF]] = []
+        self._redo: list[tuple[tuple[Stroke, ...], np.ndarray | None, QSizeF]] = []
         self._live: list[tuple[float, float, float]] | None = None  # the stroke being drawn
         self._live_eraser = False
+        self._live_width = self.pen_width
         self._layer: QImage | None = None  # finished strokes (+ the live one) at device resolution
         self._tablet_down = False
+        self._symbol_boxes: list[tuple[QRectF, str]] = []  # a read line's symbols: box (document), tooltip
         self._smooth_timer = QTimer(self)
         self._smooth_timer.setSingleShot(True)
         self._smooth_timer.setInterval(SMOOTH_REDRAW_MS)
@@ -78,7 +88,8 @@ class Canvas(QWidget):
         strokes = self._strokes
         if self._live:
             strokes = strokes + (self._make_stroke(),)
-        return Drawing(self.width(), self.height(), strokes, self.paper, self._image)
+        doc = self._document_size()
+        return Drawing(round(doc.width()), round(doc.height()), strokes, self.paper, self._image)
 
     def is_empty(self) -> bool:
         return self.snapshot().is_empty
@@ -89,15 +100,26 @@ class Canvas(QWidget):
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    def _push(self, strokes: tuple[Stroke, ...], image: np.ndarray | None, redraw: bool = True) -> None:
-        self._undo.append((self._strokes, self._image))
-        self._redo.clear()
-        self._set(strokes, image, redraw)
+    def set_strokes(self, strokes: tuple[Stroke, ...]) -> None:
+        """Replace the drawing by ``strokes`` (document coordinates) in one undoable change."""
+        self._cancel_live()
+        self._push(tuple(strokes), self._image)
 
-    def _set(self, strokes: tuple[Stroke, ...], image: np.ndarray | None, redraw: bool = True) -> None:
+    def _push(self, strokes: tuple[Stroke, ...], image: np.ndarray | None, redraw: bool = True) -> None:
+        self._undo.append((self._strokes, self._image, self._doc))
+        self._redo.clear()
+        self._set(strokes, image, self._doc, redraw)
+
+    def _set(self, strokes: tuple[Stroke, ...], image: np.ndarray | None, doc: QSizeF, redraw: bool = True) -> None:
         """Replace the document; ``redraw=False`` when the layer already shows it (a stroke just drawn)."""
         self._smooth_timer.stop()
+        if not strokes:
+            doc = QSizeF()
+        elif doc.isEmpty():  # strokes set on an empty pad: they are in the canvas's present coordinates
+            doc = QSizeF(self.size())
+        self._doc = QSizeF(doc)
         self._strokes = strokes
+        self._extent = self._stroke_extent()
         if image is not self._image:
             self._image = image
             self._qimage = array_to_qimage(image) if image is not None else None
@@ -119,13 +141,13 @@ class Canvas(QWidget):
     def undo(self) -> None:
         self._cancel_live()
         if self._undo:
-            self._redo.append((self._strokes, self._image))
+            self._redo.append((self._strokes, self._image, self._doc))
             self._set(*self._undo.pop())
 
     def redo(self) -> None:
         self._cancel_live()
         if self._redo:
-            self._undo.append((self._strokes, self._image))
+            self._undo.append((self._strokes, self._image, self._doc))
             self._set(*self._redo.pop())
 
     def set_paper(self, colour: str) -> None:
@@ -138,8 +160,50 @@ class Canvas(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(520, 420)
 
+    # -- view: document <-> widget ----------------------------------------------------------------------
+
+    def _document_size(self) -> QSizeF:
+        """The document's coordinate space: fixed while it has strokes, else the widget's size."""
+        return QSizeF(self._doc) if not self._doc.isEmpty() else QSizeF(self.size())
+
+    def _stroke_extent(self) -> QSizeF:
+        """The document size grown to the far edge of every stroke (strokes drawn after the window grew)."""
+        w, h = self._doc.width(), self._doc.height()
+        for stroke in self._strokes:
+            r = stroke.width / 2.0
+            w = max(w, max(x for x, _, _ in stroke.points) + r)
+            h = max(h, max(y for _, y, _ in stroke.points) + r)
+        return QSizeF(w, h)
+
+    def view_scale(self) -> float:
+        """Widget pixels per document unit: 1, or less when the window is smaller than the drawing."""
+        if self._doc.isEmpty():
+            return 1.0
+        ext = self._extent
+        return min(1.0, self.width() / max(1.0, ext.width()), self.height() / max(1.0, ext.height()))
+
+    def _to_document(self, pos: QPointF) -> QPointF:
+        return pos / self.view_scale()
+
+    def layer(self) -> QImage | None:
+        """The finished strokes (and the one in progress) as on screen, at device resolution."""
+        return self._layer
+
+    def render_layer(self) -> QImage:
+        """The finished strokes painted afresh as smooth paths, scaled to the view, at device resolution."""
+        ratio = self.devicePixelRatioF()
+        layer = QImage(self._device_size(), QImage.Format_ARGB32_Premultiplied)
+        layer.fill(Qt.transparent)
+        painter = QPainter(layer)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.scale(ratio * self.view_scale(), ratio * self.view_scale())
+        paint_ink(painter, self._strokes)
+        painter.end()
+        layer.setDevicePixelRatio(ratio)
+        return layer
+
     def _rebuild_layer(self) -> None:
-        self._layer = ink_layer(self._strokes, self.width(), self.height(), 1.0, self.devicePixelRatioF())
+        self._layer = self.render_layer()
 
     def _smooth_redraw(self) -> None:
         if self._live is None:  # else the stroke in progress would be lost; its own pen-up comes back here
@@ -161,22 +225,57 @@ class Canvas(QWidget):
         painter.fillRect(event.rect(), QColor(self.paper))
         painter.setRenderHint(QPainter.SmoothPixmapTransform)
         if self._qimage is not None:
-            painter.drawImage(fit_rect(self._qimage.width(), self._qimage.height(), self.width(), self.height()),
+            doc, scale = self._document_size(), self.view_scale()
+            painter.save()
+            painter.scale(scale, scale)
+            painter.drawImage(fit_rect(self._qimage.width(), self._qimage.height(), doc.width(), doc.height()),
                               self._qimage)
+            painter.restore()
         if self._layer is not None:
             painter.drawImage(QPointF(0, 0), self._layer)
+        if self._symbol_boxes:
+            paint_symbol_boxes(painter, [box for box, _ in self._symbol_boxes], self.view_scale(), self.palette())
         if self.is_empty() and not self.is_drawing:
             painter.setPen(self.palette().color(QPalette.PlaceholderText))
             painter.drawText(QRectF(self.rect()), Qt.AlignCenter,
                              "Draw a digit, + − × ÷ = . x y or z here\n(or open, paste or drop an image)")
         painter.end()
 
+    # -- a read line's symbols ------------------------------------------------------------------------
+
+    def set_symbol_boxes(self, boxes: list[tuple[QRectF, str]]) -> None:
+        """Outline these boxes (document coordinates); hovering one shows its text as a tooltip."""
+        self._symbol_boxes = list(boxes)
+        self.update()
+
+    def symbol_at(self, pos: QPointF) -> int | None:
+        """The index of the symbol box under a widget position, if any."""
+        doc = self._to_document(pos)
+        return next((i for i, (box, _) in enumerate(self._symbol_boxes) if box.contains(doc)), None)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.ToolTip and self._symbol_boxes:
+            index = self.symbol_at(QPointF(event.pos()))
+            if index is not None:
+                QToolTip.showText(event.globalPos(), self._symbol_boxes[index][1], self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
+
     # -- input ----------------------------------------------------------------------------------------
 
     def _make_stroke(self) -> Stroke:
-        return Stroke(tuple(self._live), self.pen_colour, self.pen_width, self._live_eraser)
+        return Stroke(tuple(self._live), self.pen_colour, self._live_width, self._live_eraser)
 
     def _begin(self, pos: QPointF, pressure: float, eraser: bool | None = None) -> None:
+        if self.is_empty():
+            self.update()  # the hint on the empty pad goes at once, not where the pen passes
+        if not self._strokes:
+            self._doc = QSizeF(self.size())  # the first stroke fixes the document's coordinates
+            self._extent = QSizeF(self._doc)
+        self._live_width = self.pen_width / self.view_scale()  # as wide on screen as the pen says
+        pos = self._to_document(pos)
         self._live = [(pos.x(), pos.y(), pressure)]
         self._live_eraser = self.eraser if eraser is None else eraser
         if self._layer is None or self._layer.size() != self._device_size():
@@ -189,9 +288,10 @@ class Canvas(QWidget):
         return QSize(max(1, round(self.width() * r)), max(1, round(self.height() * r)))
 
     def _extend(self, pos: QPointF, pressure: float) -> None:
-        x, y = pos.x(), pos.y()
+        scale = self.view_scale()
+        x, y = pos.x() / scale, pos.y() / scale
         lx, ly, _ = self._live[-1]
-        if abs(x - lx) < MIN_STEP and abs(y - ly) < MIN_STEP:
+        if abs(x - lx) * scale < MIN_STEP and abs(y - ly) * scale < MIN_STEP:
             return
         self._live.append((x, y, pressure))
         self._paint_live_segment()
@@ -200,15 +300,16 @@ class Canvas(QWidget):
     def _paint_live_segment(self) -> None:
         """Paint just the newest piece of the live stroke into the layer (redrawn as one smooth path after pen-up)."""
         pts = self._live[-2:]
-        seg = Stroke(tuple(pts), self.pen_colour, self.pen_width, self._live_eraser)
+        seg = Stroke(tuple(pts), self.pen_colour, self._live_width, self._live_eraser)
         painter = QPainter(self._layer)
         painter.setRenderHint(QPainter.Antialiasing)
+        scale = self.view_scale()
         r = self.devicePixelRatioF()
-        painter.scale(r, r)
+        painter.scale(r * scale, r * scale)
         paint_stroke(painter, seg)
         painter.end()
         margin = self.pen_width + 2
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        xs, ys = [p[0] * scale for p in pts], [p[1] * scale for p in pts]
         self.update(QRectF(min(xs) - margin, min(ys) - margin, max(xs) - min(xs) + 2 * margin,
                            max(ys) - min(ys) + 2 * margin).toAlignedRect())
 
@@ -224,6 +325,8 @@ class Canvas(QWidget):
     def _cancel_live(self) -> None:
         if self._live is not None:
             self._live = None
+            if not self._strokes:
+                self._doc = QSizeF()
             self._rebuild_layer()
             self.update()
 
@@ -234,6 +337,9 @@ class Canvas(QWidget):
         elif event.button() == Qt.RightButton and self._live is not None:
             self._cancel_live()  # right click while drawing abandons the stroke
             self.strokesChanged.emit()  # what is shown (and was classified while drawing) changed back
+        elif event.button() == Qt.RightButton and (index := self.symbol_at(event.position())) is not None:
+            self.symbolMenuRequested.emit(index, event.globalPosition().toPoint())
+            event.accept()
         else:
             super().mousePressEvent(event)
 

@@ -111,20 +111,6 @@ def paint_ink(painter: QPainter, strokes) -> None:
         paint_stroke(painter, s)
 
 
-def ink_layer(strokes, width: int, height: int, scale: float = 1.0, device_ratio: float = 1.0) -> QImage:
-    """The strokes on a transparent layer of (width, height) logical pixels times scale (and device ratio)."""
-    ratio = scale * device_ratio
-    layer = QImage(max(1, round(width * ratio)), max(1, round(height * ratio)), QImage.Format_ARGB32_Premultiplied)
-    layer.fill(Qt.transparent)
-    painter = QPainter(layer)
-    painter.setRenderHint(QPainter.Antialiasing)
-    painter.scale(ratio, ratio)
-    paint_ink(painter, strokes)
-    painter.end()
-    layer.setDevicePixelRatio(device_ratio)
-    return layer
-
-
 def ink_box(strokes) -> QRectF | None:
     """The bounding box of the (non-eraser) strokes, pen width included."""
     box = None

@@ -31,16 +31,18 @@ def setup_logging(folder: Path) -> Path | None:
     for handler in list(log.handlers):  # a second call (tests) replaces, never duplicates
         log.removeHandler(handler)
         handler.close()
-    path = Path(folder) / LOG_NAME
+    path: Path | None = Path(folder) / LOG_NAME
+    sink: logging.Handler
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        sink = logging.handlers.RotatingFileHandler(
+            Path(folder) / LOG_NAME, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
     except OSError:
-        handler, path = logging.StreamHandler(sys.stderr), None
-        handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    log.addHandler(handler)
+        sink, path = logging.StreamHandler(sys.stderr), None
+        sink.setLevel(logging.WARNING)
+    sink.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(sink)
     return path
 
 
@@ -55,7 +57,7 @@ class ErrorReporter(QObject):
         self.log_path = log_path
         self.dialog: QMessageBox | None = None
         self._previous = (sys.excepthook, threading.excepthook)
-        self.raised.connect(self._show, Qt.QueuedConnection)
+        self.raised.connect(self._show, Qt.ConnectionType.QueuedConnection)
 
     def install(self) -> None:
         sys.excepthook = self.excepthook
@@ -80,16 +82,16 @@ class ErrorReporter(QObject):
         where = f"\n\nThe details are also in {self.log_path}." if self.log_path else ""
         box = QMessageBox(parent if isinstance(parent, QWidget) else None)
         box.setObjectName("errorDialog")
-        box.setIcon(QMessageBox.Warning)
+        box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle(ERROR_TITLE)
         box.setText("Something went wrong, but MathSym is still running. Your drawing is kept.")
         box.setInformativeText(f"{summary}{where}")
         box.setDetailedText(details)
-        copy = box.addButton(COPY_TEXT, QMessageBox.ActionRole)
+        copy = box.addButton(COPY_TEXT, QMessageBox.ButtonRole.ActionRole)
         copy.clicked.disconnect()  # an action button would close the box; copying should not
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(details))
-        box.addButton(QMessageBox.Close)
-        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setModal(False)
         self.dialog = box
         box.show()

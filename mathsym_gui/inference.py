@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from trainer.errors import EmptyImageError, MathSymError
 
 from .drawing import Drawing, render
+from .reading import read_drawing
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Prediction:
     stages: dict = field(default_factory=dict)  # seconds per stage: render, preprocess, predict
     started_at: float = 0.0  # time.perf_counter() when the worker picked the request up
     finished_at: float = 0.0  # time.perf_counter() when the worker emitted the result
+    reading: object | None = None  # trainer.serving.reader.Reading when the ink holds a line of symbols
 
 
 def limit_blas_threads() -> None:
@@ -138,6 +140,11 @@ class _Worker(QThread):
         if drawing.is_empty:
             return Prediction(request_id, model_name=model.name, empty=True)
         try:
+            reading = read_drawing(model, drawing)
+            if reading is not None:
+                seconds = time.perf_counter() - start
+                return Prediction(request_id, model_name=model.name, seconds=seconds, stages={"read": seconds},
+                                  reading=reading)
             raster = render(drawing)
             t1 = time.perf_counter()
             x = model.preprocess(raster)
@@ -177,8 +184,13 @@ class Recognizer(QObject):
         self._worker = _Worker(self)
         self._worker.start()
 
+    #: Request ids grow across every Recognizer of the process: they are also the model's supersede tickets,
+    #: and a model shared by two windows (tests share loaded models) must never see a ticket go backwards.
+    _issued = 0
+
     def _take_id(self) -> int:
-        self._next_id += 1
+        Recognizer._issued += 1
+        self._next_id = Recognizer._issued
         return self._next_id
 
     def discard(self) -> int:

@@ -39,7 +39,10 @@ class JobResult:
 
 
 class JobRunner(QObject):
-    """Runs one job at a time in a QProcess; signals ``progress(Progress)``, ``logLine(str)``, ``finished(JobResult)``."""
+    """Runs one job at a time in a QProcess.
+
+    Signals ``progress(Progress)``, ``logLine(str)`` and ``finished(JobResult)``.
+    """
 
     started = Signal()
     progress = Signal(object)

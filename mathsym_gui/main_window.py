@@ -17,16 +17,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QScrollArea,
-    QSplitter,
     QSpinBox,
+    QSplitter,
     QStyle,
     QToolButton,
 )
 
 import trainer
 from trainer.architectures import Job
-from trainer.errors import MathSymError
 from trainer.data.imageio import IMAGE_SUFFIXES, read_image
+from trainer.errors import MathSymError
+from trainer.labels import printable
 from trainer.paths import DEFAULT_MODEL_NAME, samples_dir, shipped_default
 from trainer.paths import models_dir as user_models_dir
 
@@ -39,9 +40,11 @@ from .inference import Prediction, Recognizer
 from .jobs import TRAINER_CLI, JobResult, describe_done
 from .model_files import MODEL_FILTER, find_model
 from .predictions import PredictionPanel
+from .reading import HINT_LINE, LineReader
 from .settings import AppSettings
 from .switch_question import ask_switch
 from .train_dialog import JOBS, JobDialog
+from .twin import TwinMaker
 
 APP_NAME = "MathSym"
 #: While the pen moves, classify at most this often (ms).
@@ -107,7 +110,8 @@ class MainWindow(QMainWindow):
         self.panel = PredictionPanel(self)
         splitter = QSplitter(self)
         splitter.setObjectName("splitter")
-        splitter.addWidget(self.canvas)
+        self.line_reader = LineReader(self)
+        splitter.addWidget(self.line_reader.pad_area())
         # The panel scrolls in a short window instead of forcing the window taller or overlapping itself.
         panel_area = QScrollArea(self)
         panel_area.setObjectName("panelArea")
@@ -127,6 +131,7 @@ class MainWindow(QMainWindow):
         self.corrections.saved.connect(self._update_actions)
 
         self.model_label = QLabel(self)
+        self.model_label.setTextFormat(Qt.PlainText)  # a model's name is never markup
         self.model_label.setObjectName("modelLabel")
         self.statusBar().addPermanentWidget(self.model_label)
 
@@ -208,6 +213,11 @@ class MainWindow(QMainWindow):
                                            "Load a .keras model or a notebook .h5")
         self.act_default_model = self._action("Use &Default Model", self.use_default_model, None,
                                               "Switch to the model that ships with MathSym")
+        self.act_make_twin = self._action("Create ONNX &Twin", self.make_twin, None,
+                                          "Export the active model for ONNX Runtime: it starts and answers faster")
+        self.act_make_twin.setEnabled(False)
+        self.twin_maker = TwinMaker(self.cli, self)
+        self.twin_maker.finished.connect(self._on_twin_made)
         self.act_train = {}
         for key, job in JOBS.items():
             if key != "report":  # under File, as Export Confusion-Matrix Report…
@@ -235,9 +245,11 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&Edit")
         m.addActions([self.act_undo, self.act_redo, self.act_clear])
         m.addSeparator()
+        m.addActions(self.line_reader.actions())
+        m.addSeparator()
         m.addActions([self.act_pen, self.act_eraser, self.act_colour, self.act_paper])
         m = bar.addMenu("&Model")
-        m.addActions([self.act_open_model, self.act_default_model])
+        m.addActions([self.act_open_model, self.act_default_model, self.act_make_twin])
         m = bar.addMenu("&Samples")
         m.addActions([self.act_save_sample, self.act_remove_sample])
         m.addSeparator()
@@ -405,6 +417,9 @@ class MainWindow(QMainWindow):
         elif pred.error:
             self.panel.show_hint(pred.error)
             self.last_prediction = None
+        elif pred.reading is not None:  # a line: the reading panel under the pad shows it
+            self.panel.show_hint(HINT_LINE)
+            self.last_prediction = None
         else:
             self.panel.show_prediction(pred.top, pred.preview, pred.seconds)
             self.last_prediction = pred
@@ -433,9 +448,35 @@ class MainWindow(QMainWindow):
         self.panel.show_model_buttons(False)
         self.corrections.refresh()
         self._update_model_label()
-        self.statusBar().showMessage(f"Model {model.name} ready.", 5000)
+        self.statusBar().showMessage(f"Model {printable(model.name)} ready.", 5000)
+        self.act_make_twin.setEnabled(self._twin_possible())
+        if self._twin_possible():
+            self.statusBar().showMessage(f"Model {printable(model.name)} runs with TensorFlow: Model → Create ONNX "
+                                         "Twin makes it start and answer faster.", 15000)
         self.modelChanged.emit(path)
         self.classify_now()
+
+    def _twin_possible(self) -> bool:
+        return (self.model is not None and self.model.backend == "keras" and self.model.path is not None
+                and not self.twin_maker.running)
+
+    def make_twin(self) -> None:
+        """Export the active model's ONNX twin in a background job; the model reloads from it when done."""
+        if not self._twin_possible():
+            return
+        self.act_make_twin.setEnabled(False)
+        self.twin_maker.start(self.model.path)
+        self.statusBar().showMessage(f"Creating the ONNX twin of {printable(self.model.name)}…")
+
+    def _on_twin_made(self, path: str, result: JobResult) -> None:
+        self.statusBar().clearMessage()
+        if result.ok:
+            if self.model is not None and str(self.model.path) == path:
+                self.use_model(path, remember=False)
+            self.statusBar().showMessage(f"ONNX twin of {Path(path).name} created.", 5000)
+        else:
+            dialogs.error(self, "Create ONNX Twin Failed", result.message, result.log)
+        self.act_make_twin.setEnabled(self._twin_possible())
 
     def _on_model_failed(self, ticket: int, path: str, message: str, detail: str) -> None:
         if self._pending is None or ticket != self._pending[0]:
@@ -450,7 +491,7 @@ class MainWindow(QMainWindow):
         dialogs.error(self, "Cannot Load Model", message + keep, detail)
 
     def _update_model_label(self) -> None:
-        loading = Path(self._pending[1]).name if self._pending is not None else ""
+        loading = printable(Path(self._pending[1]).name) if self._pending is not None else ""
         self.panel.set_loading(loading)
         if loading:
             self.model_label.setText(f"Loading model {loading}…")
@@ -458,14 +499,14 @@ class MainWindow(QMainWindow):
             self.model_label.setText("No model loaded")
         else:
             acc = self.model.card.test_accuracy
-            text = f"Model: {self.model.name}"
+            text = f"Model: {printable(self.model.name)}"
             text += f" — test accuracy {acc * 100:.1f}%" if acc is not None else " — test accuracy unknown"
             self.model_label.setText(text)
         # The title is the model's file name; the platform adds " — MathSym" (the application display name).
         if self.model is not None:
             self.setWindowTitle("")
-            self.setWindowFilePath(str(self.model.path or self.model.name))
-            self.model_label.setToolTip(str(self.model.path or ""))
+            self.setWindowFilePath(printable(str(self.model.path or self.model.name)))
+            self.model_label.setToolTip(printable(str(self.model.path or "")))
         else:
             self.setWindowFilePath("")
             self.setWindowTitle("No model")

@@ -54,8 +54,10 @@ class TrainingPlot(QWidget):
         p.fillRect(self.rect(), pal.color(QPalette.Base))
         text = pal.color(QPalette.Text)
         fm = p.fontMetrics()
-        left, right, top, bottom = fm.horizontalAdvance("0.000") + 8, fm.horizontalAdvance("100%") + 8, 8, fm.height() + 8
-        area = QRectF(left, top + fm.height() + 4, self.width() - left - right, self.height() - top - bottom - fm.height() - 4)
+        left, right = fm.horizontalAdvance("0.000") + 8, fm.horizontalAdvance("100%") + 8
+        top, bottom = 8, fm.height() + 8
+        area = QRectF(left, top + fm.height() + 4, self.width() - left - right,
+                      self.height() - top - bottom - fm.height() - 4)
         if area.width() < 20 or area.height() < 20:
             return
         p.setPen(QPen(pal.color(QPalette.Mid), 1))

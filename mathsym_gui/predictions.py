@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trainer.labels import CLASS_NAMES, symbol
+from trainer.labels import CLASS_NAMES, printable, symbol
 
 from .drawing import array_to_qimage
 
@@ -94,6 +94,8 @@ class PredictionList(QWidget):
         big.setPointSizeF(big.pointSizeF() * 1.8)
         for i in range(ROWS):
             sym, name, bar = QLabel(), QLabel(), ConfidenceBar()
+            sym.setTextFormat(Qt.PlainText)
+            name.setTextFormat(Qt.PlainText)
             sym.setFont(big if i == 0 else self.font())
             sym.setMinimumWidth(36)
             sym.setAlignment(Qt.AlignCenter)
@@ -121,10 +123,11 @@ class PredictionList(QWidget):
                 w.setVisible(visible)
             if visible:
                 label, p = self._entries[i]
-                sym.setText(symbol(label, self.symbols))
-                name.setText("" if sym.text() == label else label)  # "3", not "3 3"
+                shown = printable(label)  # a card's text is shown, never obeyed
+                sym.setText(printable(symbol(label, self.symbols)))
+                name.setText("" if sym.text() == shown else shown)  # "3", not "3 3"
                 bar.set_value(p)
-                bar.setAccessibleName(f"{label}: {bar.text()}")
+                bar.setAccessibleName(f"{shown}: {bar.text()}")
 
     def row_rect(self, i: int) -> QRect:
         """The area of row ``i`` (symbol, name and bar)."""

@@ -85,7 +85,7 @@ def main() -> int:
                         open_url=lambda url: None)
     window.resize(860, 520)
     window.show()
-    if not wait(lambda: window.model is not None and window._pending is None):
+    if not wait(lambda: window.model is not None and window.is_idle()):
         print("the model did not load", file=sys.stderr)
         return 1
     canvas = window.canvas
@@ -93,12 +93,12 @@ def main() -> int:
     window.set_pen_colour("#1f4fd1")
     window.width_spin.setValue(14)
     draw(canvas, "3", ((canvas.width() - side) / 2, (canvas.height() - side) / 2, side))
-    wait(lambda: window._shown_id >= window.recognizer.latest_id)
+    wait(window.is_idle)
     save(window, out / "main-window-drawing.png")
 
     image = draw_symbol("y", None, size=400, ink=(170, 30, 40), background=(245, 236, 200), width=0.05)
     window.show_image(image)
-    wait(lambda: window._shown_id >= window.recognizer.latest_id)
+    wait(window.is_idle)
     save(window, out / "main-window-image.png")
 
     if not args.no_training:

@@ -23,7 +23,7 @@ class AppSettings:
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         path = path or os.environ.get(SETTINGS_ENV)
         if path:
-            self.qsettings = QSettings(str(path), QSettings.IniFormat)
+            self.qsettings = QSettings(str(path), QSettings.Format.IniFormat)
         else:
             self.qsettings = QSettings(ORGANISATION, APPLICATION)
         self._known: dict[str, object] = {}  # key -> the value this pad last read or wrote

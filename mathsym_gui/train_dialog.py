@@ -1,7 +1,8 @@
 """The job dialog of the Train menu (and the report export): choose data and budgets, watch the job run.
 
 One dialog class serves every job kind; the registry's :class:`~trainer.architectures.Job` says which fields
-it shows and how they turn into trainer CLI arguments. The dialog is modeless, so the pad keeps recognising while a job runs.
+it shows and how they turn into trainer CLI arguments. The dialog is modeless, so the pad keeps recognising
+while a job runs.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from PySide6.QtWidgets import (
 
 from trainer.architectures import Job, Option, pad_jobs
 from trainer.data.dataset import scan_dataset
-from trainer.errors import DatasetError
+from trainer.errors import DatasetError, MathSymError
 from trainer.events import Progress
+from trainer.paths import card_path
+from trainer.serving.card import ModelCard
 
 from . import dialogs
 from .job_progress import StagePlan
@@ -51,6 +54,8 @@ STAGES: dict[str, tuple[str, ...]] = {
     "default": (*_READING, "Reducing images", "Training", "Testing"),
     "evaluate": ("Reading test images", "Evaluating"),
     "report": ("Reading test images", "Predicting", "Writing report"),
+    "adapt": ("Reading replay images", "Reading test images", "Reading samples", "Learning your handwriting",
+              "Testing the base model", "Testing"),
 }
 
 
@@ -67,6 +72,14 @@ def check_dataset(folder: str) -> str:
         return ""
     except DatasetError as exc:
         return str(exc)
+
+
+def _architecture_of(model: str) -> str | None:
+    """The architecture a model's card names (None when it cannot be read), without loading the model."""
+    try:
+        return ModelCard.read(card_path(model)).architecture
+    except (MathSymError, OSError):
+        return None
 
 
 def format_seconds(s: float) -> str:
@@ -142,6 +155,9 @@ class JobDialog(QDialog):
             widget = self._field_widget(option, initial.get(option.dest, ""))
             self.fields[option.dest] = widget
             form.addRow(option.field.label if option.field else option.dest, widget)
+        self.start_from = self._start_from_box(model) if spec.command == "train" else None
+        if self.start_from is not None:
+            form.addRow("Start from:", self.start_from)
         layout.addLayout(form)
 
         self.progress = QProgressBar(self)
@@ -215,8 +231,45 @@ class JobDialog(QDialog):
             return w.isChecked()
         return None if w is None else w.text()
 
+    def _start_from_box(self, model: str) -> QComboBox:
+        """Scratch, or the active model fine-tuned (``adapt``) when it has this dialog's architecture."""
+        box = QComboBox(self)
+        box.setObjectName("startFromCombo")
+        box.addItem("Scratch (a new model)", "")
+        box.addItem(f"The active model, fine-tuned ({Path(model).name})" if model else "The active model, fine-tuned",
+                    model)
+        if not model or _architecture_of(model) != self.spec.key:
+            box.model().item(1).setEnabled(False)
+            box.setToolTip(f"Fine-tuning needs an active {self.spec.title.split()[-1]} model.")
+        else:
+            box.setToolTip("Fine-tuning keeps what the active model knows and takes minutes; a small subset "
+                           "trained from scratch gives a weak model.")
+        return box
+
+    def fine_tunes(self) -> bool:
+        return self.start_from is not None and bool(self.start_from.currentData())
+
+    def _fine_tune_argv(self) -> list[str]:
+        """``adapt`` on the dataset: only its train split is learnt from, its test split scores both models."""
+        data, base = self.value("data"), self.start_from.currentData()
+        problem = check_dataset(data)
+        if problem:
+            raise ValueError(problem)
+        if not Path(base).is_file():
+            raise ValueError(f"Model file {base} does not exist.")
+        args = ["adapt", "--samples", data, "--data", data, "--model", base, "--epochs", str(self.value("epochs"))]
+        if self.value("subset"):
+            args += ["--subset", str(self.value("subset"))]
+        if self.models_dir is not None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            self.output_path = str(self.models_dir / f"{self.spec.key}-finetuned-{stamp}.keras")
+            args += ["--output", self.output_path]
+        return self.cli + args + ["--progress", "json"]
+
     def argv(self) -> list[str]:
         """The CLI command for the current form (raises ValueError with a user sentence when incomplete)."""
+        if self.fine_tunes():
+            return self._fine_tune_argv()
         job = self.spec
         args = list(job.words)
         for option in sorted(job.fields, key=lambda o: not o.positional):
@@ -253,7 +306,7 @@ class JobDialog(QDialog):
         self.plot.clear()
         self.log.clear()
         self.result = None
-        self._plan = StagePlan(STAGES.get(self.spec.key, ()))
+        self._plan = StagePlan(STAGES.get("adapt" if self.fine_tunes() else self.spec.key, ()))
         self._stage_metrics = {}
         self.progress.setRange(0, 0)  # busy until the first event
         self.status.setText("Starting…")

@@ -16,8 +16,9 @@ REAL_DATASET = ROOT.parent / "shared" / "data" / "handwritten-math-symbols"
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory) -> None:
-    """Keep preprocessed-array caches of test runs out of the user's cache."""
+    """Keep caches, trained models, samples and logs of test runs out of the user's folders."""
     os.environ["MATHSYM_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["MATHSYM_HOME"] = str(tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture(scope="session")

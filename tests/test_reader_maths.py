@@ -8,77 +8,89 @@ import pytest
 from trainer.serving.reader.maths import MathError, calculate, decimal
 
 
-@pytest.mark.parametrize("text, result", [
-    ("12/4+3", "6"),
-    ("12/4+3=", "6"),
-    ("2+3*4", "14"),
-    ("2-3-4", "-5"),
-    ("8/4/2", "1"),
-    ("-3*-2", "6"),
-    ("-3+5", "2"),
-    ("1/3", "1/3 = 0.333333333333…"),
-    ("13/4", "13/4 = 3.25"),
-    ("0.1+0.2", "3/10 = 0.3"),
-    (".5*4", "2"),
-    ("2/3*3", "2"),
-    ("7-10/4", "9/2 = 4.5"),
-    ("100/7=", "100/7 = 14.2857142857…"),
-    ("3+4=7", "true (7)"),
-    ("3+4=8", "false (7 is not 8)"),
-    ("0=0", "true (0)"),
-])
+@pytest.mark.parametrize(
+    "text, result",
+    [
+        ("12/4+3", "6"),
+        ("12/4+3=", "6"),
+        ("2+3*4", "14"),
+        ("2-3-4", "-5"),
+        ("8/4/2", "1"),
+        ("-3*-2", "6"),
+        ("-3+5", "2"),
+        ("1/3", "1/3 = 0.333333333333…"),
+        ("13/4", "13/4 = 3.25"),
+        ("0.1+0.2", "3/10 = 0.3"),
+        (".5*4", "2"),
+        ("2/3*3", "2"),
+        ("7-10/4", "9/2 = 4.5"),
+        ("100/7=", "100/7 = 14.2857142857…"),
+        ("3+4=7", "true (7)"),
+        ("3+4=8", "false (7 is not 8)"),
+        ("0=0", "true (0)"),
+    ],
+)
 def test_arithmetic_is_exact(text, result):
     assert calculate(text) == result
 
 
-@pytest.mark.parametrize("text, result", [
-    ("2x+3=11", "x = 4"),
-    ("x=4", "x = 4"),
-    ("3=2y+1", "y = 1"),
-    ("4z=1", "z = 1/4 = 0.25"),
-    ("2x=x+1", "x = 1"),
-    ("x/2=3", "x = 6"),
-    ("1.5x=3", "x = 2"),
-    ("-x=2", "x = -2"),
-    ("x=x+1", "no solution"),
-    ("x=x", "every value of x"),
-    ("2x-x=x", "every value of x"),
-    ("x*x=4", "x = -2 or x = 2"),
-    ("x*x=-4", "no real solution"),
-    ("6/x=3", "x = 2"),
-    ("0/x=0", "every value of x except x = 0"),
-])
+@pytest.mark.parametrize(
+    "text, result",
+    [
+        ("2x+3=11", "x = 4"),
+        ("x=4", "x = 4"),
+        ("3=2y+1", "y = 1"),
+        ("4z=1", "z = 1/4 = 0.25"),
+        ("2x=x+1", "x = 1"),
+        ("x/2=3", "x = 6"),
+        ("1.5x=3", "x = 2"),
+        ("-x=2", "x = -2"),
+        ("x=x+1", "no solution"),
+        ("x=x", "every value of x"),
+        ("2x-x=x", "every value of x"),
+        ("x*x=4", "x = -2 or x = 2"),
+        ("x*x=-4", "no real solution"),
+        ("6/x=3", "x = 2"),
+        ("0/x=0", "every value of x except x = 0"),
+    ],
+)
 def test_equations_in_one_letter_are_solved(text, result):
     assert calculate(text) == result
 
 
-@pytest.mark.parametrize("text, result", [
-    ("2x+3x", "5x"),
-    ("2x+3x=", "5x"),
-    ("x*y*2", "2xy"),
-    ("y=2x+1", "y = 2x + 1"),
-    ("y=x+x", "y = 2x"),
-    ("2x+4y=8", "y = -x/2 + 2"),
-    ("x+y=z", "z = x + y"),
-])
+@pytest.mark.parametrize(
+    "text, result",
+    [
+        ("2x+3x", "5x"),
+        ("2x+3x=", "5x"),
+        ("x*y*2", "2xy"),
+        ("y=2x+1", "y = 2x + 1"),
+        ("y=x+x", "y = 2x"),
+        ("2x+4y=8", "y = -x/2 + 2"),
+        ("x+y=z", "z = x + y"),
+    ],
+)
 def test_letters_are_simplified_or_solved_for_the_last_written(text, result):
     assert calculate(text) == result
 
 
-@pytest.mark.parametrize("text, words", [
-    ("5/0", "Division by zero"),
-    ("x/0=1", "Division by zero"),
-    ("3/-0", "Division by zero"),
-    ("3+=4", "does not parse"),
-    ("3+", "incomplete"),
-    ("1=2=3", "more than one '='"),
-    ("1" + "0" * 40, "more than 30 digits"),
-    ("9" * 30 + "*" + "9" * 30, "more than 40 digits"),
-    ("1+" * 40 + "1", "more than 64 symbols"),
-    ("x*x*x=1", "degree 3"),
-    (".", "not a number"),
-    ("", "Nothing"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("5/0", "Division by zero"),
+        ("x/0=1", "Division by zero"),
+        ("3/-0", "Division by zero"),
+        ("3+=4", "does not parse"),
+        ("3+", "incomplete"),
+        ("1=2=3", "more than one '='"),
+        ("1" + "0" * 40, "more than 30 digits"),
+        ("9" * 30 + "*" + "9" * 30, "more than 40 digits"),
+        ("1+" * 40 + "1", "more than 64 symbols"),
+        ("x*x*x=1", "degree 3"),
+        (".", "not a number"),
+        ("", "Nothing"),
+    ],
+)
 def test_bad_lines_give_one_sentence(text, words):
     with pytest.raises(MathError) as info:
         calculate(text)

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from trainer.data.dataset import scan_dataset
+from trainer.data.loading import load_images
+from trainer.data.split import notebook_split
 from trainer.errors import Cancelled, MathSymError
 from trainer.evaluation.evaluate import metrics_from_predictions
-from trainer.data.loading import load_images
-from trainer.serving.modelio import load_model
-from trainer.progress import CancelToken
 from trainer.evaluation.report import FILES, export_report
-from trainer.data.dataset import scan_dataset
-from trainer.data.split import notebook_split
+from trainer.progress import CancelToken
+from trainer.serving.modelio import load_model
 
 
 @pytest.fixture(scope="module")

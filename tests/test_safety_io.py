@@ -145,12 +145,11 @@ def one_class_dataset(synthetic_dataset, tmp_path_factory) -> Path:
 
 
 def commands(data: Path, model: Path, out: Path) -> dict[str, list]:
-    quick = ["--epochs", "1", "--subset", "2", "--batch-size", "8"]
+    quick = ["--output", out / "m.keras", "--epochs", "1", "--subset", "2", "--batch-size", "8"]
     return {
-        "train default": ["train", "default", "--data", data, "--output", out / "m.keras", "--image-size", "32", *quick],
-        "train alexnet": ["train", "alexnet", "--data", data, "--output", out / "m.keras", "--image-size", "67", *quick],
-        "train vgg19": ["train", "vgg19", "--data", data, "--output", out / "m.keras", "--image-size", "32",
-                        "--weights", "none", *quick],
+        "train default": ["train", "default", "--data", data, "--image-size", "32", *quick],
+        "train alexnet": ["train", "alexnet", "--data", data, "--image-size", "67", *quick],
+        "train vgg19": ["train", "vgg19", "--data", data, "--image-size", "32", "--weights", "none", *quick],
         "tune": ["tune", "--data", data, "--output", out / "m.keras", "--max-epochs", "1", "--image-size", "67",
                  "--subset", "2", "--directory", out / "search"],
         "evaluate": ["evaluate", model, "--data", data],
@@ -221,6 +220,36 @@ def test_interrupted_split_command_keeps_a_partial_folder_it_did_not_make(capsys
     assert (theirs / "precious.txt").read_text() == "mine" and names(tmp_path) == [".out.partial"]
 
 
+def test_next_split_removes_what_a_killed_split_left_and_nothing_else(synthetic_dataset, tmp_path, theirs):
+    stuck = (  # a split that hangs after a few copies, as if the disk stalled, until it is killed
+        "import shutil, sys, time\n"
+        "from trainer.data.dataset import scan_dataset\n"
+        "from trainer.data.split import notebook_split, write_split\n"
+        "copy, calls = shutil.copy2, []\n"
+        "def slow(*args, **kwargs):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) > 3:\n"
+        "        print('stuck', flush=True)\n"
+        "        time.sleep(600)\n"
+        "    return copy(*args, **kwargs)\n"
+        "shutil.copy2 = slow\n"
+        "write_split(notebook_split(scan_dataset(sys.argv[1])), sys.argv[2])\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", stuck, str(synthetic_dataset), str(tmp_path / "out")],
+                             cwd=ROOT, stdout=subprocess.PIPE)
+    assert child.stdout.readline() == b"stuck\n"
+    child.kill()
+    child.wait(timeout=60)
+    left = [p.name for p in tmp_path.glob(".out.*.partial")]
+    assert len(left) == 1 and not (tmp_path / "out").exists()
+    unmarked = tmp_path / ".out.notes.partial"  # named like a staging folder, but no split made it
+    unmarked.mkdir()
+
+    write_split(notebook_split(scan_dataset(synthetic_dataset)), tmp_path / "out")
+    assert names(tmp_path) == [".out.notes.partial", ".out.partial", "out"]
+    assert (theirs / "precious.txt").read_text() == "mine"
+
+
 # -- huge images: decoded at a bounded size ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png"])
@@ -236,6 +265,19 @@ def test_huge_images_are_decoded_at_a_bounded_size(tmp_path, suffix):
     assert limit <= max(reduced.shape[:2]) < 2 * limit and reduced.shape[2] == 3
     middle = reduced[reduced.shape[0] // 2, reduced.shape[1] // 2]
     assert middle.max() < 40 and reduced[5, 5].min() > 215  # still the same picture: ink in the middle
+
+
+def test_a_reduced_decode_keeps_the_exif_rotation(tmp_path):
+    from PIL import Image
+
+    from trainer.data.imageio import read_image
+
+    image = Image.new("RGB", (5000, 3000), "white")
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif.tobytes())
+    assert read_image(path, limit=1024).shape == (1250, 750, 3)
 
 
 def test_normal_images_decode_exactly_as_before(synthetic_dataset):
@@ -266,3 +308,24 @@ def test_predict_into_a_closed_pipe_exits_quietly(tiny_model, synthetic_dataset)
     err = child.stderr.read().decode()
     assert child.wait(timeout=120) == 128 + signal.SIGPIPE
     assert err.strip() == "", err
+
+
+def test_info_predict_and_errors_show_control_characters_escaped(capsys, tiny_model, synthetic_dataset, tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for sibling in tiny_model.parent.glob(f"{tiny_model.stem}.*"):
+        shutil.copy2(sibling, folder / sibling.name)
+    model = folder / tiny_model.name
+    card_file = model.with_name(f"{model.stem}.card.json")
+    card = json.loads(card_file.read_text(encoding="utf-8"))
+    card["notes"] = "fine\x1b[2J\x1b]0;pwned\x07"
+    card_file.write_text(json.dumps(card), encoding="utf-8")
+    code, out, err = run(capsys, "info", model)
+    assert "\x1b" not in out + err and (code != 0 or "fine\\x1b[2J\\x1b]0;pwned\\x07" in out), out + err
+
+    image = tmp_path / "evil\x1b[31m.png"
+    shutil.copy2(next((synthetic_dataset / "add").glob("*.png")), image)
+    code, out, err = run(capsys, "predict", image, "--model", tiny_model)
+    assert code == 0 and "\x1b" not in out + err and "evil\\x1b[31m.png" in out, out + err
+    code, out, err = run(capsys, "predict", tmp_path / "gone\x1b[2J.png", "--model", tiny_model)
+    assert code == 1 and "\x1b" not in out + err and "gone\\x1b[2J.png" in out + err

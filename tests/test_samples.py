@@ -83,7 +83,7 @@ def test_unwritable_folder_is_a_message(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["", " ", ".", "..", ".hidden", "a/b", "a\\b", "new\nline", "nul\x00", "tab\t",
-                                  " 7", "what?", "x" * 65])
+                                  " 7", "what?", "x" * 101, "\u202eevil"])
 def test_invalid_class_names_are_refused(tmp_path, name):
     with pytest.raises(SampleError):
         validate_label(name)

@@ -7,7 +7,15 @@ import pytest
 
 from trainer.data.preprocess import to_model_input
 from trainer.data.styles import (
-    COMMON, RENDERINGS, SEED_BASE, STYLES, band_intervals, draw_style, per_class_counts, style_set, style_table,
+    COMMON,
+    RENDERINGS,
+    SEED_BASE,
+    STYLES,
+    band_intervals,
+    draw_style,
+    per_class_counts,
+    style_set,
+    style_table,
 )
 from trainer.labels import CLASS_NAMES
 from trainer.serving.modelio import load_model
@@ -40,9 +48,9 @@ def test_style_sets_are_seeded():
     b = style_set("test", 1, seed=3, classes=("z", "mul"))
     c = style_set("test", 1, seed=4, classes=("z", "mul"))
     assert a.styles == b.styles == ["× straight cross", "z plain", "z barred"]
-    assert all(np.array_equal(x, y) for x, y in zip(a.images, b.images))
+    assert all(np.array_equal(x, y) for x, y in zip(a.images, b.images, strict=True))
     assert a.values == b.values
-    assert not any(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a.images, c.images))
+    assert not any(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a.images, c.images, strict=True))
     with pytest.raises(ValueError):
         style_set("train", 1, seed=SEED_BASE["test"])
 
@@ -56,7 +64,7 @@ def test_train_and_test_parameters_are_disjoint():
     # The drawn values really come from their split's bands (a few of each style, both splits).
     for split, other in (("train", "test"), ("test", "train")):
         drawn = style_set(split, 2, seed=1)
-        for name, values in zip(drawn.styles, drawn.values):
+        for name, values in zip(drawn.styles, drawn.values, strict=True):
             ranges = next(s for s in STYLES if s.name == name).ranges()
             for key, value in values.items():
                 lo, hi = ranges[key]

@@ -313,6 +313,12 @@ COMMANDS: dict[str, Command] = {
                 Option("--directory", "folder for the tuner's trials (default: <cache>/tuning/alexnet-<hash of "
                        "data and budget>, so --resume finds it without --directory)", metavar="DIR"),
                 Option("--resume", "continue the search stored in --directory", flag_only=True),
+                Option("--chief", "serve the search to workers on HOST:PORT, then train and save the best model "
+                       "(several machines: give all the same shared --directory)", metavar="HOST:PORT"),
+                Option("--worker", "run trials for the chief at HOST:PORT (with --tuner-id); or set the "
+                       "KERASTUNER_* variables", metavar="HOST:PORT"),
+                Option("--tuner-id", "this worker's name, unique among the workers; restart a dead worker with "
+                       "the same name to finish its trial", metavar="NAME"),
             ),
             PadJob("Tune AlexNet", "Tune &AlexNet…", "Search AlexNet hyper-parameters (Hyperband, at most this many "
                    "epochs per trial), then train the best one.", output="model"),
@@ -338,6 +344,8 @@ COMMANDS: dict[str, Command] = {
                        metavar="DIR"),
                 Option("--replay", "replayed train images per class", type=positive_int, default=40, metavar="N"),
                 Option("--subset", "use at most N samples per class", type=positive_int, metavar="N"),
+                Option("--learning-rate", "Adam learning rate (cosine decay): higher learns a hand faster and "
+                       "forgets more of the dataset", type=positive_float, default=5e-4, metavar="LR"),
             ),
             PadJob("Learn My Handwriting", "Learn My &Handwriting…", "Fine-tune the active model on your samples "
                    "(the drawings you corrected), keeping what it knows. Takes about a minute.", output="model"),
@@ -382,6 +390,13 @@ COMMANDS: dict[str, Command] = {
                     metavar="PATH"),
              Option("-k", "how many classes to keep per symbol", type=positive_int, default=3),
              Option("--json", "print the results as one JSON document", flag_only=True)),
+        ),
+        Command(
+            "onnx", "write a model's ONNX twin (fast start, no TensorFlow when predicting)",
+            "Export the model to X.onnx beside it, checked against the Keras model on template drawings; the pad, "
+            "predict and read then run the twin with ONNX Runtime. For models that have none: a notebook .h5 or "
+            "a model saved before twins existed (every save writes one now).",
+            (replace(MODEL_ARG, field=None),),
         ),
         Command(
             "info", "show a model's card",

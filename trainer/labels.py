@@ -62,3 +62,12 @@ def label_problem(label: object) -> str | None:
     if bad is not None:
         return f"contains the control character U+{ord(bad):04X}"
     return None
+
+
+def printable(text: str) -> str:
+    """``text`` with its control and format characters written as escapes (``\x1b``, ``\u202e``), so that
+    what a card, a file name or an error message holds is shown, never obeyed by a terminal or a widget."""
+    if all(unicodedata.category(c) not in _UNPRINTABLE for c in text):
+        return text
+    return "".join(c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   if unicodedata.category(c) in _UNPRINTABLE else c for c in text)

@@ -116,13 +116,19 @@ def newest_trained(folder: str | os.PathLike | None = None) -> Path | None:
     folder = Path(folder if folder is not None else models_dir())
     if not folder.is_dir():
         return None
-    found = [p for p in folder.glob("*.keras") if p.name != DEFAULT_MODEL_NAME and not p.name.startswith(".")
-             and p.is_file() and card_path(p).is_file()]
+    found = [
+        p
+        for p in folder.glob("*.keras")
+        if p.name != DEFAULT_MODEL_NAME and not p.name.startswith(".") and p.is_file() and card_path(p).is_file()
+    ]
     return max(found, key=lambda p: (p.stat().st_mtime, p.name)) if found else None
 
 
-def find_model(folder: str | os.PathLike | None = None, remembered: str | os.PathLike | None = None,
-               default: str | os.PathLike | None = None) -> Path | None:
+def find_model(
+    folder: str | os.PathLike | None = None,
+    remembered: str | os.PathLike | None = None,
+    default: str | os.PathLike | None = None,
+) -> Path | None:
     """The model to start with: the remembered one if it still exists, else the newest trained in ``folder``,
     else ``default``, else None.
 

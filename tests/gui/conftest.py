@@ -10,7 +10,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
-
 from support import build_pad_model  # noqa: E402
 
 from mathsym_gui import dialogs  # noqa: E402
@@ -36,7 +35,9 @@ def load_each_model_once():
 
     def cached(path):
         p = Path(path)
-        key = (str(p.resolve()), p.stat().st_mtime_ns) if p.is_file() else None
+        twin = p.with_suffix(".onnx")  # a twin created later makes it another version
+        key = (str(p.resolve()), p.stat().st_mtime_ns, twin.is_file() and twin.stat().st_mtime_ns) \
+            if p.is_file() else None
         if key is None or key not in cache:
             model = real(path)
             if key is None:

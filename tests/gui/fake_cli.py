@@ -77,7 +77,8 @@ def main(args):
     if command == "train":
         source = Path(os.environ["FAKE_CLI_MODEL"])
         shutil.copy(source, output)
-        shutil.copy(source.with_name(source.stem + ".card.json"), Path(output).with_name(Path(output).stem + ".card.json"))
+        card = source.with_name(source.stem + ".card.json")
+        shutil.copy(card, Path(output).with_name(Path(output).stem + ".card.json"))
         emit(Done(seconds=1.5, model=output, test_accuracy=0.875))
     elif command == "report":
         out = Path(output)

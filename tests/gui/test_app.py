@@ -36,8 +36,7 @@ def reporter(tmp_path):
 
 
 @pytest.mark.qt_no_exception_capture
-def test_an_error_in_a_slot_shows_a_dialog_logs_it_and_the_pad_keeps_working(qtbot, make_window, tiny_model,
-                                                                              reporter):
+def test_an_error_in_a_slot_shows_a_dialog_logs_it_and_the_pad_keeps_working(qtbot, make_window, tiny_model, reporter):
     window = make_window(tiny_model)
 
     def broken_slot():
@@ -76,8 +75,7 @@ def test_an_error_in_a_worker_thread_is_shown_on_the_gui_thread(qtbot, reporter)
     assert "ValueError: a worker broke" in reporter.log_path.read_text(encoding="utf-8")
 
 
-def test_pad_opens_with_the_shipped_model_when_the_user_folder_cannot_be_written(qtbot, tmp_path, monkeypatch,
-                                                                                   capsys):
+def test_pad_opens_with_the_shipped_model_when_the_user_folder_cannot_be_written(qtbot, tmp_path, monkeypatch, capsys):
     from mathsym_gui.app import main
 
     blocker = tmp_path / "not-a-folder"
@@ -98,8 +96,10 @@ def test_two_pads_keep_each_others_settings(qtbot, make_window, tmp_path):
     settings = tmp_path / "shared.ini"
     window = make_window(None, settings=settings)  # this pad read the pen colour at start
     window.width_spin.setValue(20)
-    other_pad = ("import sys; from mathsym_gui.settings import AppSettings; s = AppSettings(sys.argv[1]); "
-                 "s.get('pen/colour'); s.set('pen/colour', '#ff0000'); s.sync()")
+    other_pad = (
+        "import sys; from mathsym_gui.settings import AppSettings; s = AppSettings(sys.argv[1]); "
+        "s.get('pen/colour'); s.set('pen/colour', '#ff0000'); s.sync()"
+    )
     subprocess.run([sys.executable, "-c", other_pad, str(settings)], check=True, timeout=60)
     window.close()  # saves what this pad has: its width changed, its colour did not
     fresh = AppSettings(settings)

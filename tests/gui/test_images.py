@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication
 from mathsym_gui.drawing import array_to_qimage
 from trainer.data.strokes import draw_symbol
 
-from .drawing_helpers import draw_stroke, draw_symbol as draw_on_canvas, wait_for_current_prediction
+from .drawing_helpers import draw_stroke, wait_for_current_prediction
+from .drawing_helpers import draw_symbol as draw_on_canvas
 
 
 def write_png(path, label, ink=(0, 0, 0), background=(255, 255, 255), size=160):

@@ -27,5 +27,6 @@ def cmd_adapt(ctx: Context) -> int:
     from trainer.training.adapt import AdaptConfig, adapt
 
     config = AdaptConfig(samples, base, output=Path(a.output) if a.output else None, epochs=a.epochs,
-                         data=Path(a.data) if a.data else None, replay_per_class=a.replay, samples_per_class=a.subset)
+                         data=Path(a.data) if a.data else None, replay_per_class=a.replay, samples_per_class=a.subset,
+                         learning_rate=a.learning_rate)
     return _finish_training(ctx, adapt(config, progress=ctx.progress, cancel=ctx.cancel))

@@ -51,12 +51,10 @@ def check_output_dir(path: Path, what: str) -> None:
 # -- commands -----------------------------------------------------------------------------------------------
 
 def cmd_split(ctx: Context) -> int:
-    import shutil
-
     from trainer.data.dataset import find_duplicates, scan_dataset
+    from trainer.data.split import leak_free_split, notebook_split, write_split
     from trainer.labels import symbol
     from trainer.progress import Progress
-    from trainer.data.split import leak_free_split, notebook_split, write_split
 
     a = ctx.args
     output = Path(a.output)
@@ -68,12 +66,7 @@ def cmd_split(ctx: Context) -> int:
     duplicates = find_duplicates(index)
     ctx.progress(Progress("Finding duplicates", 2, 3, duplicates.summary()))
     split = leak_free_split(index, a.seed, duplicates) if a.leak_free else notebook_split(index, a.seed)
-    staging = output.with_name(f".{output.name}.partial")
-    try:
-        write_split(split, output, link=a.link)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # write_split only cleans up after OSError
-        raise
+    write_split(split, output, link=a.link)  # on any failure it removes only its own staging folder
     ctx.progress(Progress("Writing split", 3, 3))
 
     train_counts = {n: 0 for n in split.class_names}
@@ -171,10 +164,18 @@ def cmd_tune(ctx: Context) -> int:
         check_output_dir(Path(a.directory), "the tuning state")
     _check_dataset_exists(a.data)
     ctx.cancellable = True
-    tune = _late("trainer.training.tuning:tune_alexnet")
+    role = _late("trainer.training.distributed:role_from")(a.chief, a.worker, a.tuner_id)
     config = run_config(ctx, ARCHITECTURES["alexnet"], a.max_epochs)
-    path = tune(config, max_epochs=a.max_epochs, factor=a.factor, directory=a.directory, resume=a.resume,
-                progress=ctx.progress, cancel=ctx.cancel)
+    budget = {"max_epochs": a.max_epochs, "factor": a.factor, "directory": a.directory}
+    if role is not None and not role.chief:  # a worker runs trials; the chief saves the model
+        _late("trainer.training.tuning:work_on_search")(config, role, progress=ctx.progress, cancel=ctx.cancel,
+                                                        **budget)
+        ctx.say(f"Worker {role.tuner_id}: the search is over; the chief at {role.address} saves the best model.")
+        ctx.done(worker=role.tuner_id)
+        ctx.timing()
+        return 0
+    tune = _late("trainer.training.tuning:tune_alexnet")
+    path = tune(config, resume=a.resume, progress=ctx.progress, cancel=ctx.cancel, chief=role, **budget)
     return _finish_training(ctx, Path(path))
 
 
@@ -296,6 +297,7 @@ def cmd_info(ctx: Context) -> int:
 #: The handler of each registry command (``trainer.architectures.COMMANDS``).
 from trainer.cli.adapt import cmd_adapt  # it imports this module's helpers inside its handler
 from trainer.cli.read import cmd_read
+from trainer.cli.twin import cmd_onnx
 
 HANDLERS: dict[str, Callable[[Context], int]] = {
     "split": cmd_split,
@@ -305,6 +307,7 @@ HANDLERS: dict[str, Callable[[Context], int]] = {
     "report": cmd_report,
     "predict": cmd_predict,
     "info": cmd_info,
+    "onnx": cmd_onnx,
     "adapt": cmd_adapt,
     "read": cmd_read,
 }

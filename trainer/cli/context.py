@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from trainer.events import Done, Failed
+from trainer.labels import printable
 from trainer.progress import CancelToken, ProgressFn, ignore
 
 PROG = "mathsym-train"
@@ -48,7 +49,7 @@ class Context:
         """Human-readable output: stdout, or stderr in JSON mode (stdout then carries only events) or when
         ``err`` (warnings, and text beside a --json document)."""
         stream = self.stderr if err or self.mode == "json" else self.stdout
-        print(text, file=stream, flush=True)
+        print("\n".join(printable(line) for line in str(text).split("\n")), file=stream, flush=True)
 
     def emit(self, event: Done | Failed) -> None:
         """A protocol event on stdout, in JSON mode only."""
@@ -104,7 +105,7 @@ def one_line(text: str) -> str:
 
 
 def fail(ctx: Context, message: str) -> None:
-    message = one_line(message)
+    message = printable(one_line(message))
     ctx.emit(Failed(message))
     print(f"{PROG}: error: {message}", file=ctx.stderr, flush=True)
 

@@ -28,9 +28,24 @@ from trainer.errors import Cancelled, MathSymError
 from trainer.events import Failed
 from trainer.progress import JsonLines, TerminalBar, ignore
 
+#: The reader of stdout went away (``mathsym-train predict DIR | head -1``): end as a Unix tool killed by
+#: SIGPIPE does, with 128 + 13 and nothing printed.
+EXIT_BROKEN_PIPE = 141
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises SystemExit itself)."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        try:  # the interpreter's last flush of stdout would report the broken pipe: point it at nothing
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     ctx = Context(argparse.Namespace(), mode=peek_mode(argv), stdout=sys.stdout, stderr=sys.stderr, argv=argv)
@@ -60,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     except MathSymError as exc:
         fail(ctx, str(exc))
         return EXIT_ERROR
+    except BrokenPipeError:
+        raise  # not an error to report: main() ends quietly
     except OSError as exc:
         if debug:
             traceback.print_exc()

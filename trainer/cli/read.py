@@ -11,7 +11,7 @@ from trainer.errors import MathSymError
 def cmd_read(ctx: Context) -> int:
     from trainer.data.preprocess import load_rgb
     from trainer.serving.modelio import load_model
-    from trainer.serving.predict import expand_paths, resolve_model
+    from trainer.serving.predict import Result, expand_paths, resolve_model
     from trainer.serving.reader import read_image
 
     a = ctx.args
@@ -19,8 +19,8 @@ def cmd_read(ctx: Context) -> int:
     model = load_model(path)
     results, failed = [], 0
     for item in expand_paths(a.paths):
-        if not hasattr(item, "is_file"):  # a predict.Result: a missing path or a folder without images
-            results.append({"path": str(item.path), **_empty(item.error)})
+        if isinstance(item, Result):  # a missing path or a folder without images
+            results.append({"path": str(item.path), **_empty(item.error or "")})
             failed += 1
             continue
         try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainer.errors import DatasetError
+from trainer.labels import label_problem
 from trainer.data.imageio import is_image_name
 
 
@@ -54,6 +55,10 @@ def scan_dataset(root: str | os.PathLike) -> DatasetIndex:
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise DatasetError(f"{root} has no class sub-folders; expected one folder of images per class.")
+    for name in classes:  # folder names become the model's labels, shown in terminals and the pad
+        problem = label_problem(name)
+        if problem:
+            raise DatasetError(f"Class folder {name!a} in {root} cannot name a class: it {problem}; rename it.")
     files: dict[str, list[Path]] = {}
     skipped: list[Path] = [p for p in root.iterdir() if not p.is_dir()]
     for name in classes:

@@ -25,9 +25,15 @@ from trainer.data.strokes import TEMPLATES, Stroke, jittered
 #: over H above the baseline (None: sits on the baseline), descent below the baseline over H)
 LAYOUT: dict[str, tuple[float, str, float | None, float]] = {
     **{d: (1.0, "h", None, 0.0) for d in "0123456789"},
-    "x": (0.62, "h", None, 0.0), "z": (0.62, "h", None, 0.0), "y": (0.85, "h", None, 0.28),
-    "add": (0.6, "s", 0.45, 0.0), "mul": (0.5, "s", 0.45, 0.0), "div": (0.62, "w", 0.45, 0.0),
-    "eq": (0.6, "w", 0.45, 0.0), "sub": (0.55, "w", 0.45, 0.0), "dec": (0.13, "s", None, 0.0),
+    "x": (0.62, "h", None, 0.0),
+    "z": (0.62, "h", None, 0.0),
+    "y": (0.85, "h", None, 0.28),
+    "add": (0.6, "s", 0.45, 0.0),
+    "mul": (0.5, "s", 0.45, 0.0),
+    "div": (0.62, "w", 0.45, 0.0),
+    "eq": (0.6, "w", 0.45, 0.0),
+    "sub": (0.55, "w", 0.45, 0.0),
+    "dec": (0.13, "s", None, 0.0),
 }
 OPERATORS = ("add", "sub", "mul", "div")
 
@@ -35,6 +41,7 @@ OPERATORS = ("add", "sub", "mul", "div")
 def random_line(rng: np.random.Generator) -> list[str]:
     """A grammatical line of class names: arithmetic (maybe ending in '='), an equation in one letter, or a
     relation of two letters."""
+
     def number(digits: int | None = None) -> list[str]:
         n = digits or int(rng.integers(1, 4))
         out = [str(rng.integers(1, 10))] + [str(rng.integers(0, 10)) for _ in range(n - 1)]
@@ -83,7 +90,7 @@ def symbol_alpha(image) -> np.ndarray:
     near = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ys, xs = np.nonzero(keep)
     alpha = np.where(near, ink, 0.0).astype(np.float32)
-    return alpha[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    return alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
 @dataclass
@@ -94,8 +101,9 @@ class Placed:
     box: tuple[float, float, float, float]
 
 
-def _layout(sizes: list[tuple[str, float, float]], rng: np.random.Generator, height: float
-            ) -> tuple[list[Placed], float, float]:
+def _layout(
+    sizes: list[tuple[str, float, float]], rng: np.random.Generator, height: float
+) -> tuple[list[Placed], float, float]:
     """Boxes for symbols of natural size (w, h), scaled per LAYOUT, spaced and jittered on a sloped baseline."""
     slope = np.tan(np.radians(rng.uniform(-3, 3)))
     x, placed = 0.5 * height, []
@@ -116,18 +124,20 @@ def _layout(sizes: list[tuple[str, float, float]], rng: np.random.Generator, hei
     return placed, width, baseline0 + abs(slope) * width + 0.8 * height
 
 
-def image_line(labels: list[str], pool: dict[str, list[Path]], rng: np.random.Generator, height: float = 64.0
-               ) -> tuple[np.ndarray, list[Placed]]:
+def image_line(
+    labels: list[str], pool: dict[str, list[Path]], rng: np.random.Generator, height: float = 64.0
+) -> tuple[np.ndarray, list[Placed]]:
     """A line composed of randomly chosen test images of each class: RGB image and the symbols' boxes."""
     alphas = [symbol_alpha(pool[label][int(rng.integers(len(pool[label])))]) for label in labels]
-    placed, width, depth = _layout([(lab, a.shape[1], a.shape[0]) for lab, a in zip(labels, alphas)], rng, height)
+    sizes = [(lab, a.shape[1], a.shape[0]) for lab, a in zip(labels, alphas, strict=True)]
+    placed, width, depth = _layout(sizes, rng, height)
     canvas = np.zeros((int(np.ceil(depth)), int(np.ceil(width))), np.float32)
-    for p, alpha in zip(placed, alphas):
+    for p, alpha in zip(placed, alphas, strict=True):
         x, y, w, h = p.box
         piece = cv2.resize(alpha, (max(1, round(w)), max(1, round(h))), interpolation=cv2.INTER_AREA)
         x0, y0 = max(0, round(x)), max(0, round(y))
-        region = canvas[y0:y0 + piece.shape[0], x0:x0 + piece.shape[1]]
-        np.maximum(region, piece[:region.shape[0], :region.shape[1]], out=region)
+        region = canvas[y0 : y0 + piece.shape[0], x0 : x0 + piece.shape[1]]
+        np.maximum(region, piece[: region.shape[0], : region.shape[1]], out=region)
     return _colour(canvas, rng), placed
 
 
@@ -146,8 +156,9 @@ def _colour(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def stroke_line(labels: list[str], rng: np.random.Generator, height: float = 60.0, pen: float = 4.0
-                ) -> tuple[list[Stroke], list[float], list[Placed]]:
+def stroke_line(
+    labels: list[str], rng: np.random.Generator, height: float = 60.0, pen: float = 4.0
+) -> tuple[list[Stroke], list[float], list[Placed]]:
     """A line as pad strokes (canvas pixels) from jittered stroke templates; the pen width varies a little."""
     shapes = []
     for label in labels:
@@ -155,16 +166,16 @@ def stroke_line(labels: list[str], rng: np.random.Generator, height: float = 60.
         pts = np.concatenate([np.asarray(s, float) for s in strokes])
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         shapes.append((strokes, lo, np.maximum(hi - lo, 0.02)))
-    sizes = [(lab, float(ext[0]), float(ext[1])) for lab, (_, _, ext) in zip(labels, shapes)]
+    sizes = [(lab, float(ext[0]), float(ext[1])) for lab, (_, _, ext) in zip(labels, shapes, strict=True)]
     placed, _, _ = _layout(sizes, rng, height)
     out: list[Stroke] = []
-    for p, (strokes, lo, ext) in zip(placed, shapes):
+    for p, (strokes, lo, ext) in zip(placed, shapes, strict=True):
         x, y, w, h = p.box
         if p.label == "dec":  # a dot is one pen-down, whatever its template extent
             out.append([(x + w / 2, y + h / 2)])
             continue
         for s in strokes:
             q = (np.asarray(s, float) - lo) / ext * (w, h) + (x, y)
-            out.append([tuple(map(float, v)) for v in q])
+            out.append([(float(v[0]), float(v[1])) for v in q])
     width = pen * float(rng.uniform(0.8, 1.25))
     return out, [width * (2.0 if len(s) == 1 else 1.0) for s in out], placed

@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from trainer.errors import ImageError
 
@@ -58,24 +58,14 @@ def read_image(source: str | os.PathLike | bytes, limit: int | None = None) -> n
         with handle, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns on odd metadata; decoding decides.
             # Our own limit is checked below; Pillow's bomb check would only fire later, and less clearly.
-            with Image.open(handle) as image:
-                width, height = image.size
+            with Image.open(handle) as opened:
+                width, height = opened.size
                 if width * height > MAX_PIXELS:
                     raise ImageError(
                         f"{name} is {width}x{height} pixels; images over {MAX_PIXELS // 1_000_000} megapixels "
                         "are refused. Scale it down first."
                     )
-                if limit and max(width, height) >= 2 * limit:
-                    factor = max(width, height) // limit
-                    image.draft(image.mode, (-(-width // factor), -(-height // factor)))  # JPEG only
-                big = image.size[0] * image.size[1] > LARGE_DECODE_PIXELS
-                with _large_decode if big else contextlib.nullcontext():
-                    image.load()
-                    factor = max(image.size) // limit if limit else 1
-                    if factor > 1:
-                        image = _reduced(image, factor)
-                image = ImageOps.exif_transpose(image)
-                return _to_rgb(image)
+                return _to_rgb(ImageOps.exif_transpose(_decoded(opened, limit)))
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:  # Pillow's own header check fired first: same refusal
@@ -87,6 +77,19 @@ def read_image(source: str | os.PathLike | bytes, limit: int | None = None) -> n
         raise ImageError(f"{name} is not an image we can read ({type(exc).__name__}).") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{name} is corrupt or truncated: {exc}.") from exc
+
+
+def _decoded(image: ImageFile.ImageFile, limit: int | None) -> Image.Image:
+    """The pixels of an opened file, reduced for ``limit`` as :func:`read_image` says; huge decodes one at a time."""
+    width, height = image.size
+    if limit and max(width, height) >= 2 * limit:
+        factor = max(width, height) // limit
+        image.draft(image.mode, (-(-width // factor), -(-height // factor)))  # JPEG only: DCT scaling
+    big = image.size[0] * image.size[1] > LARGE_DECODE_PIXELS
+    with _large_decode if big else contextlib.nullcontext():
+        image.load()
+        factor = max(image.size) // limit if limit else 1
+        return _reduced(image, factor) if factor > 1 else image
 
 
 def _reduced(image: Image.Image, factor: int) -> Image.Image:

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.data.dataset import Sample
-from trainer.errors import ImageError
 from trainer.atomic import atomic_write
-from trainer.paths import cache_dir
+from trainer.data.dataset import Sample
 from trainer.data.preprocess import INPUT_SIZE, VERSION, to_model_input
+from trainer.errors import DatasetError, ImageError
+from trainer.paths import cache_dir
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
+
+#: Unreadable files named when none of a set could be read.
+SHOWN_FAILURES = 3
 
 
 @dataclass
@@ -39,16 +42,20 @@ def _cache_key(samples: list[Sample], method: str, size: int) -> str:
 def load_images(samples: list[Sample], method: str = "ink", size: int = INPUT_SIZE,
                 progress: ProgressFn = ignore, cancel: CancelToken | None = None,
                 use_cache: bool = True, stage: str = "Reading images") -> Images:
-    """Decode and preprocess ``samples``; unreadable files are reported by path, not fatal."""
+    """Decode and preprocess ``samples``; unreadable files are reported by path, not fatal.
+
+    Raises DatasetError, naming the first few files, when ``samples`` is not empty but none could be read:
+    every command that reads a dataset (train, tune, evaluate, report) says so the same way.
+    """
     key = _cache_key(samples, method, size) if use_cache else ""
     cached = cache_dir() / f"{key}.npz"
     if use_cache and cached.is_file():
         try:
             with np.load(cached, allow_pickle=False) as data:
                 keep = data["keep"]
-                failures = [(samples[i].path, str(m)) for i, m in zip(data["failed"], data["messages"])]
+                failed = [(samples[i].path, str(m)) for i, m in zip(data["failed"], data["messages"], strict=True)]
                 progress(Progress(stage, len(samples), len(samples), "from cache"))
-                return Images(data["x"], data["y"], [samples[i].path for i in keep], failures)
+                return _some_readable(Images(data["x"], data["y"], [samples[i].path for i in keep], failed))
         except (OSError, KeyError, ValueError):
             pass  # a damaged cache is rebuilt below
 
@@ -74,9 +81,19 @@ def load_images(samples: list[Sample], method: str = "ink", size: int = INPUT_SI
     labels = np.array([s.label for s in samples], np.int32)
     result = Images(x[keep], labels[keep], [samples[i].path for i in keep],
                     [(samples[i].path, m) for i, m in sorted(failures.items())])
+    _some_readable(result)
     if use_cache:
         _write_cache(cached, result, keep, failures)
     return result
+
+
+def _some_readable(images: Images) -> Images:
+    if len(images.y) or not images.failures:
+        return images
+    first = ", ".join(str(path) for path, _ in images.failures[:SHOWN_FAILURES])
+    more = f" and {len(images.failures) - SHOWN_FAILURES} more" if len(images.failures) > SHOWN_FAILURES else ""
+    raise DatasetError(f"No image could be read: none of the {len(images.failures)} files decoded. Unreadable: "
+                       f"{first}{more} (first error: {images.failures[0][1]})")
 
 
 def _write_cache(path: Path, images: Images, keep: np.ndarray, failures: dict[int, str]) -> None:

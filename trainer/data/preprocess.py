@@ -101,7 +101,7 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK) -> np.ndarray:
     img = rgb.astype(np.float32) / 255.0
     background, noise = _background(img)
     # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis.
-    channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background)]
+    channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background, strict=True)]
     diff = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
     floor = max(0.06, 4.0 * noise)
     strong = diff[diff > floor]

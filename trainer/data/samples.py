@@ -24,6 +24,7 @@ from trainer.atomic import atomic_write_bytes
 from trainer.data.dataset import DatasetIndex, file_digest, scan_dataset
 from trainer.data.imageio import is_image_name
 from trainer.errors import DatasetError
+from trainer.labels import label_problem, printable
 
 SAMPLE_FORMAT = "mathsym-sample/1"
 RASTER_SIZE = 224
@@ -32,7 +33,6 @@ SYMBOL_FILE = "symbol.txt"
 MIN_PER_CLASS = 2
 #: Characters refused in class names: path separators, and what Windows cannot put in a folder name.
 _FORBIDDEN = set('/\\<>:"|?*')
-MAX_LABEL_LENGTH = 64
 
 
 class SampleError(DatasetError):
@@ -40,19 +40,21 @@ class SampleError(DatasetError):
 
 
 def validate_label(name: object) -> str:
-    """Return ``name`` when it can be a class folder on every OS; raise SampleError otherwise."""
-    if not isinstance(name, str) or not name.strip():
-        raise SampleError("A class name cannot be empty.")
-    if name in (".", "..") or name.startswith("."):
+    """Return ``name`` when it can be a class label (trainer.labels) and a class folder on every OS; raise
+    SampleError otherwise."""
+    problem = label_problem(name)
+    if problem is not None:
+        shown = repr(printable(name)) if isinstance(name, str) else "A class name"
+        raise SampleError(f"Class name {shown} {problem}." if isinstance(name, str) and name.strip()
+                          else "A class name cannot be empty.")
+    if name.startswith("."):
         raise SampleError(f"Class name {name!r} cannot start with a dot (such folders are hidden or special).")
-    bad = sorted({c for c in name if c in _FORBIDDEN or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
+    bad = sorted({c for c in name if c in _FORBIDDEN})
     if bad:
-        raise SampleError(f"Class name {name!r} contains {', '.join(repr(c) for c in bad)}; use letters, "
-                          "digits or a symbol other than path separators and control characters.")
+        raise SampleError(f"Class name {name!r} contains {', '.join(repr(c) for c in bad)}; path separators and "
+                          "the characters Windows refuses in folder names cannot be used.")
     if name != name.strip():
         raise SampleError(f"Class name {name!r} starts or ends with a space.")
-    if len(name) > MAX_LABEL_LENGTH:
-        raise SampleError(f"Class name {name[:20]!r}… is longer than {MAX_LABEL_LENGTH} characters.")
     return name
 
 

@@ -9,11 +9,14 @@ training files after a NumPy shuffle of their case-sensitively sorted paths.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import random
 import shutil
+import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +28,9 @@ from trainer.errors import DatasetError
 NOTEBOOK_SEED = 1001
 NOTEBOOK_RATIO = (0.9, 0.0, 0.1)
 NOTEBOOK_VALIDATION = 0.25
+#: Written first into a split's staging folder: which process made it. A later split removes such a folder only
+#: when that process (on this machine) is gone; a folder without it is never touched.
+STAGING_MARKER = ".mathsym-split-staging"
 
 
 @dataclass
@@ -117,13 +123,25 @@ def validation_split(train: list[Sample], fraction: float = NOTEBOOK_VALIDATION,
 
 
 def write_split(split: Split, output: str | os.PathLike, link: bool = False) -> Path:
-    """Write train/val/test class folders like split-folders (copies, or symlinks) plus split.json."""
+    """Write train/val/test class folders like split-folders (copies, or symlinks) plus split.json.
+
+    Files go into a new hidden staging folder beside ``output`` (marked as this run's) that is renamed into
+    place at the end. On any failure or interruption only that folder is removed; staging folders left by a
+    split that was killed are removed by the next split to the same output.
+    """
     output = Path(output)
     if output.exists() and any(output.iterdir()):
         raise DatasetError(f"Output folder {output} is not empty; choose a new or empty folder.")
-    staging = output.with_name(f".{output.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_staging(output)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+    except OSError as exc:
+        raise DatasetError(f"Cannot write the split to {output}: {exc.strerror or exc}.") from exc
+    try:
+        marker = {"pid": os.getpid(), "host": socket.gethostname()}
+        (staging / STAGING_MARKER).write_text(json.dumps(marker), encoding="utf-8")
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; a split is an ordinary folder
         for part, samples in (("train", split.train), ("val", split.val), ("test", split.test)):
             for name in split.class_names:
                 (staging / part / name).mkdir(parents=True, exist_ok=True)
@@ -134,10 +152,38 @@ def write_split(split: Split, output: str | os.PathLike, link: bool = False) -> 
                 else:
                     shutil.copy2(s.path, target)
         (staging / "split.json").write_text(json.dumps(split.describe(), indent=2))
+        (staging / STAGING_MARKER).unlink()
         if output.exists():
             output.rmdir()
         staging.rename(output)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise DatasetError(f"Cannot write the split to {output}: {exc.strerror or exc}.") from exc
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)  # made by mkdtemp above: this run's own
+        if isinstance(exc, OSError):
+            raise DatasetError(f"Cannot write the split to {output}: {exc.strerror or exc}.") from exc
+        raise
     return output
+
+
+def _remove_abandoned_staging(output: Path) -> None:
+    """Remove the staging folders that earlier splits to ``output`` left when they were killed."""
+    for folder in output.parent.glob(f".{glob.escape(output.name)}.*.partial"):
+        try:
+            marker = json.loads((folder / STAGING_MARKER).read_text(encoding="utf-8"))
+            pid, host = int(marker["pid"]), str(marker["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # no marker: not made by a split, not ours to remove
+        if host == socket.gethostname() and not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (assumed so where it cannot be probed safely)."""
+    if os.name != "posix":
+        return True  # os.kill would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -340,7 +340,7 @@ STYLES: tuple[Style, ...] = (
           {"vertical": (0.45, 0.75), "horizontal": (0.45, 0.75), "cross": (-0.06, 0.06), "tilt": (10.0, 22.0)},
           {"rotate": (0.0, 0.0), "slant": (-0.15, 0.15)}),
     Style("dec", ". small", "a small dot", _dot_small, {}, {"width": (0.02, 0.07), "scale": (0.03, 0.12)}),
-    Style("dec", ". big", "a big, slightly oval blob", _dot_big, {"radius": (0.01, 0.03), "oval": (0.8, 1.25)},
+    Style("dec", ". big", "a big, round or oval blob", _dot_big, {"radius": (0.01, 0.03), "oval": (0.65, 1.5)},
           {"width": (0.06, 0.12), "scale": (0.05, 0.2)}),
     Style("div", "÷ small dots", "bar and two small dots", _div,
           {"gap": (0.15, 0.28), "bar": (0.22, 0.34), "shift": (-0.04, 0.04)}, _THIN, dot_scale=(1.0, 1.6)),
@@ -353,8 +353,8 @@ STYLES: tuple[Style, ...] = (
           {"gap": (0.1, 0.22), "length": (0.5, 0.75), "ratio": (0.8, 1.15), "shift": (-0.06, 0.06)}, _THIN),
     Style("mul", "× straight cross", "two straight diagonals (a printed x is the close second)", _mul,
           {"angle": (35.0, 55.0), "arm": (0.25, 0.38), "ratio": (0.8, 1.15)}, second="x"),
-    Style("sub", "− short thick", "a short bar, broad pen", _sub, {"length": (0.16, 0.3), "sag": (-0.02, 0.02)},
-          {"width": (0.06, 0.1)}),
+    Style("sub", "− short thick", "a short bar, broad pen (at least 2.5 times as long as thick)", _sub,
+          {"length": (0.2, 0.34), "sag": (-0.02, 0.02)}, {"width": (0.05, 0.09), "aspect": (-0.1, 0.3)}),
     Style("sub", "− short thin", "a short bar, fine pen", _sub, {"length": (0.16, 0.3), "sag": (-0.02, 0.02)},
           {"width": (0.015, 0.045)}),
     Style("sub", "− long thick", "a long bar, broad pen", _sub, {"length": (0.45, 0.8), "sag": (-0.03, 0.03)},
@@ -364,7 +364,8 @@ STYLES: tuple[Style, ...] = (
     Style("x", "x )(", "two back-to-back curves", _x_paren, {"bulge": (-0.03, 0.04)}),
     Style("x", "x cursive", "a diagonal with hooked ends, crossed by a straight one", _x_cursive,
           {"hook": (0.04, 0.12)}),
-    Style("y", "y straight tail", "a v with a straight tail", _y_straight, {"join": (0.42, 0.55), "tail": (-0.06, 0.06)}),
+    Style("y", "y straight tail", "a v with a straight tail", _y_straight,
+          {"join": (0.42, 0.55), "tail": (-0.06, 0.06)}),
     Style("y", "y u-shaped", "a u with a straight descender", _y_u, {"tail": (-0.1, 0.0)}),
     Style("y", "y looped tail", "a u with a looped descender", _y_looped, {"loop": (0.1, 0.16)}),
     Style("z", "z plain", "a Z without cross-bar", _z_plain, {"top": (-0.02, 0.06), "tilt_base": (-0.03, 0.03)}),
@@ -410,8 +411,8 @@ def _shaped(strokes: list[Stroke], v: Values, rng: np.random.Generator) -> list[
         pts = pts + rng.normal(0, v["wobble"], pts.shape)
         if len(pts) > 1:  # densify so the elastic field bends segments, not only their ends
             steps = np.maximum(1, np.ceil(np.linalg.norm(np.diff(pts, axis=0), axis=1) / 0.01)).astype(int)
-            pts = np.concatenate([np.linspace(p, q, n, endpoint=False) for p, q, n in zip(pts[:-1], pts[1:], steps)]
-                                 + [pts[-1:]])
+            parts = zip(pts[:-1], pts[1:], steps, strict=True)
+            pts = np.concatenate([np.linspace(p, q, n, endpoint=False) for p, q, n in parts] + [pts[-1:]])
         pts = (pts - 0.5) @ matrix.T + 0.5
         for axis in range(2):
             waves = np.sin(2 * math.pi * (pts @ freq[axis].T) + phase[axis])  # (n, 2)
@@ -446,7 +447,8 @@ def _alpha(strokes: list[np.ndarray], v: Values, rendering: str, rng: np.random.
     return np.pad(cv2.resize(square, (24, 24), interpolation=cv2.INTER_AREA), 2)
 
 
-def draw_style(style: Style, split: str, rng: np.random.Generator, rendering: str = "canvas") -> tuple[np.ndarray, Values]:
+def draw_style(style: Style, split: str, rng: np.random.Generator,
+               rendering: str = "canvas") -> tuple[np.ndarray, Values]:
     """One drawing of ``style`` as raw RGB, with the parameter values it was drawn with."""
     if split not in SPLIT_BANDS:
         raise ValueError(f"split must be one of {tuple(SPLIT_BANDS)}; got {split!r}.")

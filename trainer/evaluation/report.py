@@ -3,8 +3,9 @@
 Everything is written into a hidden staging folder beside the target and renamed into place at the end, so a
 failed or cancelled export leaves no half-written report (and an earlier report in the same folder stays
 intact until the new one is complete). The report lists what it wrote, with digests, in its manifest; it only
-ever replaces files listed there and unchanged since, and refuses a folder holding anything else. Figures use matplotlib's object API with the Agg canvas (no pyplot,
-no global backend switch), so it is safe inside the GUI process too.
+ever replaces files listed there and unchanged since, and refuses a folder holding anything else. Figures use
+matplotlib's object API with the Agg canvas (no pyplot, no global backend switch), so it is safe inside the GUI
+process too.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ GALLERY_COLUMNS = 6
 GALLERY_PAGE = 48
 GALLERY_PAGES = 5
 DPI = 130
+#: Every page of the PDF has this size (A4 portrait, inches); the PNGs keep each figure's own size.
+PDF_PAGE = (8.27, 11.69)
+#: The classification table's colour for a perfect score.
+PERFECT = "#c8e6c9"
 
 
 def export_report(model, images, metrics: dict | None, output_dir: str | os.PathLike,
@@ -214,6 +219,7 @@ def _write_all(folder: Path, model, images, metrics: dict, probabilities: np.nda
     step(4)
     with PdfPages(files["pdf"], metadata={"Title": f"MathSym report: {name}", "Creator": "mathsym-train"}) as pdf:
         for fig in (confusion, table, *pages):
+            fig.set_size_inches(*PDF_PAGE)  # constrained layout fits the figure to the page when it is drawn
             pdf.savefig(fig)
     step(5)
     for i, path in enumerate(extra_pngs, start=2):
@@ -305,9 +311,9 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], name: str, metrics: 
                 color = "white" if share[i, j] > 0.35 else "#67000d"
             ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=font, color=color,
                     fontweight="normal" if i == j else "bold")
-    ticks = [symbol(x) for x in labels]
-    ax.set_xticks(range(n), ticks, fontsize=11)
-    ax.set_yticks(range(n), [f"{symbol(x)}" if symbol(x) == x else f"{symbol(x)}  {x}" for x in labels], fontsize=10)
+    # Label and symbol together ("mul ×", "x x"), so × and x cannot be mistaken; a digit is its own symbol.
+    ax.set_xticks(range(n), [_header(x, "\n") for x in labels], fontsize=9)
+    ax.set_yticks(range(n), [_header(x, " ") for x in labels], fontsize=10)
     ax.set_xlabel("predicted", fontsize=11)
     ax.set_ylabel("true", fontsize=11)
     ax.xaxis.set_label_position("top")
@@ -322,8 +328,13 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], name: str, metrics: 
     return fig
 
 
+def _header(label: str, separator: str) -> str:
+    return label if label.isdigit() else f"{label}{separator}{symbol(label)}"
+
+
 def report_figure(metrics: dict, labels: list[str], name: str):
-    """scikit-learn's classification report as a table; weak cells shaded."""
+    """scikit-learn's classification report as a table, coloured by value: green only for a perfect 1.000,
+    yellow to red for lower scores (an imperfect cell never looks like a perfect one)."""
     from matplotlib import colormaps
 
     report = metrics.get("classification_report", {})
@@ -333,12 +344,13 @@ def report_figure(metrics: dict, labels: list[str], name: str):
 
     def add(key: str, sym: str) -> None:
         r = report.get(key, {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0})
-        rows.append([key, sym, f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1-score']:.3f}", str(int(r["support"]))])
+        rows.append([key, sym, *(f"{r[k]:.3f}" for k in ("precision", "recall", "f1-score")), str(int(r["support"]))])
         shades.append([r["precision"], r["recall"], r["f1-score"]])
 
     for label in labels:
         add(label, symbol(label))
-    rows.append(["accuracy", "", "", "", f"{metrics.get('test_accuracy', 0.0):.3f}", str(metrics.get("test_images", ""))])
+    accuracy = metrics.get("test_accuracy", 0.0)
+    rows.append(["accuracy", "", "", "", f"{accuracy:.3f}", str(metrics.get("test_images", ""))])
     shades.append([None, None, metrics.get("test_accuracy", 0.0)])
     for key in ("macro avg", "weighted avg"):
         add(key, "")
@@ -361,11 +373,14 @@ def report_figure(metrics: dict, labels: list[str], name: str):
             cell.set_facecolor("#eceff1")
         if 2 <= c <= 4:
             value = shades[row][c - 2]
-            if value is not None and value < 0.995:
-                # Only weak scores get colour; near-perfect cells stay white so problems stand out.
+            if value is None:
+                continue
+            if round(value, 3) >= 1.0:
+                cell.set_facecolor(PERFECT)
+            else:  # red (0.5 or less) through orange to yellow (just under 1): the red-to-yellow half of RdYlGn
                 t = max(0.0, min(1.0, (value - 0.5) / 0.5))
-                rgba = cmap(0.15 + 0.7 * t)
-                cell.set_facecolor((*rgba[:3], 0.45))
+                rgba = cmap(0.45 * t)
+                cell.set_facecolor((*rgba[:3], 0.55))
     fig.suptitle(f"Classification report: {name}\n{_accuracy_text(metrics)}", fontsize=12)
     return fig
 

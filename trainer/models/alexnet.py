@@ -62,7 +62,7 @@ def build_alexnet(num_classes: int, input_size: int = 224, activation: str = "re
             layers.Dropout(0.5, name="drop1"),
             layers.Dense(4096, activation=act, name="fc2"),
             layers.Dropout(0.5, name="drop2"),
-            layers.Dense(num_classes, activation="softmax", name="predictions"),
+            layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32"),
         ],
         name="alexnet",
     )

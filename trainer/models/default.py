@@ -48,7 +48,7 @@ def core(classes: int, internal: int = INTERNAL, widths: tuple[int, ...] = WIDTH
             x = layers.MaxPooling2D(2, name=f"block{i + 1}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="core")
 
 

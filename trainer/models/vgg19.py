@@ -29,7 +29,6 @@ WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_HASH = "253f8cb515780f3b799900260a516b6f"
 #: Smallest input side VGG19 accepts (five 2x2 pools).
 MIN_INPUT_SIZE = 32
-BASE_NAME = "vgg19"
 HEAD_LAYERS = ("flatten", "dropout", "predictions")
 
 
@@ -129,7 +128,7 @@ def build_vgg19(num_classes: int, input_size: int = 224, weights: str | os.PathL
     x = base(x, training=False)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(0.5, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="vgg19_transfer")
     compile_classifier(model, learning_rate)
     return model

@@ -72,8 +72,8 @@ def read_contract(keras_file: Path) -> dict | None:
                 return None
             data = json.loads(z.read(CONTRACT_ENTRY).decode("utf-8"))
     except (zipfile.BadZipFile, EOFError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        raise ModelError(f"Model file {keras_file} is damaged (truncated or corrupt: {exc}); it cannot be "
-                         "loaded.") from exc
+        raise ModelError(f"Model file {keras_file} is damaged (truncated or corrupt: {exc}); it is not a "
+                         "loadable Keras model.") from exc
     except OSError as exc:
         raise ModelError(f"Model file {keras_file} cannot be read: {exc.strerror or exc}.") from exc
     if not isinstance(data, dict) or data.get("format") != CONTRACT_FORMAT:
@@ -82,19 +82,16 @@ def read_contract(keras_file: Path) -> dict | None:
 
 
 def check_files(model_path: Path, card: ModelCard) -> None:
-    """Refuse a model whose files are not the ones its card describes: hashes (model, ONNX twin) and the
-    contract inside the model file. Raises ModelError naming the files involved."""
+    """Refuse a model file that is damaged or is not the one its card describes (its SHA-256 and the contract
+    inside it). Raises ModelError naming the files involved."""
     cpath = card_path(model_path)
-    files = card.files or {}
-    expected = files.get("model")
+    recorded = read_contract(model_path) if model_path.suffix.lower() == ".keras" else None
+    expected = (card.files or {}).get("model")
     if expected and file_sha256(model_path) != expected:
         raise ModelError(f"Model file {model_path} does not match its card {cpath} (SHA-256 differs): the model "
                          "was damaged, edited or only half replaced; save or restore the pair together.")
-    if model_path.suffix.lower() != ".keras":
-        return
-    recorded = read_contract(model_path)
     if recorded is None:
-        if card.card_version >= 2:
+        if card.card_version >= 2 and model_path.suffix.lower() == ".keras":
             raise ModelError(f"Model file {model_path} lacks the contract its card {cpath} requires (labels, "
                              "input size, preprocessing); it was not saved by MathSym.")
         return  # a model saved before contracts existed (version 1 card): the legacy path

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
 
 import numpy as np
 
 from trainer.atomic import temp_beside
+from trainer.data.preprocess import ImageLike, to_model_input
+from trainer.errors import ModelError
 from trainer.faults import fault_point
+from trainer.paths import card_path
 from trainer.progress import CancelToken
 from trainer.serving import modelfiles
-from trainer.paths import card_path
 from trainer.serving.card import ModelCard, legacy_notebook_card
-from trainer.errors import ModelError
-from trainer.data.preprocess import ImageLike, to_model_input
 from trainer.serving.onnx import Session, sha256, twin_path
 
 MODEL_SUFFIXES = (".keras", ".h5")
@@ -257,6 +255,44 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         log.warning("%s: not using its ONNX twin %s (%s); running it with Keras.", path.name, twin.name, problem)
     model = _read_keras(path, card)
     return LoadedModel(model, card or legacy_notebook_card(path, model.input_shape[1] or 224), path)
+
+
+def add_twin(path: str | os.PathLike) -> Path:
+    """Write the ONNX twin of a model that runs through Keras (a notebook .h5, a model saved before twins
+    existed), checked on template drawings preprocessed per its card, so that it loads without TensorFlow
+    from then on. A version 2 card records the twin's hash; twin and card change together. Returns the twin."""
+    from trainer.atomic import fsync_file, replace_together
+    from trainer.data.strokes import TEMPLATES, draw_symbol
+    from trainer.serving.onnx import export_onnx
+
+    path = Path(path)
+    model = load_model(path)
+    twin = twin_path(path)
+    if model.backend == "onnx":
+        return twin
+    rng = np.random.default_rng(0)
+    check = np.stack([model.preprocess(draw_symbol(name, rng, size=128)) for name in TEMPLATES])
+    temps: list[Path] = []
+    try:
+        with modelfiles.locked(path, modelfiles.SAVE_LOCK_TIMEOUT):
+            temps.append(temp_beside(twin))
+            export_onnx(model.keras_model, temps[0], check, 1 / 255 if model.card.scaling == "outside" else 1.0)
+            changes = [(temps[0], twin)]
+            if model.card.files:
+                model.card.files = {**model.card.files, "onnx": sha256(temps[0])}
+                model.card.files.pop("onnx_missing", None)
+                temps.append(temp_beside(card_path(path)))
+                temps[1].write_bytes(model.card.to_json().encode("utf-8"))
+                changes.append((temps[1], card_path(path)))
+            for tmp in temps:
+                fsync_file(tmp)
+            replace_together(changes, modelfiles.journal_path(path))
+    except OSError as exc:
+        raise ModelError(f"Cannot write the ONNX twin {twin}: {exc.strerror or exc}.") from exc
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+    return twin
 
 
 def _recorded_twin_hash(card: ModelCard | None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class Session:
         self.output_shape = tuple(outputs[0].shape)
         self._ort = ort
         self._newest = 0
-        self._running: tuple[int, object] | None = None
+        self._running: tuple[int, Any] | None = None
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, classes) for a uint8 batch (N, size, size, 3)."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from trainer.errors import ModelError
 from trainer.data.imageio import is_image_name
+from trainer.errors import ModelError
 from trainer.labels import symbol
 from trainer.paths import find_model, models_dir
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
@@ -91,31 +92,29 @@ def predict_paths(model, paths, k: int = 5, progress: ProgressFn = ignore,
     items = expand_paths(paths)
     results: list[Result] = [item if isinstance(item, Result) else Result(item) for item in items]
     todo = [i for i, item in enumerate(items) if not isinstance(item, Result)]
-    size = model.card.input_size
     workers = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for start in range(0, len(todo), CHUNK):
             if cancel:
                 cancel.check()
-            chunk = todo[start:start + CHUNK]
-            batch = np.empty((len(chunk), size, size, 3), np.uint8)
-            ok = np.zeros(len(chunk), bool)
-
-            def work(j: int) -> None:
-                result = results[chunk[j]]
-                try:
-                    batch[j] = model.preprocess(result.path)
-                    ok[j] = True
-                except Exception as exc:  # any failure belongs to this file only
-                    result.error = _file_error(result.path, exc)
-
-            list(pool.map(work, range(len(chunk))))
-            if ok.any():
-                probabilities = model.predict_inputs(batch[ok])
-                for j, p in zip(np.flatnonzero(ok), probabilities):
-                    results[chunk[j]].top = model.top_k(p, k)
+            chunk = [results[i] for i in todo[start:start + CHUNK]]
+            inputs = list(pool.map(partial(_preprocessed, model), chunk))
+            good = [(result, x) for result, x in zip(chunk, inputs, strict=True) if x is not None]
+            if good:
+                probabilities = model.predict_inputs(np.stack([x for _, x in good]))
+                for (result, _), p in zip(good, probabilities, strict=True):
+                    result.top = model.top_k(p, k)
             progress(Progress("Predicting", min(start + CHUNK, len(todo)), len(todo)))
     return results
+
+
+def _preprocessed(model, result: Result) -> np.ndarray | None:
+    """One file's model input, or None with the file's error recorded (a failure belongs to that file only)."""
+    try:
+        return model.preprocess(result.path)
+    except Exception as exc:
+        result.error = _file_error(result.path, exc)
+        return None
 
 
 def _file_error(path: Path, exc: Exception) -> str:

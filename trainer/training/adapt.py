@@ -36,7 +36,8 @@ DEFAULT_EPOCHS = 8
 REPLAY_PER_CLASS = 40
 #: Test images per class when the test split is generated (no dataset at hand).
 GENERATED_TEST_PER_CLASS = 20
-HYPER = {"learning_rate": 5e-4, "label_smoothing": 0.1, "batch_size": 64}
+DEFAULT_LEARNING_RATE = 5e-4
+HYPER = {"label_smoothing": 0.1, "batch_size": 64}
 
 
 @dataclass
@@ -48,6 +49,7 @@ class AdaptConfig:
     data: Path | None = None  # replay + test dataset; None: the base card's dataset if it is still there
     replay_per_class: int = REPLAY_PER_CLASS
     samples_per_class: int | None = None  # at most this many samples per class (a quick fine-tune on a dataset)
+    learning_rate: float = DEFAULT_LEARNING_RATE  # Adam, cosine decay; higher learns faster and forgets more
     seed: int = 0
 
 
@@ -57,6 +59,7 @@ class _Replay:
     test: Images
     source: str  # what was replayed, for the card
     split: dict
+    test_files: frozenset[Path] = frozenset()  # never trained on, even when the samples folder holds them
 
 
 def _subset(samples: list[Sample], per_class: int, seed: int) -> list[Sample]:
@@ -89,7 +92,8 @@ def _dataset_replay(root: Path, labels: list[str], card: ModelCard, config: Adap
                         stage="Reading replay images", **load)
     test = load_images(_relabel(split.test, index, labels), stage="Reading test images", **load)
     return _Replay(train, test, f"{len(train.y)} images of the train split of {root.resolve()}",
-                   {**split.describe(), "dataset": str(root.resolve())})
+                   {**split.describe(), "dataset": str(root.resolve())},
+                   frozenset(s.path.resolve() for s in split.test))
 
 
 def _generated(labels: list[str], per_class: int, seed: int, card: ModelCard) -> Images:
@@ -154,6 +158,21 @@ def _freeze_batch_norm(model: keras.Model) -> None:
             layer.trainable = False
 
 
+def _augment_settings(card: ModelCard):
+    """The augmentation the base model was trained with (its card says), so fine-tuning asks nothing new of
+    it; a gentle one for models trained without (large random warps would be new to them, not the hand)."""
+    from trainer.data.augment import AugmentSettings
+
+    recorded = card.training.get("augmentation")
+    if isinstance(recorded, dict):
+        try:
+            return AugmentSettings(**recorded)
+        except TypeError:
+            pass
+    return AugmentSettings(rotate_deg=3.0, shear=0.05, log_scale=0.05, translate=0.03, elastic=0.4, dilate=0.1,
+                           dilate_more=0.0, erode=0.05)
+
+
 def _as_ink(x: np.ndarray, batch: int = 256) -> np.ndarray:
     """uint8 RGB (dark ink on white) -> float ink (N, H, W, 1), 1 = ink: what augmentation works on."""
     out = np.empty(x.shape[:3] + (1,), np.float32)
@@ -178,13 +197,12 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     """
     import tensorflow as tf
 
-    from trainer.data.augment import AugmentSettings, augment
+    from trainer.data.augment import augment
     from trainer.training.callbacks import KerasProgress
     from trainer.training.runs import one_hot
 
     started = time.monotonic()
     samples: SampleSet = scan_samples(config.samples)
-    progress(Progress("Reading samples", 0, None, samples.summary()))
     base = load_model(config.base)
     if base.card.scaling != "inside":
         raise ModelError(f"{base.name} is a legacy notebook model; adapt a model trained by MathSym instead.")
@@ -192,7 +210,11 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     new_classes = labels[len(base.labels):]
     keras.utils.set_random_seed(config.seed)
 
-    chosen = samples.index.samples
+    replay = _replay(base, config, progress, cancel)
+    # A samples folder that is the dataset itself (a fine-tune from the Train menu) gives only its train split.
+    chosen = [s for s in samples.index.samples if s.path.resolve() not in replay.test_files]
+    if not chosen:
+        raise SampleError(f"Every sample in {samples.index.root} is in the test split of the replayed dataset.")
     if config.samples_per_class:
         chosen = _subset(chosen, config.samples_per_class, config.seed)
     mine = load_images(_relabel(chosen, samples.index, labels), base.card.preprocessing, base.card.input_size,
@@ -200,7 +222,6 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     if mine.failures:
         path, message = mine.failures[0]
         raise SampleError(f"Sample {path} cannot be used: {message} Remove it and try again.")
-    replay = _replay(base, config, progress, cancel)
     if cancel:
         cancel.check()
 
@@ -216,10 +237,11 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     if new_classes:
         trained = _grow(trained, len(labels), config.seed)
     _freeze_batch_norm(trained)
-    progress(Progress("Preparing", 0, None, f"{len(mine.y)} samples, {len(replay.train.y)} replayed"))
+    progress(Progress("Preparing", 0, None, f"{samples.summary()}: {len(mine.y)} used, {len(replay.train.y)} "
+                                            "replayed"))
     ink = _as_ink(x) if split is None else np.asarray(split[0].predict(x, batch_size=256, verbose=0))
 
-    settings = AugmentSettings()
+    settings = _augment_settings(base.card)
 
     def augmented(ink_batch, target):
         ink_batch = augment(ink_batch, settings)
@@ -232,7 +254,7 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
             .batch(batch, drop_remainder=True)
             .map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
-    schedule = keras.optimizers.schedules.CosineDecay(HYPER["learning_rate"], config.epochs * steps, alpha=0.05)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.epochs * steps, alpha=0.05)
     trained.compile(optimizer=keras.optimizers.Adam(schedule),
                     loss=keras.losses.CategoricalCrossentropy(label_smoothing=HYPER["label_smoothing"]),
                     metrics=["accuracy"])
@@ -244,7 +266,8 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
         model = keras.Model(inputs, trained(split[0](inputs)), name=base.keras_model.name)
     else:
         model = trained
-    card = _card(base, config, samples, replay, labels, new_classes, reporter.history)
+    used = {labels[i]: int(n) for i, n in enumerate(np.bincount(mine.y, minlength=len(labels))) if n}
+    card = _card(base, config, samples, used, replay, labels, new_classes, reporter.history)
     adapted = LoadedModel(model, card)
     base_probs = predict_arrays(base.predict_inputs, replay.test.x, progress, cancel, stage="Testing the base model")
     new_probs = predict_arrays(adapted.predict_inputs, replay.test.x, progress, cancel, stage="Testing")
@@ -256,11 +279,11 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     if cancel:
         cancel.check()
     output = Path(config.output) if config.output else default_output(f"{base.card.architecture}-adapted")
-    return save_model(model, card, output)
+    return save_model(model, card, output, cancel)
 
 
-def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, replay: _Replay, labels: list[str],
-          new_classes: list[str], history: list[dict]) -> ModelCard:
+def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, used: dict[str, int], replay: _Replay,
+          labels: list[str], new_classes: list[str], history: list[dict]) -> ModelCard:
     symbols = {**base.card.dataset.get("symbols", {}),
                **{c: samples.symbols.get(c, {"symbol": c, "latex": c}) for c in new_classes}}
     return ModelCard(
@@ -276,11 +299,12 @@ def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, replay: _R
             "kind": "adapt (fine-tuned on personal samples)",
             "base_model": {"path": str(Path(config.base).resolve()), "sha256": _file_digest(Path(config.base)),
                            "created": base.card.created, "test_accuracy": base.card.test_accuracy},
-            "samples": {"path": str(Path(config.samples).resolve()), "counts": samples.counts,
+            "samples": {"path": str(Path(config.samples).resolve()), "counts": used,
                         "hash": samples.digest, "symbols": samples.symbols},
             "new_classes": new_classes,
             "replay": replay.source,
             "epochs": config.epochs,
+            "learning_rate": config.learning_rate,
             "seed": config.seed,
             **HYPER,
             "batch_norm": "frozen (statistics of the base model kept)",
@@ -288,6 +312,6 @@ def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, replay: _R
         },
         versions=library_versions(),
         created=now_iso(),
-        notes=f"Adapted from {Path(config.base).name} on {sum(samples.counts.values())} personal samples.",
+        notes=f"Adapted from {Path(config.base).name} on {sum(used.values())} samples.",
     )
 

@@ -1,13 +1,16 @@
-"""Training the embedded default model (issue 3): a small augmented CNN on "ink"-preprocessed images.
+"""Training the embedded default model (issues 3 and 8): a small augmented CNN on "ink"-preprocessed images.
 
 Reproduce ``models/default.keras`` with::
 
     mathsym-train train default --data ../shared/data/handwritten-math-symbols --output models/default.keras
 
-Only the notebook split's train part is used; the test split is touched once, by ``finish_run``. The
-recipe (epochs, schedule, augmentation) was validated with ``--train-on fit``: learn on the fit part
-(75 %), keep the epoch best on the validation part (25 %). The default model then learns on the whole
-train split (``--train-on train``, the default) for that fixed schedule and keeps the last epoch.
+It learns from the notebook split's train part plus drawings of how other people write the 19 symbols
+(``trainer.data.styles``, training-side parameters only, through the same preprocessing); the test split
+is touched once, by ``finish_run``, and the style test set never. The recipe (epochs, schedule,
+augmentation, style share) was validated with ``--train-on fit`` (learn on the fit part, 75 %, check on
+the validation part, 25 %) and on training-side style drawings of another seed. The default model then
+learns on the whole train split (``--train-on train``, the default) for that fixed schedule and keeps the
+last epoch.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def default_config(dataset, output=None, epochs: int = ARCHITECTURES["default"].
                    **extra) -> RunConfig:
     """The RunConfig the default model is trained with (ink preprocessing, 224 input)."""
     return RunConfig(dataset=Path(dataset), output=None if output is None else Path(output), epochs=epochs,
-                     batch_size=ARCHITECTURES["default"].batch_size, preprocessing="ink", image_size=224, subset=subset, extra=extra)
+                     batch_size=ARCHITECTURES["default"].batch_size, preprocessing="ink", image_size=224,
+                     subset=subset, extra=extra)
 
 
 def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:

@@ -10,15 +10,24 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.serving.card import ModelCard, library_versions, now_iso
 from trainer.data.dataset import DatasetIndex, Duplicates, Sample, find_duplicates, scan_dataset
-from trainer.evaluation.evaluate import metrics_from_predictions, predict_arrays
 from trainer.data.loading import Images, load_images
-from trainer.serving.modelio import LoadedModel, save_model
 from trainer.data.preprocess import INPUT_SIZE
-from trainer.progress import CancelToken, Progress, ProgressFn, ignore
-from trainer.data.split import NOTEBOOK_SEED, NOTEBOOK_VALIDATION, Split, leak_free_split, notebook_split, validation_split
+from trainer.data.split import (
+    NOTEBOOK_SEED,
+    NOTEBOOK_VALIDATION,
+    Split,
+    leak_free_split,
+    notebook_split,
+    validation_split,
+)
+from trainer.errors import DatasetError
+from trainer.evaluation.evaluate import metrics_from_predictions, predict_arrays
 from trainer.paths import default_output
+from trainer.progress import CancelToken, Progress, ProgressFn, ignore
+from trainer.serving.card import ModelCard, library_versions, now_iso
+from trainer.serving.modelio import LoadedModel, save_model
+from trainer.training.device import configure_training
 
 
 @dataclass
@@ -46,6 +55,7 @@ class RunData:
     fit: Images
     val: Images
     test: Images
+    device: dict = field(default_factory=dict)  # trainer.training.device.configure_training(), for the card
 
 
 def _limit(samples: list[Sample], per_class: int | None) -> list[Sample]:
@@ -61,8 +71,12 @@ def _limit(samples: list[Sample], per_class: int | None) -> list[Sample]:
 
 
 def prepare_data(config: RunConfig, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> RunData:
-    """Scan, split (notebook or leak-free), cut validation like the notebook, preprocess every image."""
+    """Scan, split (notebook or leak-free), cut validation like the notebook, preprocess every image.
+
+    Raises DatasetError for a dataset no architecture can learn from: one class, or no readable image.
+    """
     index = scan_dataset(config.dataset)
+    check_classes(index)
     progress(Progress("Scanning dataset", 0, None, index.summary()))
     duplicates = find_duplicates(index)
     split = (leak_free_split(index, config.seed, duplicates) if config.split == "leak-free"
@@ -76,7 +90,15 @@ def prepare_data(config: RunConfig, progress: ProgressFn = ignore, cancel: Cance
         load_images(fit, stage="Reading training images", **load),
         load_images(val, stage="Reading validation images", **load),
         load_images(split.test, stage="Reading test images", **load),
+        configure_training(),  # before any model is built: the dtype policy applies at build time
     )
+
+
+def check_classes(index: DatasetIndex) -> None:
+    """Refuse a one-class dataset: every architecture would "learn" it to 100 % and recognise nothing."""
+    if len(index.class_names) < 2:
+        raise DatasetError(f"{index.root} has only one class ({index.class_names[0]}); a classifier needs at least "
+                           "two class folders.")
 
 
 def finish_run(model, architecture: str, config: RunConfig, data: RunData, started: float,
@@ -99,7 +121,8 @@ def finish_run(model, architecture: str, config: RunConfig, data: RunData, start
         split={**data.split.describe(), "validation": config.validation, "fit": len(data.fit.y),
                "val": len(data.val.y), "subset_per_class": config.subset},
         training={"command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "",
-                  "epochs": config.epochs, "batch_size": config.batch_size, **config.extra, **training},
+                  "epochs": config.epochs, "batch_size": config.batch_size, **config.extra, **training,
+                  "device": data.device},
         versions=library_versions(),
         created=now_iso(),
     )

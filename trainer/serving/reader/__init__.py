@@ -24,8 +24,14 @@ from trainer.serving.reader.segment import Segmentation, SegmentationError, segm
 
 #: Lines with more symbols than this are not even recognised (far beyond MAX_SYMBOLS: not a line).
 MAX_RECOGNISED = 4 * MAX_SYMBOLS
-#: A reading whose symbols' joint probability is below this is shown, but not calculated.
-MIN_CONFIDENCE = 0.01
+#: A reading with at least this share (and at least two) of its symbols below UNSURE is shown, not
+#: calculated: writing that is not maths (text, a drawing) gives such readings.
+UNSURE_SHARE = 0.25
+UNSURE = 0.5
+
+#: Close neighbours become one symbol when one alone is below MERGE_UNSURE and together they reach MERGE_SURE.
+MERGE_UNSURE = 0.6
+MERGE_SURE = 0.8
 
 _PRETTY = {"*": "×", "/": "÷", "-": "−"}
 _LATEX = {"*": r"\times", "/": r"\div"}
@@ -70,6 +76,7 @@ class Reading:
     probabilities: np.ndarray | None = field(default=None, repr=False)  # (n, classes), for re-decoding
     labels: list[str] = field(default_factory=list, repr=False)
     geometry: list[Geometry] = field(default_factory=list, repr=False)
+    parts: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # strokes/components per symbol
 
     @property
     def pretty(self) -> str:
@@ -81,10 +88,13 @@ class Reading:
             "text": self.text,
             "latex": self.latex,
             "result": self.result,
-            "symbols": [{"label": s.label, "probability": round(s.probability, 6), "box": list(s.box)}
-                        for s in self.symbols],
-            "alternatives": [{"text": a.text, "latex": a.latex, "result": a.result,
-                              "probability": round(a.probability, 4)} for a in self.alternatives],
+            "symbols": [
+                {"label": s.label, "probability": round(s.probability, 6), "box": list(s.box)} for s in self.symbols
+            ],
+            "alternatives": [
+                {"text": a.text, "latex": a.latex, "result": a.result, "probability": round(a.probability, 4)}
+                for a in self.alternatives
+            ],
             "error": self.error,
         }
 
@@ -105,8 +115,9 @@ def latex(text: str) -> str:
     return _typeset(text, _LATEX, "-")
 
 
-def read_strokes(model, strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float] | float = 3.0,
-                 k: int = 3) -> Reading:
+def read_strokes(
+    model, strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float] | float = 3.0, k: int = 3
+) -> Reading:
     """Read pen strokes (point lists, (x, y, ...) per point); ``widths`` per stroke or one for all."""
     if not isinstance(widths, Sequence):
         widths = [float(widths)] * len(strokes)
@@ -134,25 +145,59 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
         return Reading(error="Nothing is written: there is no ink to read.")
     if n > MAX_RECOGNISED:
         return Reading(error=f"The ink holds {n} symbols; MathSym reads lines of at most {MAX_SYMBOLS}.")
-    inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops])
-    probabilities = model.predict_inputs(inputs)
+    pairs = segmentation.close_pairs() if segmentation.crop_of is not None else []
+    merged = (
+        [segmentation.crop_of(segmentation.groups[i].parts + segmentation.groups[i + 1].parts) for i in pairs]
+        if segmentation.crop_of is not None
+        else []
+    )
+    inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops + merged])
+    probabilities = model.predict_inputs(inputs)  # the symbols and the candidate merges: one batch
+    probabilities, merged_probs = probabilities[:n], probabilities[n:]
+    for i, crop, p in reversed(list(zip(pairs, merged, merged_probs, strict=True))):
+        if i + 1 < len(segmentation.groups) and _one_symbol(p, probabilities[i], probabilities[i + 1]):
+            segmentation.merge(i, crop)
+            probabilities = np.concatenate([probabilities[:i], p[None], probabilities[i + 2 :]])
+    n = len(segmentation.groups)
     height = max(segmentation.line_height, 1e-6)
-    geometry = [Geometry(g.width / height, g.height / height, len(g.parts)) for g in segmentation.groups]
+    geometry = [Geometry(g.width / height, g.height / height, len(g.parts), sized=n > 1) for g in segmentation.groups]
     boxes = [tuple(round(v) for v in g.box) for g in segmentation.groups]
-    return redecode(probabilities, list(model.labels), geometry, boxes, k=k)
+    parts = [tuple(g.parts) for g in segmentation.groups]
+    return redecode(probabilities, list(model.labels), geometry, boxes, k=k, parts=parts)
 
 
-def redecode(probabilities: np.ndarray, labels: list[str], geometry: list[Geometry], boxes, k: int = 3,
-             fixed: dict[int, str] | None = None) -> Reading:
+def _one_symbol(merged: np.ndarray, left: np.ndarray, right: np.ndarray) -> bool:
+    """Two neighbours are one symbol when the model is unsure of one of them alone and sure of them together
+    (two confident digits are two digits, however close)."""
+    return float(merged.max()) >= MERGE_SURE and min(float(left.max()), float(right.max())) < MERGE_UNSURE
+
+
+def redecode(
+    probabilities: np.ndarray,
+    labels: list[str],
+    geometry: list[Geometry],
+    boxes,
+    k: int = 3,
+    fixed: dict[int, str] | None = None,
+    parts: list[tuple[int, ...]] | None = None,
+) -> Reading:
     """Decode and calculate from per-symbol probabilities, with some symbols pinned (a user's correction)."""
     decoded = decode(probabilities, labels, geometry, fixed)
-    order = np.argsort(probabilities, axis=1)[:, ::-1][:, :max(1, k)]
-    symbols = [ReadSymbol(name, p, tuple(int(v) for v in box),
-                          [(labels[j], float(probabilities[i, j])) for j in order[i]])
-               for i, (name, p, box) in enumerate(zip(decoded.labels, decoded.probabilities, boxes))]
+    order = np.argsort(probabilities, axis=1)[:, ::-1][:, : max(1, k)]
+    symbols = [
+        ReadSymbol(name, p, _int_box(box), [(labels[j], float(probabilities[i, j])) for j in order[i]])
+        for i, (name, p, box) in enumerate(zip(decoded.labels, decoded.probabilities, boxes, strict=True))
+    ]
     text = "".join(s.token for s in symbols)
-    reading = Reading(text, latex(text), symbols=symbols, probabilities=probabilities, labels=labels,
-                      geometry=geometry)
+    reading = Reading(
+        text,
+        latex(text),
+        symbols=symbols,
+        probabilities=probabilities,
+        labels=labels,
+        geometry=geometry,
+        parts=list(parts or []),
+    )
     reading.result, reading.error = _result(text, decoded.parses, decoded.probabilities, fixed or {})
     for names, share in decoded.alternatives:
         alt = "".join(TOKENS[name] for name in names)
@@ -161,19 +206,25 @@ def redecode(probabilities: np.ndarray, labels: list[str], geometry: list[Geomet
     return reading
 
 
+def _int_box(box) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    return round(x), round(y), round(w), round(h)
+
+
 def _result(text: str, parses: bool, probabilities: Sequence[float], fixed: dict) -> tuple[str | None, str | None]:
     if "?" in text:
         return None, "The model has classes the reader does not know, so the line cannot be calculated."
     if len(text) > MAX_SYMBOLS:
         return None, f"The line has {len(text)} symbols; MathSym calculates lines of at most {MAX_SYMBOLS}."
-    joint = float(np.prod([p for i, p in enumerate(probabilities) if i not in fixed])) if probabilities else 1.0
+    unsure = sum(p < UNSURE for i, p in enumerate(probabilities) if i not in fixed)
     try:
         result = calculate(text)
     except MathError as exc:
         return None, str(exc)
     if not parses:
         return None, f"{text} does not read as a line of arithmetic."
-    if joint < MIN_CONFIDENCE:
-        return None, ("The reading is too unsure to calculate (is this maths?); correct the unclear symbols "
-                      "or write them again.")
+    if unsure >= max(2.0, UNSURE_SHARE * len(probabilities)):
+        return None, (
+            "The reading is too unsure to calculate (is this maths?); correct the unclear symbols or write them again."
+        )
     return result, None

@@ -8,7 +8,8 @@ all labels of every symbol (not only the top few). Context fixes what one symbol
 
 * ``x`` between numbers is ×, a coefficient before a letter (``2x``) makes it the letter (the grammar);
 * a blob small relative to the line's height is a decimal point, never a ``0``; a big one is never a point;
-* a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob.
+* a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob;
+* a ``+ × ÷`` as tall as the digits is unlikely (in a line they are written smaller): a close ``4`` wins.
 
 When the model is sure of a symbol that the grammar rejects (``3+=4``), the reading is its own top choice
 and the line is reported as not parsing, rather than silently replaced.
@@ -25,14 +26,23 @@ import numpy as np
 #: The ASCII token of each class name the reader knows.
 TOKENS: dict[str, str] = {
     **{d: d for d in "0123456789"},
-    "add": "+", "sub": "-", "mul": "*", "div": "/", "eq": "=", "dec": ".", "x": "x", "y": "y", "z": "z",
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "eq": "=",
+    "dec": ".",
+    "x": "x",
+    "y": "y",
+    "z": "z",
 }
 #: A grammar-chosen label this many times less likely than the model's top label overrides it only for
 #: pairs that look alike; otherwise the line is reported as not parsing.
-OVERRIDE = 0.01
+OVERRIDE = 0.05
 LOOKALIKE_OVERRIDE = 1e-6
-LOOKALIKES = {frozenset(p) for p in (("x", "mul"), ("0", "dec"), ("sub", "dec"), ("sub", "eq"), ("1", "sub"),
-                                     ("add", "mul"), ("add", "x"))}
+LOOKALIKES = {
+    frozenset(p) for p in (("x", "mul"), ("0", "dec"), ("sub", "dec"), ("1", "sub"), ("add", "mul"), ("add", "x"))
+}
 #: A reading whose probability is at least this share of the best one's is offered as an alternative.
 ALTERNATIVE = 0.2
 #: Shares of the line height: a blob smaller than SMALL is a dot; one larger than BIG is not.
@@ -40,6 +50,9 @@ SMALL = 0.3
 BIG = 0.45
 _NO = -1e9
 _NEVER = -12.0  # log-prior of a label the symbol's size rules out
+_UNLIKELY = -2.0  # log-prior of a label the symbol's size makes unlikely
+#: Share of the line height from which a symbol is as tall as the digits.
+TALL = 0.85
 
 
 def _kind(token: str) -> str:
@@ -53,8 +66,12 @@ def _kind(token: str) -> str:
 # Automaton states: (name, seen '='). NEED: an operand comes next (unary minus allowed); UNARY: after a unary
 # minus; INT / FRAC: in a number's integer / fraction digits; DOT: after a point (a digit must follow);
 # LETTER: after a letter; EQ: just after '=' (the line may end there).
-_STATES = [(name, eq) for eq in (False, True) for name in ("NEED", "UNARY", "INT", "DOT", "FRAC", "LETTER", "EQ")
-           if not (name == "EQ" and not eq)]
+_STATES = [
+    (name, eq)
+    for eq in (False, True)
+    for name in ("NEED", "UNARY", "INT", "DOT", "FRAC", "LETTER", "EQ")
+    if not (name == "EQ" and not eq)
+]
 _INDEX = {s: i for i, s in enumerate(_STATES)}
 _START = _INDEX[("NEED", False)]
 _ACCEPT = {_INDEX[s] for s in _STATES if s[0] in ("INT", "FRAC", "LETTER", "EQ")}
@@ -88,16 +105,20 @@ _NEXT = np.array([[_INDEX[n] if (n := _step(s, k)) else -1 for k in _KINDS] for 
 
 @dataclass
 class Geometry:
-    """A symbol's box relative to its line: width and height over the line height, and its part count."""
+    """A symbol's box relative to its line: width and height over the line height, and its part count.
+    ``sized``: False when there is no line to compare with (a lone symbol), so size says nothing."""
 
     width: float
     height: float
     parts: int = 1
+    sized: bool = True
 
 
 def priors(geometry: Geometry, labels: Sequence[str]) -> np.ndarray:
     """Log-priors per label from the symbol's size and shape relative to the line."""
     out = np.zeros(len(labels))
+    if not geometry.sized:
+        return out
     size = max(geometry.width, geometry.height)
     aspect = geometry.width / max(geometry.height, 1e-6)
     for i, name in enumerate(labels):
@@ -111,6 +132,8 @@ def priors(geometry: Geometry, labels: Sequence[str]) -> np.ndarray:
             out[i] = _NEVER  # digits, letters and the other operators are not specks
         elif name == "1" and aspect > 1.5:
             out[i] = _NEVER
+        elif name in ("add", "mul", "div") and geometry.height >= TALL:
+            out[i] = _UNLIKELY  # written in a line, operators are smaller than digits
     return out
 
 
@@ -125,8 +148,9 @@ class Decoded:
     parses: bool
 
 
-def decode(probabilities: np.ndarray, labels: Sequence[str], geometry: Sequence[Geometry],
-           fixed: dict[int, str] | None = None) -> Decoded:
+def decode(
+    probabilities: np.ndarray, labels: Sequence[str], geometry: Sequence[Geometry], fixed: dict[int, str] | None = None
+) -> Decoded:
     """The best grammatical reading of symbols with model ``probabilities`` (n, classes) and ``geometry``.
 
     ``fixed`` pins symbols to labels (a user's correction). Labels the reader does not know are never
@@ -161,8 +185,7 @@ def decode(probabilities: np.ndarray, labels: Sequence[str], geometry: Sequence[
     best = fwd[n][best_end]
     if not _acceptable(path, top, post, labels):
         return Decoded([labels[i] for i in top], [float(post[i, j]) for i, j in enumerate(top)], [], False)
-    alternatives = _alternatives(path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best, labels,
-                                 fixed or {})
+    alternatives = _alternatives(path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best, labels, fixed or {})
     return Decoded([labels[j] for j in path], [float(post[i, j]) for i, j in enumerate(path)], alternatives, True)
 
 
@@ -210,8 +233,11 @@ def _trace(back: np.ndarray, kind_arg: np.ndarray, end: int, state: int) -> list
 def _suffix(bwd: np.ndarray, kind_best: np.ndarray, kind_arg: np.ndarray, start: int, state: int) -> list[int]:
     out = []
     for i in range(start, len(kind_best)):
-        options = [(kind_best[i, k] + bwd[i + 1, t], k, t) for k, t in enumerate(_NEXT[state])
-                   if t >= 0 and kind_best[i, k] > _NO / 2]
+        options = [
+            (kind_best[i, k] + bwd[i + 1, t], k, t)
+            for k, t in enumerate(_NEXT[state])
+            if t >= 0 and kind_best[i, k] > _NO / 2
+        ]
         _, k, state = max(options)
         out.append(int(kind_arg[i, k]))
     return out
@@ -219,7 +245,7 @@ def _suffix(bwd: np.ndarray, kind_best: np.ndarray, kind_arg: np.ndarray, start:
 
 def _acceptable(path: list[int], top: list[int], post: np.ndarray, labels: Sequence[str]) -> bool:
     """Whether the grammar may override the model where the two disagree."""
-    for i, (j, t) in enumerate(zip(path, top)):
+    for i, (j, t) in enumerate(zip(path, top, strict=True)):
         if j == t:
             continue
         pair = frozenset((labels[j], labels[t]))

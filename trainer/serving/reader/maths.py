@@ -64,7 +64,7 @@ class Expr(dict):
         out = Expr()
         for m1, c1 in self.items():
             for m2, c2 in other.items():
-                out = out + Expr({tuple(a + b for a, b in zip(m1, m2)): c1 * c2})
+                out = out + Expr({tuple(a + b for a, b in zip(m1, m2, strict=True)): c1 * c2})
         return out
 
     def divide(self, atom: Expr, shown: str) -> Expr:
@@ -86,6 +86,7 @@ class Expr(dict):
 
 
 # -- parsing ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Parser:
@@ -119,7 +120,7 @@ class _Parser:
             rhs = self.factor()
             if op == "/":
                 self.nonzero |= rhs.letters()
-            value = value * rhs if op == "*" else value.divide(rhs, self.text[start:self.pos])
+            value = value * rhs if op == "*" else value.divide(rhs, self.text[start : self.pos])
         return value
 
     def factor(self) -> Expr:
@@ -132,7 +133,7 @@ class _Parser:
         start = self.pos
         while self.peek() and (self.peek().isdigit() or self.peek() == "."):
             self.pos += 1
-        digits = self.text[start:self.pos]
+        digits = self.text[start : self.pos]
         value = Expr.number(Fraction(1))
         if digits:
             value = Expr.number(parse_number(digits))
@@ -148,8 +149,9 @@ def parse_number(digits: str) -> Fraction:
     if digits.count(".") > 1 or digits == "." or digits.endswith("."):
         raise MathError(f"{digits} is not a number.")
     if sum(ch.isdigit() for ch in digits) > MAX_DIGITS:
-        raise MathError(f"A number has more than {MAX_DIGITS} digits; MathSym calculates with at most "
-                        f"{MAX_DIGITS}-digit numbers.")
+        raise MathError(
+            f"A number has more than {MAX_DIGITS} digits; MathSym calculates with at most {MAX_DIGITS}-digit numbers."
+        )
     return Fraction(digits)
 
 
@@ -173,10 +175,13 @@ def parse_side(text: str, start: int, end: int, nonzero: set[str]) -> Expr:
 
 # -- results ----------------------------------------------------------------------------------------------
 
+
 def _check_size(value: Fraction) -> None:
     if len(str(abs(value.numerator))) > MAX_RESULT_DIGITS or len(str(value.denominator)) > MAX_RESULT_DIGITS:
-        raise MathError(f"The result has more than {MAX_RESULT_DIGITS} digits; MathSym shows results of at "
-                        f"most {MAX_RESULT_DIGITS} digits.")
+        raise MathError(
+            f"The result has more than {MAX_RESULT_DIGITS} digits; MathSym shows results of at "
+            f"most {MAX_RESULT_DIGITS} digits."
+        )
 
 
 def decimal(value: Fraction) -> str:
@@ -190,13 +195,13 @@ def decimal(value: Fraction) -> str:
     v = abs(value)
     if den == 1:
         places = 0
-        while (v * 10 ** places).denominator != 1:
+        while (v * 10**places).denominator != 1:
             places += 1
-        whole, frac = divmod(v.numerator * 10 ** places // v.denominator, 10 ** places)
+        whole, frac = divmod(v.numerator * 10**places // v.denominator, 10**places)
         return sign + (f"{whole}.{frac:0{places}d}" if places else str(whole))
     magnitude = math.floor(math.log10(v)) if v else 0
     places = max(DECIMALS - 1 - magnitude, 0)
-    scaled = round(v * 10 ** places)
+    scaled = round(v * 10**places)
     text = str(scaled).rjust(places + 1, "0")
     whole, frac = text[:-places] if places else text, text[-places:] if places else ""
     frac = frac.rstrip("0")
@@ -218,7 +223,7 @@ def _fraction_text(c: Fraction) -> str:
 def _monomial_text(m: Monomial) -> tuple[str, str]:
     def part(sign: int) -> str:
         out = ""
-        for name, e in zip(LETTERS, m):
+        for name, e in zip(LETTERS, m, strict=True):
             if e * sign > 0:
                 out += name + (f"^{abs(e)}" if abs(e) > 1 else "")
         return out
@@ -262,7 +267,7 @@ def _solve_one(diff: Expr, letter: str, nonzero: bool) -> str:
     powers, shift = _poly_in(diff, letter)
     shift = shift or nonzero
     degree = max(powers, default=0)
-    coeff = {p: e.constant for p, e in powers.items()}
+    coeff = {p: e.constant or Fraction(0) for p, e in powers.items()}  # one letter: every power's is a number
     if degree == 0:
         if not powers:
             return f"every value of {letter}" + (f" except {letter} = 0" if shift else "")
@@ -273,10 +278,14 @@ def _solve_one(diff: Expr, letter: str, nonzero: bool) -> str:
             return "no solution"
         return f"{letter} = {show_number(root)}"
     if degree == 2:
-        return _quadratic(coeff.get(2, Fraction(0)), coeff.get(1, Fraction(0)), coeff.get(0, Fraction(0)),
-                          letter, exclude_zero=bool(shift))
-    raise MathError(f"This is an equation of degree {degree} in {letter}; MathSym solves equations of degree "
-                    "1 and 2.")
+        return _quadratic(
+            coeff.get(2, Fraction(0)),
+            coeff.get(1, Fraction(0)),
+            coeff.get(0, Fraction(0)),
+            letter,
+            exclude_zero=bool(shift),
+        )
+    raise MathError(f"This is an equation of degree {degree} in {letter}; MathSym solves equations of degree 1 and 2.")
 
 
 def _exact_sqrt(q: Fraction) -> Fraction | None:
@@ -332,7 +341,7 @@ def calculate(text: str) -> str:
     letters = [ch for ch in text if ch in LETTERS]
     names = sorted(set(letters), key=letters.index)
     if not names:
-        left, right = lhs.constant, rhs.constant
+        left, right = lhs.constant or Fraction(0), rhs.constant or Fraction(0)  # no letters: numbers
         if left == right:
             return f"true ({show_number(left)})"
         return f"false ({show_number(left)} is not {show_number(right)})"

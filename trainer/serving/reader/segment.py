@@ -15,7 +15,7 @@ Sizes are relative to the line's height, so any size, spacing, slight slope, col
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -32,7 +32,9 @@ OVERLAP = 0.5
 #: for the dots of a long line).
 LINE_WORK = 1600
 #: Pixels on the longer side of a symbol crop handed to the preprocessing (it rescales anyway).
-CROP_SIDE = 96
+CROP_SIDE = 64
+#: Neighbours closer than this share of the line height are also tried as one symbol.
+MERGE_GAP = 0.12
 #: Paper margin around a symbol crop, as a share of its longer side (the preprocessing fits the paper on it).
 CROP_MARGIN = 0.2
 
@@ -61,14 +63,38 @@ class Group:
 
 @dataclass
 class Segmentation:
-    """Symbols left to right, the line height, and one crop per symbol (RGB, dark ink on white)."""
+    """Symbols left to right, the line height, and one crop per symbol (RGB, dark ink on white).
+    ``crop_of(parts)`` renders the crop of any set of parts (to try two neighbours as one symbol)."""
 
     groups: list[Group]
     line_height: float
     crops: list[np.ndarray] = field(default_factory=list)
+    crop_of: Callable[[list[int]], np.ndarray] | None = None
+
+    def close_pairs(self) -> list[int]:
+        """Indices i where symbols i and i+1 might be one symbol split in two (an ``x`` written as ``)(``
+        whose halves do not touch, a ``4`` whose stroke stops short): neither a dot nor a bar, side by side
+        at the same height with almost no gap."""
+        h = self.line_height
+        out = []
+        for i, (a, b) in enumerate(itertools.pairwise(self.groups)):
+            if any(max(g.width, g.height) < SMALL * h or _flat(g.box) for g in (a, b)):
+                continue
+            gap = b.box[0] - (a.box[0] + a.box[2])
+            shared = -_y_gap(a.box, b.box)
+            if gap < MERGE_GAP * h and shared >= 0.6 * min(a.height, b.height):
+                out.append(i)
+        return out
+
+    def merge(self, i: int, crop: np.ndarray) -> None:
+        """Make symbols i and i+1 one symbol with this crop."""
+        a, b = self.groups[i], self.groups[i + 1]
+        self.groups[i : i + 2] = [Group(sorted(a.parts + b.parts), _union([a.box, b.box]))]
+        self.crops[i : i + 2] = [crop]
 
 
 # -- grouping ---------------------------------------------------------------------------------------------
+
 
 def _union(boxes: Sequence[Box]) -> Box:
     x0 = min(b[0] for b in boxes)
@@ -86,11 +112,17 @@ def _y_gap(a: Box, b: Box) -> float:
     return max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
 
 
+def _flat(b: Box) -> bool:
+    """A bar (``-``, a bar of ``=`` or ``÷``): much wider than tall; its height says nothing of the line's."""
+    return b[3] < 0.4 * b[2]
+
+
 def line_height(boxes: Sequence[Box]) -> float:
-    """A robust height of the line's tall symbols: the median of heights at least half the tallest."""
-    heights = sorted(b[3] for b in boxes)
+    """A robust height of the line's tall symbols: the median of heights at least half the tallest, bars
+    left out (a line of bars only: the longest bar's length)."""
+    heights = sorted(b[3] for b in boxes if not _flat(b))
     if not heights:
-        return 1.0
+        return max((b[2] for b in boxes), default=1.0) or 1.0
     tall = [h for h in heights if h >= 0.5 * heights[-1]]
     return float(np.median(tall)) or 1.0
 
@@ -119,7 +151,7 @@ def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float
     floor = 0.05 * height  # a vertical bar is as wide as the pen; count it at least this wide
     big = [i for i in range(n) if not small[i]]
     for a_i, i in enumerate(big):
-        for j in big[a_i + 1:]:
+        for j in big[a_i + 1 :]:
             overlap = _x_overlap(boxes[i], boxes[j])
             narrow = max(min(boxes[i][2], boxes[j][2]), floor)
             if overlap >= OVERLAP * narrow or (overlap > -floor and touching is not None and touching(i, j)):
@@ -140,7 +172,7 @@ def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float
         members.setdefault(find(i), []).append(i)
     groups = [Group(sorted(m), _union([boxes[i] for i in m])) for m in members.values()]
     for g in groups:
-        tall = [boxes[i] for i in g.parts if boxes[i][3] >= 0.5 * height]
+        tall = [boxes[i] for i in g.parts if boxes[i][3] >= 0.5 * height and not _flat(boxes[i])]
         if any(_y_gap(a, b) > 0.15 * height for a in tall for b in tall):
             raise SegmentationError("The ink holds more than one line of writing; write one line at a time.")
     groups.sort(key=lambda g: g.box[0] + g.box[2] / 2)
@@ -150,13 +182,14 @@ def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float
 
 def _check_one_line(groups: list[Group], height: float) -> None:
     """Neighbouring tall symbols must share some height: a jump to a disjoint band is a second line."""
-    tall = [g for g in groups if g.height >= 0.5 * height]
+    tall = [g for g in groups if g.height >= 0.5 * height and not _flat(g.box)]
     for a, b in itertools.pairwise(tall):
         if _y_gap(a.box, b.box) > 0.5 * height:
             raise SegmentationError("The ink holds more than one line of writing; write one line at a time.")
 
 
 # -- strokes ----------------------------------------------------------------------------------------------
+
 
 def _stroke_box(points: np.ndarray, width: float) -> Box:
     r = width / 2.0
@@ -180,10 +213,11 @@ def _densify(points: np.ndarray, step: float) -> np.ndarray:
 def segment_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float]) -> Segmentation:
     """Group pen strokes (point lists, x y first in each point) into symbols and render each symbol's crop."""
     pts = [np.asarray([(p[0], p[1]) for p in s], np.float64) for s in strokes]
+    all_widths = [float(w) for w in widths]
     keep = [i for i, p in enumerate(pts) if len(p)]
     pts = [pts[i] for i in keep]
     widths = [float(widths[i]) for i in keep]
-    boxes = [_stroke_box(p, w) for p, w in zip(pts, widths)]
+    boxes = [_stroke_box(p, w) for p, w in zip(pts, widths, strict=True)]
     dense: dict[int, np.ndarray] = {}
 
     def touching(i: int, j: int) -> bool:
@@ -196,17 +230,19 @@ def segment_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequen
     groups, height = group_parts(boxes, touching)
     for g in groups:
         g.parts = [keep[i] for i in g.parts]
-    crops = [render_strokes([strokes[i] for i in g.parts], [_width_of(widths, keep, i) for i in g.parts], g.box)
-             for g in groups]
-    return Segmentation(groups, height, crops)
+    box_of = dict(zip(keep, boxes, strict=True))
+
+    def crop_of(parts: list[int]) -> np.ndarray:
+        return render_strokes(
+            [strokes[i] for i in parts], [all_widths[i] for i in parts], _union([box_of[i] for i in parts])
+        )
+
+    return Segmentation(groups, height, [crop_of(g.parts) for g in groups], crop_of)
 
 
-def _width_of(widths: list[float], keep: list[int], original: int) -> float:
-    return widths[keep.index(original)]
-
-
-def render_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float], box: Box,
-                   side: int = CROP_SIDE) -> np.ndarray:
+def render_strokes(
+    strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float], box: Box, side: int = CROP_SIDE
+) -> np.ndarray:
     """One symbol's strokes, black on white, anti-aliased, in its box plus a paper margin (RGB uint8)."""
     x, y, w, h = box
     margin = CROP_MARGIN * max(w, h)
@@ -215,7 +251,7 @@ def render_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequenc
     out_w, out_h = max(1, round((w + 2 * margin) * scale)), max(1, round((h + 2 * margin) * scale))
     sub = 4  # draw large and shrink: smooth edges
     canvas = np.zeros((out_h * sub, out_w * sub), np.uint8)
-    for stroke, width in zip(strokes, widths):
+    for stroke, width in zip(strokes, widths, strict=True):
         p = np.asarray([(q[0], q[1]) for q in stroke], np.float64)
         p = np.round((p - (x - margin, y - margin)) * scale * sub).astype(np.int32)
         pen = max(1, round(width * scale * sub))
@@ -229,41 +265,44 @@ def render_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequenc
 
 # -- images -----------------------------------------------------------------------------------------------
 
-def ink_mask(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The ink strength of an image (at up to LINE_WORK pixels), its confident-ink mask without specks and
-    page-edge lines, and the factor from the original image to that raster."""
+
+def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray, float]:
+    """The ink strength of an image (at up to LINE_WORK pixels), its connected components of confident ink
+    (labels, the ids kept: no specks, no page-edge lines, and their stats), and the factor from the
+    original image to that raster."""
     h, w = rgb.shape[:2]
     scale = min(1.0, LINE_WORK / max(h, w))
     ink = ink_strength(rgb, work=LINE_WORK)
-    mask = ink > 0.5
-    if not mask.any():
-        return ink, mask, scale
+    mask = (ink > 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return ink, labels, [], stats, scale
     pen = max(stroke_width(ink), 1.0)
-    _count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= max(2.0, 0.08 * pen * pen)) + 1
-    mask = np.isin(labels, keep)
-    halo = edge_line_halo(mask) if mask.any() else None
-    if halo is not None:
-        mask &= ~halo
-    return ink, mask, scale
+    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(2.0, 0.08 * pen * pen)) + 1
+    halo = edge_line_halo(np.isin(labels, keep)) if keep.size else None
+    if halo is not None:  # rare: redo the components without the lines
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask & ~halo, connectivity=8)
+        keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(2.0, 0.08 * pen * pen)) + 1
+    return ink, labels, [int(k) for k in keep], stats, scale
 
 
 def segment_image(rgb: np.ndarray) -> Segmentation:
     """Group the ink components of an image into symbols; boxes are in the image's pixels."""
-    ink, mask, scale = ink_mask(rgb)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    boxes = [tuple(float(v) for v in stats[k, :4]) for k in range(1, count)]
+    ink, labels, ids, stats, scale = ink_components(rgb)
+    boxes: list[Box] = [(float(stats[k, 0]), float(stats[k, 1]), float(stats[k, 2]), float(stats[k, 3])) for k in ids]
     groups, height = group_parts(boxes)
-    crops = []
+
+    def crop_of(parts: list[int]) -> np.ndarray:
+        return _image_crop(ink, labels, [ids[i] for i in parts], _union([boxes[i] for i in parts]))
+
+    crops = [crop_of(g.parts) for g in groups]
     for g in groups:
-        crops.append(_image_crop(ink, labels, [i + 1 for i in g.parts], g.box))
-        g.box = tuple(v / scale for v in g.box)
-    return Segmentation(groups, height / scale, crops)
+        x, y, w, h = g.box
+        g.box = (x / scale, y / scale, w / scale, h / scale)
+    return Segmentation(groups, height / scale, crops, crop_of)
 
 
-def _image_crop(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box,
-                side: int = CROP_SIDE) -> np.ndarray:
+def _image_crop(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, side: int = CROP_SIDE) -> np.ndarray:
     """One symbol's ink (only its own components, with their anti-aliased rim), dark on white."""
     x, y, w, h = (round(v) for v in box)
     margin = max(2, round(CROP_MARGIN * max(w, h)))
@@ -276,7 +315,8 @@ def _image_crop(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box,
     longer = max(piece.shape)
     if longer > side:
         f = side / longer
-        piece = cv2.resize(piece, (max(1, round(piece.shape[1] * f)), max(1, round(piece.shape[0] * f))),
-                           interpolation=cv2.INTER_AREA)
+        piece = cv2.resize(
+            piece, (max(1, round(piece.shape[1] * f)), max(1, round(piece.shape[0] * f))), interpolation=cv2.INTER_AREA
+        )
     gray = np.clip(255.0 - piece * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return np.repeat(gray[:, :, None], 3, axis=2)

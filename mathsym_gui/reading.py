@@ -1,0 +1,394 @@
+"""A whole line on the pad: read it on the worker, show it typeset with its result, outline each symbol on
+the pad (hover: its top three), copy it as text, LaTeX or result, and correct single symbols.
+
+One symbol on the pad is recognised as before; as soon as the ink holds more than one symbol it is read as a
+line (:func:`read_drawing`, called by the recognition worker). A correction pins that symbol's label, decodes
+the line again at once (no model pass) and saves the symbol as one of the user's samples, like a
+single-symbol correction. Pins stay while the symbol's strokes stay.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from PySide6.QtCore import QObject, QPoint, QRectF, Qt
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from trainer.labels import symbol
+from trainer.serving.reader import Reading, read_segmentation, redecode
+from trainer.serving.reader.segment import SegmentationError, segment_image, segment_strokes
+
+from .drawing import Drawing, fit_rect, render
+
+HINT_LINE = "A line of symbols: its reading and result are below the pad."
+PLACEHOLDER = "Write several symbols in a row, such as 12÷4+3= or 2x+3=11, to read and calculate a line."
+#: Shortcuts of the copy actions (Ctrl+Shift+C is the pen colour; Ctrl+C stays free for text fields).
+COPY_TEXT_KEY = "Ctrl+Shift+T"
+COPY_LATEX_KEY = "Ctrl+Shift+L"
+COPY_RESULT_KEY = "Ctrl+Shift+R"
+
+
+def read_drawing(model, drawing: Drawing, k: int = 3) -> Reading | None:
+    """The line on the pad, or None when the ink holds one symbol (recognised as a single symbol).
+
+    Plain strokes are grouped as strokes; a photo, or strokes with eraser marks, as ink of the canvas
+    rendered 1:1. Boxes are in the canvas's document coordinates either way.
+    """
+    try:
+        if drawing.image is None and not any(s.eraser for s in drawing.strokes):
+            segmentation = segment_strokes([s.points for s in drawing.strokes], [s.width for s in drawing.strokes])
+            mapping = None
+        else:
+            raster = render(drawing, max_side=None) if drawing.strokes or drawing.image is None else drawing.image
+            segmentation = segment_image(raster)
+            mapping = (
+                fit_rect(raster.shape[1], raster.shape[0], drawing.width, drawing.height)
+                if not drawing.strokes
+                else None
+            )
+    except SegmentationError as exc:
+        return Reading(error=str(exc))
+    if len(segmentation.groups) < 2:
+        return None
+    reading = read_segmentation(model, segmentation, k)
+    if mapping is not None:  # image pixels -> where the image is shown on the pad
+        sx, sy = mapping.width() / raster.shape[1], mapping.height() / raster.shape[0]
+        for s in reading.symbols:
+            x, y, w, h = s.box
+            s.box = (round(mapping.x() + x * sx), round(mapping.y() + y * sy), round(w * sx), round(h * sy))
+    return reading
+
+
+def paint_symbol_boxes(painter: QPainter, boxes: list[QRectF], scale: float, palette: QPalette) -> None:
+    """Dashed outlines of a read line's symbols (document coordinates, drawn at the view's scale)."""
+    painter.save()
+    colour = QColor(palette.color(QPalette.ColorRole.Highlight))
+    colour.setAlpha(170)
+    pen = QPen(colour, 1.0, Qt.PenStyle.DashLine)
+    pen.setCosmetic(True)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.scale(scale, scale)
+    for box in boxes:
+        painter.drawRect(box)
+    painter.restore()
+
+
+def typeset_html(reading: Reading) -> str:
+    """The reading as rich text: Unicode operators, letters in italic serif."""
+    return re.sub(r"([xyz])", r"<i>\1</i>", html.escape(reading.pretty))
+
+
+def top_text(top: list[tuple[str, float]]) -> str:
+    return "\n".join(f"{symbol(name)}  {name}  {p * 100:.1f} %" for name, p in top)
+
+
+class ReadingPanel(QFrame):
+    """Under the pad, always there (so the pad never changes size): the typeset reading and its result, the
+    copy buttons, one button per symbol, and the alternatives or the reason there is no result."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("readingPanel")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(2)
+        row = QHBoxLayout()
+        big = QFont("serif")
+        big.setPointSizeF(self.font().pointSizeF() * 1.7)
+        self.text_label = QLabel(self)
+        self.text_label.setObjectName("readingText")
+        self.text_label.setFont(big)
+        self.text_label.setTextFormat(Qt.TextFormat.RichText)
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text_label.setMinimumHeight(QFontMetrics(big).height())
+        self.result_label = QLabel(self)
+        self.result_label.setObjectName("readingResult")
+        bold = QFont(big)
+        bold.setBold(True)
+        self.result_label.setFont(bold)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.text_label)
+        row.addSpacing(12)
+        row.addWidget(self.result_label, 1)
+        self.copy_text = QPushButton("Copy as Text", self)
+        self.copy_latex = QPushButton("Copy as LaTeX", self)
+        self.copy_result = QPushButton("Copy Result", self)
+        for copy in (self.copy_text, self.copy_latex, self.copy_result):
+            copy.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the pad
+            row.addWidget(copy)
+        layout.addLayout(row)
+        chips = QWidget(self)
+        chips.setFixedHeight(QToolButton().sizeHint().height())
+        self.symbol_row = QHBoxLayout(chips)
+        self.symbol_row.setContentsMargins(0, 0, 0, 0)
+        self.symbol_row.setSpacing(2)
+        self.symbol_row.addStretch(1)
+        layout.addWidget(chips)
+        self.note_label = QLabel(self)
+        self.note_label.setObjectName("readingNote")
+        self.note_label.setWordWrap(True)
+        self.note_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.note_label.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 2)
+        self.note_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.note_label)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.symbol_buttons: list[QToolButton] = []
+        self.show_reading(None)
+
+    def show_reading(self, reading: Reading | None) -> None:
+        """Show a line's reading, or (None) how to write one."""
+        for b in self.symbol_buttons:
+            b.deleteLater()
+        self.symbol_buttons = []
+        if reading is None:
+            self.text_label.setText("")
+            self.result_label.setText("")
+            self.note_label.setText(PLACEHOLDER)
+            for copy in (self.copy_text, self.copy_latex, self.copy_result):
+                copy.setEnabled(False)
+            return
+        self.text_label.setText(typeset_html(reading) if reading.text else "")
+        self.result_label.setText(f"→ {reading.result}" if reading.result is not None else "")
+        for i, s in enumerate(reading.symbols):
+            button = QToolButton(self)
+            button.setObjectName(f"readingSymbol{i}")
+            button.setText(symbol(s.label))
+            button.setToolTip(f"Symbol {i + 1}: click to correct it\n{top_text(s.top)}")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setMinimumWidth(26)
+            self.symbol_row.insertWidget(i, button)
+            self.symbol_buttons.append(button)
+        notes = []
+        if reading.error:
+            notes.append(reading.error)
+        if reading.alternatives:
+            notes.append(
+                "Or: " + ", ".join(f"{a.text} ({a.probability * 100:.0f} % as likely)" for a in reading.alternatives)
+            )
+        self.note_label.setText("\n".join(notes) or "Click a symbol above (or right-click its box) to correct it.")
+        self.copy_result.setEnabled(reading.result is not None)
+        self.copy_text.setEnabled(bool(reading.text))
+        self.copy_latex.setEnabled(bool(reading.text))
+
+
+class LineReader(QObject):
+    """Connects a MainWindow's recognition to the reading panel, the pad's symbol boxes, copying and
+    corrections. ``reading`` is the line shown (None when the pad holds one symbol or nothing)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.canvas = window.canvas
+        self.panel = ReadingPanel()
+        self.reading: Reading | None = None
+        self._pins: dict[tuple[int, ...], str] = {}  # a symbol's strokes -> the label the user gave it
+        self.act_copy_text = self._action("Copy Reading as &Text", COPY_TEXT_KEY, self.copy_text)
+        self.act_copy_latex = self._action("Copy Reading as &LaTeX", COPY_LATEX_KEY, self.copy_latex)
+        self.act_copy_result = self._action("Copy &Result", COPY_RESULT_KEY, self.copy_result)
+        self.panel.copy_text.clicked.connect(self.act_copy_text.trigger)
+        self.panel.copy_latex.clicked.connect(self.act_copy_latex.trigger)
+        self.panel.copy_result.clicked.connect(self.act_copy_result.trigger)
+        window.predictionShown.connect(self._on_prediction)
+        self.canvas.strokesChanged.connect(self._on_strokes_changed)
+        self.canvas.symbolMenuRequested.connect(self.correct_symbol)
+        self._update_actions()
+
+    def pad_area(self) -> QWidget:
+        """The pad with the reading panel under it (for the window's splitter)."""
+        area = QWidget()
+        area.setObjectName("padArea")
+        layout = QVBoxLayout(area)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.panel)
+        return area
+
+    def actions(self) -> list[QAction]:
+        return [self.act_copy_text, self.act_copy_latex, self.act_copy_result]
+
+    def _action(self, text: str, key: str, slot) -> QAction:
+        action = QAction(text, self.window)
+        action.setShortcut(key)
+        action.setToolTip(f"{text.replace('&', '')} ({key})")
+        action.triggered.connect(slot)
+        self.window.addAction(action)
+        return action
+
+    # -- showing ----------------------------------------------------------------------------------------
+
+    def _on_prediction(self, prediction) -> None:
+        reading = getattr(prediction, "reading", None)
+        if reading is None:
+            self.clear()
+            return
+        live = {parts for parts in reading.parts}
+        self._pins = {parts: label for parts, label in self._pins.items() if parts in live}
+        self.show(self._pinned(reading))
+
+    def _on_strokes_changed(self) -> None:
+        if self.canvas.is_empty():
+            self._pins.clear()
+            self.clear()
+
+    def _pinned(self, reading: Reading) -> Reading:
+        fixed = {i: self._pins[p] for i, p in enumerate(reading.parts) if p in self._pins}
+        if not fixed or reading.probabilities is None:
+            return reading
+        return redecode(
+            reading.probabilities,
+            reading.labels,
+            reading.geometry,
+            [s.box for s in reading.symbols],
+            k=len(reading.symbols[0].top),
+            fixed=fixed,
+            parts=reading.parts,
+        )
+
+    def show(self, reading: Reading) -> None:
+        self.reading = reading
+        self.panel.show_reading(reading)
+        for i, button in enumerate(self.panel.symbol_buttons):
+            button.clicked.connect(
+                lambda checked=False, index=i, b=button: self.correct_symbol(
+                    index, b.mapToGlobal(QPoint(0, b.height()))
+                )
+            )
+        self.canvas.set_symbol_boxes([(QRectF(*s.box), top_text(s.top)) for s in reading.symbols])
+        self._update_actions()
+
+    def clear(self) -> None:
+        if self.reading is None:
+            return
+        self.reading = None
+        self.panel.show_reading(None)
+        self.canvas.set_symbol_boxes([])
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        r = self.reading
+        self.act_copy_text.setEnabled(r is not None and bool(r.text))
+        self.act_copy_latex.setEnabled(r is not None and bool(r.text))
+        self.act_copy_result.setEnabled(r is not None and r.result is not None)
+
+    # -- copying ----------------------------------------------------------------------------------------
+
+    def _copy(self, text: str, what: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.window.statusBar().showMessage(f"Copied {what}: {text}", 5000)
+
+    def copy_text(self) -> None:
+        if self.reading is not None and self.reading.text:
+            self._copy(self.reading.text, "the reading")
+
+    def copy_latex(self) -> None:
+        if self.reading is not None and self.reading.text:
+            self._copy(self.reading.latex, "the reading as LaTeX")
+
+    def copy_result(self) -> None:
+        if self.reading is not None and self.reading.result is not None:
+            self._copy(self.reading.result, "the result")
+
+    # -- correcting -------------------------------------------------------------------------------------
+
+    def correct_symbol(self, index: int, where: QPoint) -> None:
+        """A menu of the symbol's top-k and every other symbol; the choice pins it."""
+        if self.reading is None or not 0 <= index < len(self.reading.symbols):
+            return
+        label = self.choose_label(index, where)
+        if label:
+            self.pin(index, label)
+
+    def choose_label(self, index: int, where: QPoint) -> str:
+        """Ask which symbol this is (tests replace this method)."""
+        reading = self.reading
+        assert reading is not None  # correct_symbol checked it
+        s = reading.symbols[index]
+        menu = QMenu(self.window)
+        for name, p in s.top:
+            menu.addAction(f"{symbol(name)}   {name}   {p * 100:.1f} %").setData(name)
+        menu.addSeparator()
+        menu.addAction("Other Symbol…").setData("")
+        chosen = menu.exec(where)
+        if chosen is None:
+            return ""
+        name = chosen.data()
+        if name:
+            return name
+        from .corrections import SymbolPalette
+
+        corrections = getattr(self.window, "corrections", None)
+        labels = list(reading.labels)
+        counts = corrections.counts() if corrections is not None else {}
+        palette = SymbolPalette(labels, counts, {}, self.window)
+        return palette.chosen if palette.exec() == QDialog.DialogCode.Accepted else ""
+
+    def pin(self, index: int, label: str) -> None:
+        """Fix symbol ``index`` to ``label``, decode the line again, and keep the symbol as a sample."""
+        reading = self.reading
+        if reading is None or reading.probabilities is None or label not in reading.labels:
+            self.window.statusBar().showMessage(f"The active model has no class {label}.", 5000)
+            return
+        if index < len(reading.parts):
+            self._pins[reading.parts[index]] = label
+        fixed = {i: self._pins[p] for i, p in enumerate(reading.parts) if p in self._pins} or {index: label}
+        self.show(
+            redecode(
+                reading.probabilities,
+                reading.labels,
+                reading.geometry,
+                [s.box for s in reading.symbols],
+                k=len(reading.symbols[index].top),
+                fixed=fixed,
+                parts=reading.parts,
+            )
+        )
+        self._save_sample(reading, index, label)
+
+    def _save_sample(self, reading: Reading, index: int, label: str) -> None:
+        """The corrected symbol's strokes become a sample, as a single-symbol correction does."""
+        corrections = getattr(self.window, "corrections", None)
+        drawing = self.canvas.snapshot()
+        if corrections is None or drawing.image is not None or index >= len(reading.parts):
+            return
+        from trainer.data.samples import save_sample
+        from trainer.errors import MathSymError
+
+        from .corrections import sample_raster, stroke_records
+
+        strokes = tuple(drawing.strokes[i] for i in reading.parts[index] if i < len(drawing.strokes))
+        if not strokes:
+            return
+        alone = Drawing(drawing.width, drawing.height, strokes, drawing.paper)
+        try:
+            save_sample(
+                stroke_records(alone),
+                sample_raster(alone),
+                label,
+                corrections.folder,
+                {
+                    "model": self.window.model.name if self.window.model is not None else "",
+                    "predicted": reading.symbols[index].top[0][0],
+                    "line": reading.text,
+                },
+            )
+        except MathSymError as exc:
+            self.window.statusBar().showMessage(f"The correction is used, but not saved as a sample: {exc}", 8000)
+            return
+        corrections.refresh()
+        self.window.statusBar().showMessage(f"Symbol {index + 1} is {symbol(label)}; saved as a sample.", 8000)

@@ -1,0 +1,204 @@
+"""Corrections through real Qt events: a click on a top-5 row, a typed key or the palette saves the drawing as
+a labelled sample; Undo removes it. And the switch question after a job never makes a worse model active."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+import mathsym_gui.corrections as corrections_module
+from mathsym_gui import dialogs
+from mathsym_gui.corrections import sample_raster
+from mathsym_gui.predictions import PredictionList
+from mathsym_gui.switch_question import ask_switch
+from trainer.data.samples import count_samples
+from trainer.data.strokes import draw_symbol as template_image
+from trainer.data.strokes import make_dataset
+from trainer.labels import symbol
+from trainer.paths import card_path
+from trainer.serving.card import ModelCard
+
+from .conftest import DEFAULT_MODEL, FAKE_CLI
+from .drawing_helpers import draw_symbol, wait_for_current_prediction
+
+
+@pytest.fixture
+def pad(window, tmp_path):
+    window.corrections.set_folder(tmp_path / "samples")
+    return window
+
+
+def files(folder, label):
+    return sorted(p.name for p in (folder / label).iterdir()) if (folder / label).is_dir() else []
+
+
+def test_clicking_a_row_saves_the_drawing_and_undo_removes_it(qtbot, pad, tmp_path):
+    folder = tmp_path / "samples"
+    draw_symbol(pad.canvas, "7")
+    prediction = wait_for_current_prediction(qtbot, pad)
+    assert prediction is not None and len(prediction.top) == 5
+    label = prediction.top[1][0]  # the second guess was right, say
+    rows = pad.panel.list
+    QTest.mouseClick(rows, Qt.LeftButton, Qt.NoModifier, rows.row_rect(1).center())
+
+    names = files(folder, label)
+    assert len(names) == 2 and {n.rsplit(".", 1)[1] for n in names} == {"json", "png"}
+    record = json.loads((folder / label / names[0]).read_text(encoding="utf-8"))
+    strokes = pad.canvas.strokes
+    assert record["label"] == label and len(record["strokes"]) == len(strokes)
+    assert record["strokes"][0]["points"][0] == list(strokes[0].points[0])
+    png = cv2.imread(str(folder / label / names[1]))[..., ::-1]
+    assert png.shape == (224, 224, 3) and np.array_equal(png, sample_raster(pad.canvas.snapshot()))
+    assert pad.corrections.bar.counts_label.text() == f"Your samples (1): {symbol(label)} 1"
+
+    pad.activateWindow()
+    qtbot.waitUntil(pad.isActiveWindow)
+    QTest.keyClick(pad.canvas, Qt.Key_Z, Qt.ControlModifier)  # Undo right after: the sample goes
+    assert files(folder, label) == [] and pad.canvas.strokes == strokes
+    assert pad.corrections.bar.counts_label.text() == "Your samples: none yet."
+    QTest.keyClick(pad.canvas, Qt.Key_Z, Qt.ControlModifier)  # then Undo is the drawing's again
+    assert len(pad.canvas.strokes) == len(strokes) - 1
+
+
+def test_typing_a_key_saves_and_typing_another_relabels(qtbot, pad, tmp_path):
+    folder = tmp_path / "samples"
+    QTest.keyClicks(pad.canvas, "7")  # nothing drawn: nothing saved
+    assert count_samples(folder) == {}
+    draw_symbol(pad.canvas, "add")
+    wait_for_current_prediction(qtbot, pad)
+    QTest.keyClick(pad.canvas, Qt.Key_7, Qt.ControlModifier)  # a shortcut combination is never a correction
+    assert count_samples(folder) == {}
+    QTest.keyClicks(pad.canvas, "-")
+    assert count_samples(folder) == {"sub": 1}
+    QTest.keyClicks(pad.canvas, "+")  # the same drawing again: it was mislabelled
+    assert count_samples(folder) == {"add": 1}
+    pad.width_spin.setFocus()
+    QTest.keyClicks(pad.width_spin, "9")  # digits typed into a field stay there
+    assert count_samples(folder) == {"add": 1}
+
+
+def click_in_palette(name: str) -> None:
+    QTest.mouseClick(QApplication.activeModalWidget().buttons[name], Qt.LeftButton)
+
+
+def test_palette_and_new_symbol(qtbot, pad, tmp_path, messages, monkeypatch):
+    folder = tmp_path / "samples"
+    draw_symbol(pad.canvas, "z")
+    wait_for_current_prediction(qtbot, pad)
+    QTimer.singleShot(0, lambda: click_in_palette("z"))
+    QTest.mouseClick(pad.corrections.bar.pick_button, Qt.LeftButton)
+    assert count_samples(folder) == {"z": 1}
+
+    names = iter(["a/b", "sqrt"])
+    monkeypatch.setattr(corrections_module, "ask_new_symbol", lambda parent: next(names))
+    pad.canvas.clear()
+    draw_symbol(pad.canvas, "7")
+
+    def new_symbol_twice():
+        palette = QApplication.activeModalWidget()
+        QTest.mouseClick(palette.new_button, Qt.LeftButton)  # "a/b": refused with a message, the palette stays
+        assert messages.last()[0] == dialogs.ERROR and "'/'" in messages.last()[2]
+        QTest.mouseClick(palette.new_button, Qt.LeftButton)  # "sqrt"
+
+    QTimer.singleShot(0, new_symbol_twice)
+    pad.act_save_sample.trigger()
+    assert count_samples(folder) == {"sqrt": 1, "z": 1}
+    assert "sqrt 1" in pad.corrections.bar.counts_label.text()
+
+
+def test_an_opened_image_is_saved_as_a_sample(qtbot, pad, tmp_path):
+    pad.show_image(template_image("3", np.random.default_rng(0), size=160))
+    wait_for_current_prediction(qtbot, pad)
+    QTest.keyClicks(pad.canvas, "3")
+    folder = tmp_path / "samples" / "3"
+    record = json.loads(next(folder.glob("*.json")).read_text(encoding="utf-8"))
+    assert record["source"] == "image" and record["strokes"] == []
+    assert len(list(folder.glob("*.png"))) == 1
+
+
+def test_unwritable_samples_folder_keeps_drawing_and_earlier_samples(qtbot, pad, tmp_path, messages):
+    folder = tmp_path / "samples"
+    draw_symbol(pad.canvas, "7")
+    wait_for_current_prediction(qtbot, pad)
+    QTest.keyClicks(pad.canvas, "7")
+    earlier = files(folder, "7")
+    (folder / "2").write_text("a file where the class folder would go")  # as a read-only or full disk would
+    pad.canvas.clear()
+    draw_symbol(pad.canvas, "2")
+    strokes = pad.canvas.strokes
+    QTest.keyClicks(pad.canvas, "2")
+    kind, title, text, _ = messages.last()
+    assert kind == dialogs.ERROR and title == "Cannot Save Sample" and "earlier samples are kept" in text
+    assert pad.canvas.strokes == strokes and files(folder, "7") == earlier
+
+
+def test_card_symbols_name_new_classes(qtbot):
+    rows = PredictionList()
+    qtbot.addWidget(rows)
+    rows.symbols = {"lparen": {"symbol": "(", "latex": "\\left("}}
+    rows.set_entries([("lparen", 0.9), ("7", 0.1)])
+    assert [r[0].text() for r in rows._rows[:2]] == ["(", "7"]
+
+
+# -- the switch question ---------------------------------------------------------------------------------------
+
+def adapted_copy(source, folder, new_accuracy: float, base_accuracy: float):
+    """The active model's files as an "adapt" result whose card scores it and its base on one test split."""
+    target = folder / "adapted.keras"
+    shutil.copy(source, target)
+    if source.with_suffix(".onnx").is_file():
+        shutil.copy(source.with_suffix(".onnx"), target.with_suffix(".onnx"))
+    card = ModelCard.read(card_path(source))
+    card.metrics = {**card.metrics, "test_accuracy": new_accuracy, "base_test_accuracy": base_accuracy}
+    card.training = {**card.training, "base_model": {"path": str(source.resolve())}}
+    card_path(target).write_text(card.to_json(), encoding="utf-8")
+    return target
+
+
+def test_a_worse_model_is_not_made_active_by_default(qtbot, window, pad_model, tmp_path, messages):
+    worse = adapted_copy(pad_model, tmp_path, 0.50, 0.90)
+    assert not ask_switch(window, "Learn My Handwriting", "Training finished.", window.model, worse)
+    kind, _, text, _ = messages.last()
+    assert kind == dialogs.QUESTION_DEFAULT_NO  # Enter (the fake's default too) keeps the current model
+    assert "on the same test split" in text and "90.0%" in text and "50.0%" in text and "worse" in text
+
+    better = adapted_copy(pad_model, tmp_path, 0.95, 0.90)
+    assert ask_switch(window, "Learn My Handwriting", "Training finished.", window.model, better)
+    assert messages.last()[0] == dialogs.QUESTION and "Switch to the new model?" in messages.last()[2]
+
+
+def test_the_real_question_box_defaults_to_no(qtbot):
+    answers = []
+
+    def press_enter():
+        box = QApplication.activeModalWidget()
+        answers.append(box.defaultButton().text())
+        QTest.keyClick(box, Qt.Key_Return)
+
+    QTimer.singleShot(0, press_enter)
+    assert dialogs.show(None, dialogs.QUESTION_DEFAULT_NO, "Switch?", "The new model is worse.") is False
+    assert answers and "No" in answers[0]
+
+
+def test_train_dialogs_offer_fine_tuning_the_active_model(make_window, tmp_path):
+    window = make_window(DEFAULT_MODEL)
+    dataset = make_dataset(tmp_path / "data", per_class=2, size=32)
+    dialog = window.open_job("default")
+    combo = dialog.start_from
+    assert combo.currentIndex() == 0 and combo.model().item(1).isEnabled()
+    dialog.fields["data"].setText(str(dataset))
+    dialog.fields["epochs"].setValue(3)
+    dialog.fields["subset"].setValue(5)
+    combo.setCurrentIndex(1)
+    argv = dialog.argv()
+    assert argv[len(FAKE_CLI):] == ["adapt", "--samples", str(dataset), "--data", str(dataset), "--model",
+                                    str(DEFAULT_MODEL), "--epochs", "3", "--subset", "5", "--output",
+                                    dialog.output_path, "--progress", "json"]
+    assert not window.open_job("vgg19").start_from.model().item(1).isEnabled()  # not a VGG19 model

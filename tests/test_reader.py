@@ -1,0 +1,153 @@
+"""Reading whole lines end to end with the shipped default model: strokes, images, bad input, `read --json`."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from trainer.data.expressions import stroke_line
+from trainer.serving.reader import read_image, read_strokes
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.keras"
+
+
+@pytest.fixture(scope="module")
+def model():
+    from trainer.serving.modelio import load_model
+
+    return load_model(DEFAULT_MODEL)
+
+
+def written(labels, seed=0, height=60.0):
+    strokes, widths, _ = stroke_line(labels, np.random.default_rng(seed), height=height)
+    return strokes, widths
+
+
+def as_image(strokes, widths, ink=(0, 0, 0), paper=(255, 255, 255)) -> np.ndarray:
+    pts = np.concatenate([np.asarray(s) for s in strokes])
+    alpha = np.zeros((int(pts[:, 1].max() + 40), int(pts[:, 0].max() + 40)), np.uint8)
+    for s, w in zip(strokes, widths, strict=True):
+        p = np.round(np.asarray(s)).astype(np.int32)
+        if len(p) == 1:
+            cv2.circle(alpha, tuple(int(v) for v in p[0]), round(w / 2), 255, -1, cv2.LINE_AA)
+        else:
+            cv2.polylines(alpha, [p], False, 255, round(w), cv2.LINE_AA)
+    a = alpha[:, :, None] / 255.0
+    return (np.array(paper) * (1 - a) + np.array(ink) * a).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    "labels, text, result, latex",
+    [
+        (["1", "2", "div", "4", "add", "3", "eq"], "12/4+3=", "6", r"12 \div 4 + 3 ="),
+        (["2", "x", "add", "3", "eq", "1", "1"], "2x+3=11", "x = 4", "2x + 3 = 11"),
+        (["1", "3", "div", "4"], "13/4", "13/4 = 3.25", r"13 \div 4"),
+        (["3", "dec", "5", "mul", "2", "eq"], "3.5*2=", "7", r"3.5 \times 2 ="),
+        (["y", "eq", "2", "z", "sub", "1"], "y=2z-1", "y = 2z - 1", "y = 2z - 1"),
+    ],
+)
+def test_lines_are_read_and_calculated(model, labels, text, result, latex):
+    reading = read_strokes(model, *written(labels))
+    assert (reading.text, reading.result, reading.latex, reading.error) == (text, result, latex, None)
+    assert [s.label for s in reading.symbols] == labels
+    assert all(len(s.top) == 3 and s.top[0][1] >= s.top[1][1] for s in reading.symbols)
+    boxes = [s.box for s in reading.symbols]
+    assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)
+
+
+@pytest.mark.parametrize(
+    "ink, paper", [((0, 0, 0), (255, 255, 255)), ((240, 240, 240), (30, 30, 60)), ((30, 60, 200), (250, 240, 190))]
+)
+def test_images_of_lines_are_read_in_any_colour(model, ink, paper):
+    image = as_image(*written(["7", "sub", "2", "dec", "5", "eq"], seed=2), ink=ink, paper=paper)
+    reading = read_image(model, image)
+    assert (reading.text, reading.result) == ("7-2.5=", "9/2 = 4.5")
+
+
+def test_one_batched_forward_pass_for_the_whole_line(model, monkeypatch):
+    calls = []
+    real = model.predict_inputs
+    monkeypatch.setattr(model, "predict_inputs", lambda x, *a, **k: calls.append(len(x)) or real(x, *a, **k))
+    read_strokes(model, *written(["1", "add", "2", "eq"]))
+    assert calls == [4]
+
+
+@pytest.mark.parametrize(
+    "labels, text, words",
+    [
+        (["3", "add", "eq", "4"], "3+=4", "does not parse"),
+        (["5", "div", "0"], "5/0", "Division by zero"),
+        (["1"] + ["0"] * 34, "1" + "0" * 34, "more than 30 digits"),
+    ],
+)
+def test_lines_without_a_result_keep_their_reading_and_say_why(model, labels, text, words):
+    reading = read_strokes(model, *written(labels, height=40.0))
+    assert reading.text == text and reading.result is None and words in reading.error
+
+
+@pytest.mark.parametrize(
+    "labels, text, result",
+    [
+        (["0", "eq", "0"], "0=0", "true (0)"),
+        (["x", "eq", "x", "add", "1"], "x=x+1", "no solution"),
+    ],
+)
+def test_equations_without_one_solution_say_so(model, labels, text, result):
+    reading = read_strokes(model, *written(labels))
+    assert (reading.text, reading.result) == (text, result)
+
+
+def test_empty_ink_and_a_stray_dot(model):
+    empty = read_strokes(model, [])
+    assert empty.text == "" and empty.result is None and "Nothing is written" in empty.error
+    dot = read_strokes(model, [[(30.0, 40.0)]], 8.0)
+    assert dot.text == "." and dot.result is None and dot.error
+
+
+def test_more_than_64_symbols(model):
+    labels = ["1", "add"] * 35 + ["1"]
+    reading = read_strokes(model, *written(labels, height=30.0))
+    assert len(reading.text) == 71 and reading.result is None and "64" in reading.error
+
+
+def test_two_lines_of_writing(model):
+    first, w1 = written(["1", "add", "2"])
+    second = [[(x, y + 150) for x, y in s] for s in first]
+    reading = read_strokes(model, first + second, w1 + w1)
+    assert reading.result is None and "more than one line" in reading.error
+
+
+def test_text_that_is_not_maths(model):
+    image = np.full((80, 520, 3), 255, np.uint8)
+    cv2.putText(image, "Hello world", (10, 55), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3, cv2.LINE_AA)
+    reading = read_image(model, image)
+    assert reading.text and reading.result is None and "maths" in reading.error
+
+
+def test_read_json_on_files_and_a_bad_file(model, tmp_path, capsys):
+    from trainer.cli import main
+
+    good = tmp_path / "line.png"
+    cv2.imwrite(str(good), as_image(*written(["1", "2", "div", "4", "add", "x", "eq", "7"])))
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not an image")
+    code = main(["read", str(good), str(bad), "--model", str(DEFAULT_MODEL), "--json", "-k", "2"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["model"] == str(DEFAULT_MODEL)
+    first, second = out["results"]
+    assert set(first) == {"path", "text", "latex", "result", "symbols", "alternatives", "error"}
+    assert (first["text"], first["latex"], first["result"]) == ("12/4+x=7", r"12 \div 4 + x = 7", "x = 4")
+    assert [s["label"] for s in first["symbols"]] == ["1", "2", "div", "4", "add", "x", "eq", "7"]
+    assert all(len(s["box"]) == 4 and 0 < s["probability"] <= 1 for s in first["symbols"])
+    assert second["path"] == str(bad) and second["result"] is None and second["error"]
+
+
+def test_read_prints_one_line_per_file(tmp_path, capsys):
+    from trainer.cli import main
+
+    path = tmp_path / "sum.png"
+    cv2.imwrite(str(path), as_image(*written(["2", "add", "2", "eq"])))
+    assert main(["read", str(path), "--model", str(DEFAULT_MODEL)]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: 2+2= -> 4"

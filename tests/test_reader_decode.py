@@ -1,0 +1,79 @@
+"""The line decoder's context rules, on hand-made per-symbol probabilities (no model needed)."""
+
+import numpy as np
+
+from trainer.labels import CLASS_NAMES
+from trainer.serving.reader import redecode
+from trainer.serving.reader.decode import Geometry, decode
+
+LABELS = list(CLASS_NAMES)
+DIGIT = Geometry(0.6, 1.0)
+OPERATOR = Geometry(0.5, 0.5)
+DOT = Geometry(0.12, 0.12)
+BAR = Geometry(0.5, 0.08)
+
+
+def probs(*symbols: dict[str, float]) -> np.ndarray:
+    """One row per symbol: the given probabilities, the rest spread evenly."""
+    out = np.zeros((len(symbols), len(LABELS)))
+    for i, given in enumerate(symbols):
+        rest = (1.0 - sum(given.values())) / (len(LABELS) - len(given))
+        out[i] = rest
+        for name, p in given.items():
+            out[i, LABELS.index(name)] = p
+    return out
+
+
+def read(rows, geometry) -> list[str]:
+    return decode(probs(*rows), LABELS, geometry).labels
+
+
+def test_x_between_numbers_is_times():
+    assert read([{"2": 0.95}, {"x": 0.7, "mul": 0.25}, {"3": 0.95}], [DIGIT, OPERATOR, DIGIT]) == ["2", "mul", "3"]
+
+
+def test_coefficient_before_a_letter_makes_it_the_letter():
+    rows = [{"2": 0.95}, {"mul": 0.7, "x": 0.25}, {"add": 0.9}, {"3": 0.95}, {"eq": 0.95}, {"7": 0.95}]
+    geometry = [DIGIT, OPERATOR, OPERATOR, DIGIT, BAR, DIGIT]
+    assert read(rows, geometry) == ["2", "x", "add", "3", "eq", "7"]
+    assert read([{"2": 0.95}, {"mul": 0.7, "x": 0.25}], [DIGIT, OPERATOR]) == ["2", "x"]
+
+
+def test_small_blob_between_digits_is_a_point_and_a_bar_is_minus():
+    # the model calls the small blob a 0 (a ring), but it is tiny next to the digits
+    assert read([{"3": 0.95}, {"0": 0.6, "dec": 0.3}, {"5": 0.95}], [DIGIT, DOT, DIGIT]) == ["3", "dec", "5"]
+    # a bar the model half-reads as a point is a minus
+    assert read([{"3": 0.95}, {"dec": 0.5, "sub": 0.4}, {"5": 0.95}], [DIGIT, BAR, DIGIT]) == ["3", "sub", "5"]
+
+
+def test_zero_versus_point_by_size_relative_to_the_line():
+    rows = [{"1": 0.95}, {"dec": 0.6, "0": 0.35}]
+    assert read(rows, [DIGIT, DIGIT]) == ["1", "0"]  # as tall as the digits: a 0
+    assert read([{"1": 0.95}, {"dec": 0.6, "0": 0.35}, {"5": 0.9}], [DIGIT, DOT, DIGIT]) == ["1", "dec", "5"]
+
+
+def test_one_line_takes_at_most_one_equals_sign():
+    rows = [{"1": 0.95}, {"eq": 0.8, "sub": 0.15}, {"2": 0.95}, {"eq": 0.6, "sub": 0.35}, {"3": 0.95}]
+    assert read(rows, [DIGIT, BAR, DIGIT, BAR, DIGIT]) == ["1", "eq", "2", "sub", "3"]
+
+
+def test_a_confident_symbol_is_not_overridden_and_the_line_does_not_parse():
+    decoded = decode(
+        probs({"3": 0.98}, {"add": 0.98}, {"eq": 0.98}, {"4": 0.98}), LABELS, [DIGIT, OPERATOR, BAR, DIGIT]
+    )
+    assert decoded.labels == ["3", "add", "eq", "4"] and not decoded.parses
+
+
+def test_close_second_readings_are_offered_as_alternatives():
+    decoded = decode(probs({"1": 0.95}, {"7": 0.55, "1": 0.4}), LABELS, [DIGIT, DIGIT])
+    assert decoded.labels == ["1", "7"]
+    assert decoded.alternatives and decoded.alternatives[0][0] == ["1", "1"]
+    assert 0.5 < decoded.alternatives[0][1] < 0.9
+
+
+def test_a_pinned_symbol_stays_and_the_rest_follows_the_grammar():
+    rows = probs({"2": 0.95}, {"x": 0.9, "mul": 0.05}, {"3": 0.95})
+    geometry = [DIGIT, OPERATOR, DIGIT]
+    assert decode(rows, LABELS, geometry).labels == ["2", "mul", "3"]
+    reading = redecode(rows, LABELS, geometry, [(0, 0, 1, 1)] * 3, fixed={2: "eq"})
+    assert reading.text == "2x=" and reading.result == "2x"

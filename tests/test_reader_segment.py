@@ -1,0 +1,134 @@
+"""Segmenting a line into symbols, from pad strokes and from images (no model needed)."""
+
+import numpy as np
+import pytest
+
+from trainer.data.expressions import stroke_line
+from trainer.serving.reader.segment import SegmentationError, segment_image, segment_strokes
+
+
+def place(strokes, x, y, size):
+    """Unit-square template strokes scaled to ``size`` at (x, y)."""
+    return [[(x + px * size, y + py * size) for px, py in s] for s in strokes]
+
+
+def segment(strokes, width=4.0):
+    return segment_strokes(strokes, [width] * len(strokes))
+
+
+def groups_of(segmentation):
+    return [g.parts for g in segmentation.groups]
+
+
+def test_multi_stroke_symbols_are_one_symbol_each():
+    from trainer.data.strokes import TEMPLATES
+
+    labels = ["add", "eq", "div", "x", "y", "z", "mul"]
+    strokes, expected, x = [], [], 0.0
+    for label in labels:
+        part = place(TEMPLATES[label], x, 0, 60)
+        expected.append(list(range(len(strokes), len(strokes) + len(part))))
+        strokes += part
+        x += 80
+    assert groups_of(segment(strokes)) == expected
+
+
+def test_digits_with_separate_bars():
+    four = [[(0.2, 0.1), (0.1, 0.6), (0.8, 0.6)], [(0.6, 0.3), (0.6, 0.95)]]  # 4 in two strokes
+    five = [[(0.3, 0.1), (0.25, 0.45), (0.6, 0.45), (0.7, 0.7), (0.3, 0.9)], [(0.3, 0.1), (0.8, 0.1)]]
+    seven = [[(0.2, 0.1), (0.8, 0.1), (0.4, 0.9)], [(0.4, 0.5), (0.75, 0.5)]]  # 7 with a cross-bar
+    strokes = place(four, 0, 0, 60) + place(five, 80, 0, 60) + place(seven, 160, 0, 60)
+    assert groups_of(segment(strokes)) == [[0, 1], [2, 3], [4, 5]]
+
+
+def test_a_dot_after_a_digit_is_its_own_symbol_and_a_division_sign_keeps_its_dots():
+    three = [[(0.2, 0.1), (0.7, 0.2), (0.4, 0.5), (0.75, 0.75), (0.2, 0.95)]]
+    strokes = place(three, 0, 0, 60) + [[(52.0, 56.0)]] + place(three, 62, 0, 60)
+    strokes += [[(140.0, 30.0), (180.0, 30.0)], [(160.0, 18.0)], [(160.0, 42.0)]]  # ÷
+    seg = segment(strokes)
+    assert groups_of(seg) == [[0], [1], [2], [3, 4, 5]]
+    dot = seg.groups[1]
+    assert dot.width < 0.3 * seg.line_height
+
+
+def test_x_written_as_two_touching_curves_is_one_symbol():
+    x = [[(0.3, 0.1), (0.48, 0.5), (0.3, 0.9)], [(0.7, 0.1), (0.52, 0.5), (0.7, 0.9)]]
+    ones = [[(0.5, 0.1), (0.5, 0.9)]]
+    strokes = place(ones, 0, 0, 60) + place(x, 40, 0, 60) + place(ones, 110, 0, 60)
+    assert groups_of(segment(strokes)) == [[0], [1, 2], [3]]
+
+
+@pytest.mark.parametrize("scale", [0.15, 1.0, 8.0])
+def test_any_size_spacing_and_slight_slope(scale):
+    rng = np.random.default_rng(3)
+    labels = ["1", "2", "div", "4", "add", "3", "dec", "5", "eq"]
+    strokes, widths, placed = stroke_line(labels, rng, height=60.0 * scale, pen=4.0 * scale)
+    seg = segment_strokes(strokes, widths)
+    assert len(seg.groups) == len(labels)
+    for g, p in zip(seg.groups, placed, strict=True):
+        cx = g.box[0] + g.box[2] / 2
+        assert p.box[0] - 1 <= cx <= p.box[0] + p.box[2] + 1
+
+
+def test_two_lines_of_writing_are_refused():
+    one = [[(0.5, 0.1), (0.5, 0.9)]]
+    strokes = place(one, 0, 0, 60) + place(one, 50, 0, 60) + place(one, 5, 100, 60) + place(one, 55, 100, 60)
+    with pytest.raises(SegmentationError, match="more than one line"):
+        segment(strokes)
+
+
+def test_stacked_bars_are_one_symbol_but_bars_side_by_side_are_two():
+    bars = [[(0.0, 30.0), (40.0, 30.0)], [(2.0, 44.0), (38.0, 44.0)]]  # '=' (or two stacked minus strokes)
+    digit = [[(70.0, 10.0), (70.0, 70.0)]]
+    assert groups_of(segment(bars + digit)) == [[0, 1], [2]]
+    apart = [[(0.0, 40.0), (30.0, 40.0)], [(50.0, 40.0), (80.0, 40.0)]]
+    assert groups_of(segment(apart + [[(110.0, 10.0), (110.0, 70.0)]])) == [[0], [1], [2]]
+
+
+def _line_image(labels, seed, ink=(0, 0, 0), paper=(255, 255, 255), height=50.0):
+    """A stroke line rasterised: what a photo or scan of the same writing gives."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    strokes, widths, placed = stroke_line(labels, rng, height=height, pen=4.0)
+    pts = np.concatenate([np.asarray(s) for s in strokes])
+    w, h = int(pts[:, 0].max() + 40), int(pts[:, 1].max() + 40)
+    alpha = np.zeros((h, w), np.uint8)
+    for s, width in zip(strokes, widths, strict=True):
+        p = np.round(np.asarray(s)).astype(np.int32)
+        if len(p) == 1:
+            cv2.circle(alpha, tuple(int(v) for v in p[0]), round(width / 2), 255, -1, cv2.LINE_AA)
+        else:
+            cv2.polylines(alpha, [p], False, 255, round(width), cv2.LINE_AA)
+    a = alpha[:, :, None] / 255.0
+    image = np.array(paper) * (1 - a) + np.array(ink) * a
+    return image.astype(np.uint8), placed
+
+
+@pytest.mark.parametrize(
+    "ink, paper", [((0, 0, 0), (255, 255, 255)), ((200, 30, 30), (250, 240, 190)), ((240, 240, 240), (20, 20, 30))]
+)
+def test_images_group_ink_components_the_same_way_in_any_colour(ink, paper):
+    labels = ["7", "div", "2", "dec", "5", "sub", "x", "eq", "1", "0"]
+    image, placed = _line_image(labels, seed=4, ink=ink, paper=paper)
+    seg = segment_image(image)
+    assert len(seg.groups) == len(labels)
+    for g, p in zip(seg.groups, placed, strict=True):
+        assert abs(g.box[0] - p.box[0]) < 6 and abs(g.box[2] - p.box[2]) < 12
+    for crop in seg.crops:  # each crop: dark ink on white paper, ready for the preprocessing
+        assert crop.dtype == np.uint8 and crop[0, 0].tolist() == [255, 255, 255] and crop.min() < 100
+
+
+def test_a_large_image_keeps_its_small_dots():
+    image, placed = _line_image(["1", "dec", "5", "div", "2"], seed=5, height=300.0)
+    assert len(segment_image(image).groups) == 5
+
+
+def test_blank_image_has_no_symbols():
+    assert segment_image(np.full((80, 200, 3), 255, np.uint8)).groups == []
+
+
+def test_an_equals_sign_alone_is_one_symbol_however_far_apart_its_bars():
+    """Bars say nothing of the line height: a lone big '=' is not two lines of writing."""
+    bars = [[(0.0, 100.0), (150.0, 100.0)], [(0.0, 150.0), (150.0, 150.0)]]
+    assert groups_of(segment(bars, width=12.0)) == [[0, 1]]
