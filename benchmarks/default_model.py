@@ -215,12 +215,13 @@ def print_table(r: dict) -> None:
 def style_markdown(r: dict) -> str:
     """The per-style table for the README."""
     st = r["style_test"]
-    lines = ["| class | style | accuracy | read as instead |", "| --- | --- | --- | --- |"]
+    described = {s.name: s.description for s in STYLES}
+    lines = ["| class | style | drawn as | accuracy | read as instead |", "| --- | --- | --- | --- | --- |"]
     for name, v in st["per_style"].items():
         note = ", ".join(f"{n} ({c})" for n, c in v["read_as"].items())
         if "second" in v:
             note += f"{'; ' if note else ''}runner-up {v['second']['class']} in {v['second']['second_rate']:.0%}"
-        lines.append(f"| {v['class']} | {name} | {v['accuracy']:.1%} | {note} |")
+        lines.append(f"| {v['class']} | {name} | {described[name]} | {v['accuracy']:.1%} | {note} |")
     return "\n".join(lines)
 
 

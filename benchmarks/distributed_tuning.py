@@ -102,8 +102,8 @@ def main() -> int:
     args = parser.parse_args()
     from trainer.data.strokes import make_dataset
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
         data = make_dataset(tmp / "data", per_class=args.per_class, size=64, seed=7)
         runs = []
         for workers in (1, 2):

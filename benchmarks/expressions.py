@@ -15,7 +15,8 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 202
   each stroke's answer awaited before the next; the clock runs from the last mouse release to the window's
   ``predictionShown`` for that drawing (the reading panel and the pad's boxes are updated by then).
 
-The decoder was developed on seed 1; the reported runs use seed 2026 (the default).
+The reader was developed on seeds 1, 3, 5 and 7; the reported run uses seed 4242 (the default), not looked at
+before.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default.keras")
-    parser.add_argument("--seed", type=int, default=2026, help="2026 is reported; the decoder was tuned on 1")
+    parser.add_argument("--seed", type=int, default=4242, help="4242 is reported (developed on 1, 3, 5, 7)")
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--no-pad", action="store_true", help="skip the pad's pen-up latency")
     args = parser.parse_args()

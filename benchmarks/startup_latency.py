@@ -1,19 +1,20 @@
 """Start-up and recognition latency of the pad and `predict`: ONNX Runtime (the model's twin) against the
 TensorFlow path (the same model without its twin), side by side in the same run.
 
-Usage:  python benchmarks/startup_latency.py [--model models/default.keras] [--launches 3] [--runs 2]
+Usage:  python benchmarks/startup_latency.py [--model models/default.keras] [--rounds 3] [--runs 1]
 
 What is measured (each path in fresh processes, so neither pays for the other's imports):
 
 * launch: ``mathsym --smoke-test IMAGE --model M`` (offscreen unless a display is set), the clock starting
   right before the process is spawned. "window visible": the main window's first paint; "model ready": the
   model loaded and warmed up (``modelChanged``); "first answer": the answer to IMAGE shown
-  (``predictionShown``); "RSS": the pad's resident memory then (VmRSS; VmHWM is the peak). Median of
-  ``--launches`` starts.
+  (``predictionShown``); "RSS": the pad's resident memory then (VmRSS; VmHWM is the peak).
 * pen-up -> shown: benchmarks/gui_latency.py's "fast" mode in one window per path: every template symbol is
   drawn with mouse events, the clock runs from the last mouse release to the shown prediction; with the
   worker's stage times (render, preprocess, predict) and one batch-1 forward pass for reference.
-* predict: wall time of ``python -m trainer.cli predict IMAGE --model M`` (median of ``--launches``).
+* predict: wall time of ``python -m trainer.cli predict IMAGE --model M``.
+* The two paths take turns in ``--rounds`` rounds (each: one launch, one predict, one drawing window per path),
+  so both meet the same machine load; medians over the rounds (pen-up: over all drawings) are reported.
 * preprocessing: ``to_model_input(render(drawing), "ink")`` for pad drawings (200 jittered template symbols
   rendered as the pad renders them), best of 3 calls each, median over drawings.
 
@@ -118,7 +119,7 @@ def child_latency(model: str, home: str, runs: int) -> None:
     g.STAGES.clear()
     latencies = [g.draw_and_time(window, label, False)[0] for _ in range(runs) for label in g.LABELS]
     stages = {k: statistics.median(s[k] for s in g.STAGES if k in s) * 1000
-              for k in ("render", "preprocess", "predict")}
+              for k in ("queue", "render", "preprocess", "predict", "deliver")}
     result = {"backend": loaded.backend, "pen_up_ms": latencies, "stages_median_ms": stages,
               "forward_pass_ms": g._forward_pass_ms(loaded), "platform": QGuiApplication.platformName()}
     window.close()
@@ -142,39 +143,39 @@ def _child(args: list[str], home: Path, timeout: float = 600) -> tuple[float, di
 # -- measurements -------------------------------------------------------------------------------------------
 
 
-def measure_launch(model: Path, image: Path, home: Path, launches: int) -> dict:
-    runs = []
-    for _ in range(launches):
-        _, r = _child(["--child-launch", str(model), str(image), str(home)], home)
-        t0 = r["_spawned"]
-        runs.append({"window_visible_s": r["visible"] - t0, "model_ready_s": r["ready"] - t0,
-                     "first_answer_s": r["answer"] - t0, "rss_mb": r["rss_mb"], "peak_rss_mb": r["peak_rss_mb"],
-                     "tensorflow_imported": r["tensorflow_imported"]})
-    out = {k: statistics.median(run[k] for run in runs) for k in runs[0] if k != "tensorflow_imported"}
-    out["tensorflow_imported"] = any(run["tensorflow_imported"] for run in runs)
-    out["launches"] = runs
-    return out
+def launch_once(model: Path, image: Path, home: Path) -> dict:
+    _, r = _child(["--child-launch", str(model), str(image), str(home)], home)
+    t0 = r["_spawned"]
+    return {"window_visible_s": r["visible"] - t0, "model_ready_s": r["ready"] - t0,
+            "first_answer_s": r["answer"] - t0, "rss_mb": r["rss_mb"], "peak_rss_mb": r["peak_rss_mb"],
+            "tensorflow_imported": r["tensorflow_imported"]}
 
 
-def measure_predict(model: Path, image: Path, home: Path, launches: int) -> dict:
-    walls = []
-    for _ in range(launches):
-        start = time.monotonic()
-        out = subprocess.run([sys.executable, "-m", "trainer.cli", "predict", str(image), "--model", str(model),
-                              "--progress", "none"], capture_output=True, text=True, env=_env(home), cwd=ROOT,
-                             timeout=600, check=False)
-        walls.append(time.monotonic() - start)
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr[-2000:])
-    return {"predict_wall_s": statistics.median(walls), "walls_s": walls, "answer": out.stdout.strip()}
+def predict_once(model: Path, image: Path, home: Path) -> float:
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "trainer.cli", "predict", str(image), "--model", str(model),
+                          "--progress", "none"], capture_output=True, text=True, env=_env(home), cwd=ROOT,
+                         timeout=600, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return time.monotonic() - start
 
 
-def measure_latency(model: Path, home: Path, runs: int) -> dict:
-    _, r = _child(["--child-latency", str(model), str(home), str(runs)], home)
-    pen = sorted(r["pen_up_ms"])
-    return {"pen_up_median_ms": statistics.median(pen), "pen_up_p90_ms": pen[int(0.9 * (len(pen) - 1))],
-            "pen_up_max_ms": pen[-1], "drawings": len(pen), "stages_median_ms": r["stages_median_ms"],
-            "forward_pass_ms": r["forward_pass_ms"], "backend": r["backend"]}
+def latency_once(model: Path, home: Path, runs: int) -> dict:
+    return _child(["--child-latency", str(model), str(home), str(runs)], home)[1]
+
+
+def summarise(launches: list[dict], walls: list[float], windows: list[dict]) -> dict:
+    """One path's medians over its rounds (the raw values are kept too)."""
+    out = {k: statistics.median(run[k] for run in launches) for k in launches[0] if k != "tensorflow_imported"}
+    pen = sorted(ms for w in windows for ms in w["pen_up_ms"])
+    stages = {k: statistics.median(w["stages_median_ms"][k] for w in windows) for k in windows[0]["stages_median_ms"]}
+    return {**out, "tensorflow_imported": any(run["tensorflow_imported"] for run in launches),
+            "predict_wall_s": statistics.median(walls), "pen_up_median_ms": statistics.median(pen),
+            "pen_up_p90_ms": pen[int(0.9 * (len(pen) - 1))], "pen_up_max_ms": pen[-1], "drawings": len(pen),
+            "stages_median_ms": stages, "forward_pass_ms": statistics.median(w["forward_pass_ms"] for w in windows),
+            "backend": windows[0]["backend"], "launches": launches, "predict_walls_s": walls,
+            "pen_up_median_per_window_ms": [statistics.median(w["pen_up_ms"]) for w in windows]}
 
 
 def measure_preprocessing(count: int = 200) -> dict:
@@ -244,8 +245,9 @@ def tensorflow_copy(model: Path, folder: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "default.keras"))
-    parser.add_argument("--launches", type=int, default=3, help="pad starts and predict runs per path")
-    parser.add_argument("--runs", type=int, default=2, help="times each of the 19 symbols is drawn per path")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds; each starts the pad, runs predict and opens a drawing window per path")
+    parser.add_argument("--runs", type=int, default=1, help="times each of the 19 symbols is drawn per window")
     args = parser.parse_args()
     model = Path(args.model).resolve()
     if not model.with_suffix(".onnx").is_file():
@@ -262,13 +264,16 @@ def main() -> int:
     image = tmp / "seven.png"
     cv2.imwrite(str(image), draw_symbol("7", np.random.default_rng(2), size=128))
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start (other processes share the CPU)")
-    results: dict = {name: {} for name in paths}
-    for name, path in paths.items():
-        home = tmp / f"home-{name}"
-        results[name].update(measure_launch(path, image, home, args.launches))
-        results[name].update(measure_predict(path, image, home, args.launches))
-        results[name].update(measure_latency(path, home, args.runs))
-        print(f"  measured the {name} path", flush=True)
+    raw: dict = {name: ([], [], []) for name in paths}
+    for round_ in range(args.rounds):  # the paths take turns, so both see the same machine load
+        for name, path in paths.items():
+            home = tmp / f"home-{name}"
+            launches, walls, windows = raw[name]
+            launches.append(launch_once(path, image, home))
+            walls.append(predict_once(path, image, home))
+            windows.append(latency_once(path, home, args.runs))
+        print(f"  round {round_ + 1}/{args.rounds} done, load average {os.getloadavg()[0]:.1f}", flush=True)
+    results = {name: summarise(*raw[name]) for name in paths}
     shared = {**measure_preprocessing(), **measure_threads(model.with_suffix(".onnx"))}
     rows = [("window visible after launch", "window_visible_s", "s"),
             ("model ready after launch", "model_ready_s", "s"),
@@ -276,8 +281,11 @@ def main() -> int:
             ("pad RSS after the first answer", "rss_mb", "MB"),
             ("pen-up -> shown, median", "pen_up_median_ms", "ms"),
             ("pen-up -> shown, p90", "pen_up_p90_ms", "ms"),
+            ("  pen-up -> worker starts", "stage:queue", "ms"),
+            ("  worker: render, median", "stage:render", "ms"),
             ("  worker: preprocess, median", "stage:preprocess", "ms"),
             ("  worker: predict, median", "stage:predict", "ms"),
+            ("  worker done -> shown", "stage:deliver", "ms"),
             ("one forward pass, batch 1", "forward_pass_ms", "ms"),
             ("`predict` one image, wall", "predict_wall_s", "s")]
     print(f"\n{'':34s}{'ONNX Runtime':>14s}{'TensorFlow':>14s}{'target (ONNX)':>16s}")
@@ -295,7 +303,7 @@ def main() -> int:
           f"TensorFlow path {results['tensorflow']['tensorflow_imported']}")
     RESULTS.parent.mkdir(exist_ok=True)
     record = {"model": os.path.relpath(model, ROOT), "cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
-              "launches": args.launches, "drawings_per_path": 19 * args.runs, "targets": TARGETS,
+              "rounds": args.rounds, "drawings_per_path": 19 * args.runs * args.rounds, "targets": TARGETS,
               "pen_up_ratio_onnx_over_tensorflow": ratio, "preprocessing": shared, **results}
     RESULTS.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {os.path.relpath(RESULTS, ROOT)}")

@@ -76,7 +76,7 @@ class SmokeTest:
         QTimer.singleShot(
             SMOKE_TIMEOUT_MS, lambda: self.finish(1, f"no answer from the model within {SMOKE_TIMEOUT_MS // 1000} s")
         )
-        if window.model is None and window._pending is None:
+        if window.model is None and not window.is_loading():
             QTimer.singleShot(0, lambda: self.finish(1, "no model found"))
 
     def _on_prediction(self, prediction) -> None:

@@ -84,6 +84,8 @@ class JobRunner(QObject):
         python_path = environment.value("PYTHONPATH", "")
         environment.insert("PYTHONPATH", str(REPO_ROOT) + (os.pathsep + python_path if python_path else ""))
         environment.insert("PYTHONUNBUFFERED", "1")
+        if not environment.contains("TF_CPP_MIN_LOG_LEVEL"):  # TensorFlow's C++ notices are not for the log
+            environment.insert("TF_CPP_MIN_LOG_LEVEL", "2")
         for key, value in (env or {}).items():
             environment.insert(key, str(value))
         proc.setProcessEnvironment(environment)

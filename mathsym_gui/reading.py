@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import QObject, QPoint, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trainer.labels import symbol
+from trainer.labels import KEYS, symbol
 from trainer.serving.reader import Reading, read_segmentation, redecode
 from trainer.serving.reader.segment import SegmentationError, segment_image, segment_strokes
 
@@ -262,6 +262,10 @@ class LineReader(QObject):
 
     def show(self, reading: Reading) -> None:
         self.reading = reading
+        # A typed symbol key would label the whole line as one sample: while a line is shown this filter,
+        # installed last and so asked first, takes those keys; the single-symbol correction bar is hidden.
+        self.window.installEventFilter(self)
+        self._show_correction_bar(False)
         self.panel.show_reading(reading)
         for i, button in enumerate(self.panel.symbol_buttons):
             button.clicked.connect(
@@ -276,9 +280,29 @@ class LineReader(QObject):
         if self.reading is None:
             return
         self.reading = None
+        self.window.removeEventFilter(self)
+        self._show_correction_bar(True)
         self.panel.show_reading(None)
         self.canvas.set_symbol_boxes([])
         self._update_actions()
+
+    def _show_correction_bar(self, visible: bool) -> None:
+        corrections = getattr(self.window, "corrections", None)
+        if corrections is not None:
+            corrections.bar.setVisible(visible)
+
+    def eventFilter(self, watched, event) -> bool:
+        if self.reading is not None and event.type() == QEvent.Type.KeyPress:
+            modifiers = event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+            )
+            if not modifiers and event.text() in KEYS:
+                self.window.statusBar().showMessage(
+                    "This is a line: click one of its symbols under the pad (or right-click its box) to correct it.",
+                    8000,
+                )
+                return True
+        return super().eventFilter(watched, event)
 
     def _update_actions(self) -> None:
         r = self.reading

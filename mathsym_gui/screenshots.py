@@ -15,11 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from trainer.data.expressions import stroke_line
 from trainer.data.strokes import TEMPLATES, draw_symbol, make_dataset
 
 from . import dialogs
@@ -49,14 +51,18 @@ def wait(cond, seconds: float = 120) -> bool:
 def draw(canvas, label: str, box: tuple[float, float, float]) -> None:
     x0, y0, side = box
     for stroke in TEMPLATES[label]:
-        pts = [QPoint(round(x0 + x * side), round(y0 + y * side)) for x, y in stroke]
-        QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, pts[0])
-        last = pts[0]
-        for p in pts[1:]:
-            for i in range(1, 7):
-                QTest.mouseMove(canvas, last + (p - last) * (i / 6))
-            last = p
-        QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, pts[-1])
+        draw_points(canvas, [QPoint(round(x0 + x * side), round(y0 + y * side)) for x, y in stroke])
+
+
+def draw_points(canvas, pts: list[QPoint]) -> None:
+    """One stroke with real mouse events through these points."""
+    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, pts[0])
+    last = pts[0]
+    for p in pts[1:]:
+        for i in range(1, 7):
+            QTest.mouseMove(canvas, last + (p - last) * (i / 6))
+        last = p
+    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, pts[-1])
 
 
 def save(widget, path: Path) -> None:
@@ -100,6 +106,15 @@ def main() -> int:
     window.show_image(image)
     wait(window.is_idle)
     save(window, out / "main-window-image.png")
+
+    canvas.clear()  # a whole line, read, typeset and solved
+    window.set_pen_colour("#000000")
+    window.width_spin.setValue(5)
+    strokes, _, _ = stroke_line(["2", "x", "add", "3", "eq", "1", "1"], np.random.default_rng(4), height=80.0)
+    for stroke in strokes:
+        draw_points(canvas, [QPoint(round(x) + 40, round(y) + 40) for x, y in stroke])
+    wait(window.is_idle)
+    save(window, out / "main-window-line.png")
 
     if not args.no_training:
         data = make_dataset(tmp / "data", per_class=12, size=96)

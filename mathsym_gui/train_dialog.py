@@ -51,7 +51,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "alexnet": (*_READING, "Training AlexNet", "Testing"),
     "tune": (*_READING, "Tuning AlexNet", "Training AlexNet", "Testing"),
     "vgg19": (*_READING, "Extracting features", "Training VGG19 head", "Testing"),
-    "default": (*_READING, "Reducing images", "Training", "Testing"),
+    "default": (*_READING, "Reducing images", "Preparing style variants", "Training", "Testing"),
     "evaluate": ("Reading test images", "Evaluating"),
     "report": ("Reading test images", "Predicting", "Writing report"),
     "adapt": ("Reading replay images", "Reading test images", "Reading samples", "Learning your handwriting",

@@ -132,7 +132,8 @@ def test_a_worker_that_cannot_reach_the_chief_retries_then_gives_up(tmp_path):
     assert len(message.splitlines()) == 1
     pauses = [e.message for e in events]
     assert pauses and all("trying again in" in m for m in pauses)
-    assert "1 s" in pauses[0] and "2 s" in pauses[1]  # the pauses double
+    assert "(attempt 1); trying again in 1 s" in pauses[0]
+    assert "(attempt 2); trying again in 2 s" in pauses[1]  # the pauses double
 
 
 def test_roles_from_flags_and_keras_tuner_variables():

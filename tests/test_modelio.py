@@ -12,12 +12,12 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from support import SIZE
-from trainer.serving.card import ModelCard
-from trainer.paths import card_path
+
 from trainer.errors import Cancelled, ModelError
+from trainer.paths import card_path
 from trainer.progress import CancelToken
+from trainer.serving.card import ModelCard
 from trainer.serving.modelio import LoadedModel, load_model, save_model
 
 
@@ -189,9 +189,9 @@ def test_cards_without_hashes_from_older_versions_still_load(tmp_path):
 
 
 def test_next_save_removes_what_killed_saves_left_and_nothing_else(tmp_path):
-    path = _save(tmp_path)
-    orphans = [".m.keras.abcdefgh.tmp.keras", ".m.card.json.k2j4_x9z.tmp.json", "..m.onnx.abcdefgh.tmp.onnx.q1w2e3r4.tmp",
-               ".m.keras.0011aabb.bak", "..m.keras.journal.abcdefgh.tmp"]
+    _save(tmp_path)
+    orphans = [".m.keras.abcdefgh.tmp.keras", ".m.card.json.k2j4_x9z.tmp.json",
+               "..m.onnx.abcdefgh.tmp.onnx.q1w2e3r4.tmp", ".m.keras.0011aabb.bak", "..m.keras.journal.abcdefgh.tmp"]
     kept = [".m.keras.notes", ".other.keras.abcdefgh.tmp.keras", "m.keras.abcdefgh.tmp.keras"]
     for name in orphans + kept:
         (tmp_path / name).write_bytes(b"x")

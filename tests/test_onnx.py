@@ -259,3 +259,22 @@ def _env() -> dict:
     import os
 
     return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_cli_writes_the_twin_and_records_it_in_a_version_2_card(model_copy, capsys):
+    from trainer.cli import main
+
+    _record_twin_hash(model_copy, None)  # saved by MathSym, its twin missing (e.g. the export failed then)
+    assert main(["onnx", str(model_copy)]) == 0
+    assert "tiny.onnx" in capsys.readouterr().out
+    card = json.loads(card_path(model_copy).read_text())
+    assert card["files"]["onnx"] == sha256(twin_path(model_copy))
+    assert isinstance(load_model(model_copy), OnnxModel)
+
+
+def test_cli_twin_of_a_missing_model_is_one_line(tmp_path, capsys):
+    from trainer.cli import main
+
+    assert main(["onnx", str(tmp_path / "nothing.keras")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "nothing.keras" in err and "\n" not in err and "Traceback" not in err

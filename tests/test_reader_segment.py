@@ -132,3 +132,30 @@ def test_an_equals_sign_alone_is_one_symbol_however_far_apart_its_bars():
     """Bars say nothing of the line height: a lone big '=' is not two lines of writing."""
     bars = [[(0.0, 100.0), (150.0, 100.0)], [(0.0, 150.0), (150.0, 150.0)]]
     assert groups_of(segment(bars, width=12.0)) == [[0, 1]]
+
+
+def test_a_five_with_a_detached_top_bar_is_one_symbol():
+    body = [[(0.3, 0.15), (0.25, 0.5), (0.6, 0.45), (0.75, 0.7), (0.5, 0.95), (0.2, 0.9)]]
+    bar = [[(0.45, 0.1), (0.95, 0.08)]]  # to the right of the body, over less than half of it
+    one = [[(0.5, 0.1), (0.5, 0.95)]]
+    strokes = place(one, 0, 0, 60) + place(body, 40, 0, 60) + place(bar, 40, 0, 60) + place(one, 120, 0, 60)
+    assert groups_of(segment(strokes)) == [[0], [1, 2], [3]]
+
+
+def test_a_stray_dot_high_in_the_line_is_dropped_but_a_point_on_the_baseline_is_kept():
+    one = [[(0.5, 0.1), (0.5, 0.95)]]
+    strokes = place(one, 0, 0, 60) + [[(50.0, 57.0)]] + place(one, 60, 0, 60) + [[(110.0, 30.0)]]
+    strokes += place(one, 120, 0, 60)
+    assert groups_of(segment(strokes)) == [[0], [1], [2], [4]]  # "1.1" then the mid-height dot is gone
+
+
+def test_halves_side_by_side_are_offered_as_one_symbol_and_can_be_merged():
+    """An x written as )( whose halves do not touch: the reader tries them together too (the model decides)."""
+    halves = [[(0.3, 0.2), (0.42, 0.5), (0.3, 0.9)], [(0.7, 0.2), (0.58, 0.5), (0.7, 0.9)]]
+    one = [[(0.5, 0.1), (0.5, 0.95)]]
+    seg = segment(place(one, 0, 0, 60) + place(halves, 40, 10, 45) + place(one, 110, 0, 60))
+    assert groups_of(seg) == [[0], [1], [2], [3]] and seg.close_pairs() == [1]
+    seg.merge(1, seg.crop_of([1, 2]))
+    assert groups_of(seg) == [[0], [1, 2], [3]] and len(seg.crops) == 3
+    spaced = segment(place(one, 0, 0, 60) + place(one, 30, 0, 60) + place(one, 60, 0, 60))
+    assert spaced.close_pairs() == []

@@ -235,7 +235,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "default", "Default model", "the app's small default model",
             "Train the drawing pad's compact default model ('ink' preprocessing).",
             builder="trainer.models.default:build_default", run="trainer.training.default:run",
-            preprocessing="ink", epochs=25, batch_size=128,
+            preprocessing="ink", epochs=20, batch_size=128,
             extra=(
                 Option("--train-on", "train: the whole train split for the fixed schedule (how the shipped "
                        "model was made); fit: the fit part only, keeping the epoch best on the validation part",

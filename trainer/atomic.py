@@ -11,8 +11,9 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence
+from typing import Any, BinaryIO
 
 from trainer.errors import Cancelled
 from trainer.faults import fault_point
@@ -85,7 +86,7 @@ class HeldSignals:
 
     def __init__(self) -> None:
         self.received: list[int] = []
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}  # what signal.signal() returned
 
     def __enter__(self) -> HeldSignals:
         if threading.current_thread() is threading.main_thread():

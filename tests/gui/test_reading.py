@@ -97,3 +97,13 @@ def test_a_line_without_a_result_says_why(qtbot, pad):
     assert reading.text == "5/0" and reading.result is None
     assert "Division by zero" in pad.line_reader.panel.note_label.text()
     assert not pad.line_reader.act_copy_result.isEnabled() and pad.line_reader.act_copy_text.isEnabled()
+
+
+def test_typed_symbol_keys_do_not_label_a_whole_line(qtbot, pad, tmp_path):
+    write_line(qtbot, pad, ["1", "add", "2"])
+    assert not pad.corrections.bar.isVisible()
+    QTest.keyClick(pad, Qt.Key_3)
+    assert not (tmp_path / "samples").exists() or not any((tmp_path / "samples").rglob("*.png"))
+    assert "This is a line" in pad.statusBar().currentMessage()
+    pad.canvas.clear()
+    assert pad.corrections.bar.isVisible()

@@ -190,9 +190,9 @@ def _evaluate(ctx: Context):
 
 
 def cmd_evaluate(ctx: Context) -> int:
-    from trainer.atomic import atomic_write_bytes
     from trainer.evaluation.evaluate import classification_text
     from trainer.paths import card_path
+    from trainer.serving.modelfiles import update_card
 
     a = ctx.args
     ctx.cancellable = True
@@ -211,7 +211,7 @@ def cmd_evaluate(ctx: Context) -> int:
         card.metrics = m
         target = card_path(ev.model.path)
         try:
-            atomic_write_bytes(target, card.to_json().encode("utf-8"))
+            update_card(ev.model.path, card)  # locked, and only if the model is still the one the card hashed
         except OSError as exc:
             raise MathSymError(f"Cannot update the model card {target}: {exc.strerror or exc}.") from exc
         ctx.say(f"Updated the metrics in {target}", err=a.json)
@@ -267,11 +267,13 @@ def cmd_predict(ctx: Context) -> int:
 def cmd_info(ctx: Context) -> int:
     from trainer.paths import card_path
     from trainer.serving.card import ModelCard, card_summary, legacy_notebook_card
+    from trainer.serving.modelfiles import repair
 
     a = ctx.args
     path = Path(a.model)
     if not path.is_file():
         raise ModelError(f"Model file {path} does not exist.")
+    repair(path)  # a save of this model killed half-way is undone first: the card shown is the model's
     cpath = card_path(path)
     if cpath.is_file():
         card = ModelCard.read(cpath)

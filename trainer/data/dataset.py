@@ -8,9 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainer.data.imageio import is_image_name
 from trainer.errors import DatasetError
 from trainer.labels import label_problem
-from trainer.data.imageio import is_image_name
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from trainer.data.preprocess import edge_line_halo, ink_strength, load_rgb
 from trainer.data.split import notebook_split
 from trainer.data.strokes import TEMPLATES, Stroke, jittered
 
-#: label -> (size over H, what the size measures: "h" height / "w" width / "s" longer side, centre of the box
-#: over H above the baseline (None: sits on the baseline), descent below the baseline over H)
+#: label -> (size over H, what the size measures: "h" height / "w" width / "s" longer side / "a" square root of
+#: the area (a point drawn as a short smear stays as thick as a pen, not a hair), centre of the box over H above
+#: the baseline (None: sits on the baseline), descent below the baseline over H)
 LAYOUT: dict[str, tuple[float, str, float | None, float]] = {
     **{d: (1.0, "h", None, 0.0) for d in "0123456789"},
     "x": (0.62, "h", None, 0.0),
@@ -33,7 +34,7 @@ LAYOUT: dict[str, tuple[float, str, float | None, float]] = {
     "div": (0.62, "w", 0.45, 0.0),
     "eq": (0.6, "w", 0.45, 0.0),
     "sub": (0.55, "w", 0.45, 0.0),
-    "dec": (0.13, "s", None, 0.0),
+    "dec": (0.13, "a", None, 0.0),
 }
 OPERATORS = ("add", "sub", "mul", "div")
 
@@ -75,15 +76,26 @@ def test_images(dataset: str | os.PathLike) -> dict[str, list[Path]]:
     return out
 
 
-def symbol_alpha(image) -> np.ndarray:
-    """A symbol image's ink as alpha in [0, 1], cropped to the ink (scanner edge lines and specks dropped)."""
+#: Ink components smaller than this share of a symbol image's ink are stray marks of the scan (a dot beside a
+#: minus, a speck over a 7), not part of the symbol; a ÷ keeps its small dots. Thin lines across the whole
+#: image (a page border a little inside the edge) are dropped too.
+STRAY = 0.05
+
+
+def symbol_alpha(image, label: str = "") -> np.ndarray:
+    """A symbol image's ink as alpha in [0, 1], cropped to the ink (scanner edge lines and stray marks
+    dropped)."""
     ink = ink_strength(load_rgb(image))
     mask = ink > 0.5
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     if areas.size == 0:
         raise ValueError("no ink")
-    keep = np.isin(labels, np.flatnonzero(areas >= max(2.0, 0.01 * areas.sum())) + 1)
+    share = 0.01 if label in ("div", "dec") else STRAY
+    h, w = mask.shape
+    rule = (stats[1:, cv2.CC_STAT_WIDTH] >= 0.9 * w) & (stats[1:, cv2.CC_STAT_HEIGHT] <= 0.1 * h)  # a ruled line
+    wanted = (areas >= max(2.0, share * areas.sum())) & (~rule | rule.all())
+    keep = np.isin(labels, np.flatnonzero(wanted) + 1)
     halo = edge_line_halo(keep)
     if halo is not None:
         keep &= ~halo
@@ -111,7 +123,7 @@ def _layout(
     for label, w, h in sizes:
         share, measure, centre, descent = LAYOUT[label]
         target = share * height * rng.uniform(0.9, 1.1)
-        scale = target / {"h": h, "w": w, "s": max(w, h)}[measure]
+        scale = target / {"h": h, "w": w, "s": max(w, h), "a": (w * h) ** 0.5}[measure]
         sw, sh = w * scale, h * scale
         baseline = baseline0 + slope * x + rng.normal(0, 0.04 * height)
         if centre is None:
@@ -128,7 +140,7 @@ def image_line(
     labels: list[str], pool: dict[str, list[Path]], rng: np.random.Generator, height: float = 64.0
 ) -> tuple[np.ndarray, list[Placed]]:
     """A line composed of randomly chosen test images of each class: RGB image and the symbols' boxes."""
-    alphas = [symbol_alpha(pool[label][int(rng.integers(len(pool[label])))]) for label in labels]
+    alphas = [symbol_alpha(pool[label][int(rng.integers(len(pool[label])))], label) for label in labels]
     sizes = [(lab, a.shape[1], a.shape[0]) for lab, a in zip(labels, alphas, strict=True)]
     placed, width, depth = _layout(sizes, rng, height)
     canvas = np.zeros((int(np.ceil(depth)), int(np.ceil(width))), np.float32)

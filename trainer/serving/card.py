@@ -10,12 +10,12 @@ import json
 import os
 import platform
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from trainer.data.preprocess import INPUT_SIZE
 from trainer.errors import ModelError
 from trainer.labels import CLASS_NAMES
-from trainer.data.preprocess import INPUT_SIZE
 from trainer.serving.card_schema import CARD_FORMAT, CARD_VERSION, card_version, check_card
 
 
@@ -112,7 +112,7 @@ def library_versions() -> dict:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def card_summary(path: Path, card: ModelCard) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from trainer.data.preprocess import METHODS
 from trainer.errors import ModelError
@@ -31,7 +31,7 @@ def _is_int(v: object) -> bool:
 
 
 def _is_number(v: object) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _is_str(v: object) -> bool:
@@ -55,9 +55,9 @@ def _is_sha256(v: object) -> bool:
 
 
 INT: Check = (_is_int, "a whole number")
-COUNT: Check = (lambda v: _is_int(v) and v >= 0, "a count (0 or more)")
+COUNT: Check = (lambda v: isinstance(v, int) and _is_int(v) and v >= 0, "a count (0 or more)")
 NUMBER: Check = (_is_number, "a number")
-FRACTION: Check = (lambda v: _is_number(v) and 0 <= v <= 1, "a number from 0 to 1")
+FRACTION: Check = (lambda v: isinstance(v, int | float) and _is_number(v) and 0 <= v <= 1, "a number from 0 to 1")
 TEXT: Check = (_is_str, "text")
 TEXTS: Check = (_list_of(_is_str), "a list of texts")
 OBJECT: Check = (lambda v: isinstance(v, dict), "an object")
@@ -110,7 +110,8 @@ def _need(ok: bool, where: str, what: str, value: object) -> None:
 
 def check_labels(labels: object, where: str = '"labels"') -> None:
     """Labels are a non-empty list of distinct class names, none with control characters."""
-    _need(isinstance(labels, list) and len(labels) > 0, where, "a non-empty list of class names", labels)
+    if not isinstance(labels, list) or not labels:
+        raise ModelError(f"{where} must be a non-empty list of class names, not {_show(labels)}")
     for label in labels:
         problem = label_problem(label)
         if problem:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from trainer.atomic import fsync_file, orphan_pattern, remove_orphans, replace_together, roll_back
 from trainer.errors import ModelError
@@ -120,13 +120,11 @@ def _lock_file(model_path: Path) -> Path:
 
 @contextmanager
 def locked(model_path: Path, timeout: float) -> Iterator[None]:
-    """Hold the model path's lock (one save at a time; loads wait for a save in progress)."""
+    """Hold the model path's lock (one save at a time; loads wait for a save in progress). OSError when the
+    lock file cannot be made; ModelError after ``timeout`` seconds."""
     from filelock import FileLock, Timeout
 
-    try:
-        lock = FileLock(str(_lock_file(model_path)), timeout=timeout)
-    except OSError as exc:
-        raise ModelError(f"Cannot create the lock for {model_path}: {exc.strerror or exc}.") from exc
+    lock = FileLock(str(_lock_file(model_path)), timeout=timeout)
     try:
         lock.acquire()
     except Timeout as exc:
@@ -189,3 +187,15 @@ def stamp_card(card: ModelCard, model_tmp: Path, twin_tmp: Path | None, twin_mis
     card.card_version, card.format = CARD_VERSION, CARD_FORMAT
     card.validate()
     return card.to_json().encode("utf-8")
+
+
+def update_card(model_path: Path, card: ModelCard) -> None:
+    """Rewrite the card of an existing model (new metrics), under the lock, after checking that the model file
+    is still the one the card describes; the recorded hashes stay valid because the model is unchanged."""
+    from trainer.atomic import atomic_write_bytes
+
+    with locked(model_path, SAVE_LOCK_TIMEOUT):
+        recover(model_path)
+        check_files(model_path, card)
+        card.validate(require_files=bool(card.files))
+        atomic_write_bytes(card_path(model_path), card.to_json().encode("utf-8"))

@@ -126,8 +126,11 @@ class LoadedModel:
         inputs = np.asarray(inputs, dtype=np.uint8)
         if inputs.ndim == 3:
             inputs = inputs[None]
-        out = [self._forward(inputs[i:i + batch_size]).numpy() for i in range(0, len(inputs), batch_size)]
+        out = [self._run_batch(inputs[i:i + batch_size]) for i in range(0, len(inputs), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+
+    def _run_batch(self, batch: np.ndarray) -> np.ndarray:
+        return self._forward(batch).numpy()
 
     def predict(self, image: ImageLike) -> np.ndarray:
         """Probabilities for one image of any kind (file, bytes, array)."""
@@ -199,12 +202,8 @@ class OnnxModel(LoadedModel):
             self._keras_model = _read_keras(self.path, self.card)
         return self._keras_model
 
-    def predict_inputs(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        inputs = np.asarray(inputs, dtype=np.uint8)
-        if inputs.ndim == 3:
-            inputs = inputs[None]
-        out = [self._session.run(inputs[i:i + batch_size]) for i in range(0, len(inputs), batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+    def _run_batch(self, batch: np.ndarray) -> np.ndarray:
+        return self._session.run(batch)
 
     def warm_up(self) -> None:
         """One pass on a blank input: ONNX Runtime allocates its buffers on the first run."""

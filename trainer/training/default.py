@@ -35,7 +35,7 @@ HYPER = {"learning_rate": 3e-3, "weight_decay": 5e-4, "label_smoothing": 0.1, "w
 TRAIN_ON = ("train", "fit")
 DEFAULT_TRAIN_ON = "train"
 #: Drawings of the writing styles (trainer.data.styles, training side) added per class to the train split.
-STYLE_VARIANTS = 360
+STYLE_VARIANTS = 300
 
 
 def default_config(dataset, output=None, epochs: int = ARCHITECTURES["default"].epochs, subset: int | None = None,
@@ -144,23 +144,33 @@ def style_variants(class_names, per_class: int, image_size: int, seed: int, prog
     so the full-size inputs never pile up. Returns (x, targets, drawings per style).
     """
     from trainer.data.preprocess import to_model_input
+    from trainer.errors import ImageError
     from trainer.models import default as arch
 
     counts = per_class_counts(per_class) if per_class > 0 else {}
     drawn = style_set("train", counts, seed, tuple(class_names))
     total = len(drawn.labels)
     x = np.empty((total, arch.INTERNAL, arch.INTERNAL, 1), np.float32)
+    ok = np.ones(total, bool)
+    blank = np.full((image_size, image_size, 3), 255, np.uint8)
+
+    def model_input(i: int) -> np.ndarray:
+        try:
+            return to_model_input(drawn.images[i], "ink", image_size)
+        except ImageError:  # a speck too small to count as ink: left out
+            ok[i] = False
+            return blank
+
     chunk = 256
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
         for start in range(0, total, chunk):
             if cancel:
                 cancel.check()
-            part = drawn.images[start:start + chunk]
-            inputs = np.stack(list(pool.map(lambda im: to_model_input(im, "ink", image_size), part)))
-            x[start:start + len(part)] = arch.reduce_inputs(inputs, image_size)
+            part = range(start, min(start + chunk, total))
+            x[start:start + len(part)] = arch.reduce_inputs(np.stack(list(pool.map(model_input, part))), image_size)
             progress(Progress("Preparing style variants", start + len(part), total))
-    present = {name: n for name, n in counts.items() if name in set(drawn.styles)}
-    return x, drawn.targets(), present
+    present = {name: int((np.array(drawn.styles)[ok] == name).sum()) for name in counts if name in drawn.styles}
+    return x[ok], drawn.targets()[ok], present
 
 
 class _KeepBest(keras.callbacks.Callback):

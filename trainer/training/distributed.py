@@ -31,6 +31,8 @@ ENV_ORACLE_PORT = "KERASTUNER_ORACLE_PORT"
 CHIEF_ID = "chief"
 #: How long a worker keeps trying to reach the chief before it gives up (seconds).
 CONNECT_LIMIT = 120.0
+#: How long one attempt waits for the chief to answer (seconds).
+ATTEMPT_TIMEOUT = 1.0
 #: Longest pause between two attempts to reach the chief (seconds); pauses double from 1 s up to this.
 MAX_BACKOFF = 15.0
 #: After the last trial, how long the chief waits for workers that have not yet heard that the search is over.
@@ -115,12 +117,12 @@ def wait_for_chief(
         attempt += 1
         with grpc.insecure_channel(role.address) as channel:
             try:
-                grpc.channel_ready_future(channel).result(timeout=min(pause, limit))
+                grpc.channel_ready_future(channel).result(timeout=ATTEMPT_TIMEOUT)
                 return
             except grpc.FutureTimeoutError:
                 pass
         waited = time.monotonic() - started
-        if waited + pause > limit:
+        if waited >= limit:
             raise MathSymError(
                 f"Cannot reach the tuning chief at {role.address} (tried {attempt} times in "
                 f"{waited:.0f} s): start `mathsym-train tune --chief {role.address}` there first, "
@@ -131,11 +133,11 @@ def wait_for_chief(
                 STAGE,
                 0,
                 None,
-                f"cannot reach the chief at {role.address} yet; trying again in "
+                f"cannot reach the chief at {role.address} yet (attempt {attempt}); trying again in "
                 f"{pause:.0f} s (giving up after {limit:.0f} s)",
             )
         )
-        _sleep(pause, cancel)
+        _sleep(min(pause, limit - waited), cancel)
         pause = min(pause * 2, MAX_BACKOFF)
 
 

@@ -29,9 +29,13 @@ MAX_RECOGNISED = 4 * MAX_SYMBOLS
 UNSURE_SHARE = 0.25
 UNSURE = 0.5
 
-#: Close neighbours become one symbol when one alone is below MERGE_UNSURE and together they reach MERGE_SURE.
-MERGE_UNSURE = 0.6
-MERGE_SURE = 0.8
+#: Close neighbours become one symbol when one alone is below MERGE_UNSURE and together they reach MERGE_SURE
+#: and beat both apart.
+MERGE_UNSURE = 0.7
+MERGE_SURE = 0.5
+#: Symbols whose narrow halves sit side by side and may not touch: x as )(, a 0 of two arcs, a × or y of two
+#: strokes.
+SIDE_BY_SIDE = {"x", "0", "mul", "y"}
 
 _PRETTY = {"*": "×", "/": "÷", "-": "−"}
 _LATEX = {"*": r"\times", "/": r"\div"}
@@ -154,22 +158,29 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops + merged])
     probabilities = model.predict_inputs(inputs)  # the symbols and the candidate merges: one batch
     probabilities, merged_probs = probabilities[:n], probabilities[n:]
+    labels = list(model.labels)
+    taken = len(segmentation.groups)  # right to left; a symbol merged already is not merged again
     for i, crop, p in reversed(list(zip(pairs, merged, merged_probs, strict=True))):
-        if i + 1 < len(segmentation.groups) and _one_symbol(p, probabilities[i], probabilities[i + 1]):
+        if i + 1 < taken and _one_symbol(p, probabilities[i], probabilities[i + 1], labels):
             segmentation.merge(i, crop)
             probabilities = np.concatenate([probabilities[:i], p[None], probabilities[i + 2 :]])
+            taken = i
     n = len(segmentation.groups)
     height = max(segmentation.line_height, 1e-6)
     geometry = [Geometry(g.width / height, g.height / height, len(g.parts), sized=n > 1) for g in segmentation.groups]
     boxes = [tuple(round(v) for v in g.box) for g in segmentation.groups]
     parts = [tuple(g.parts) for g in segmentation.groups]
-    return redecode(probabilities, list(model.labels), geometry, boxes, k=k, parts=parts)
+    return redecode(probabilities, labels, geometry, boxes, k=k, parts=parts)
 
 
-def _one_symbol(merged: np.ndarray, left: np.ndarray, right: np.ndarray) -> bool:
-    """Two neighbours are one symbol when the model is unsure of one of them alone and sure of them together
-    (two confident digits are two digits, however close)."""
-    return float(merged.max()) >= MERGE_SURE and min(float(left.max()), float(right.max())) < MERGE_UNSURE
+def _one_symbol(merged: np.ndarray, left: np.ndarray, right: np.ndarray, labels: list[str]) -> bool:
+    """Two neighbours are one symbol when together they read as a symbol written in side-by-side halves, the
+    model is unsure of one half alone and surer of them together than of both apart (two confident digits
+    are two digits, however close)."""
+    together, a, b = float(merged.max()), float(left.max()), float(right.max())
+    if labels[int(merged.argmax())] not in SIDE_BY_SIDE:
+        return False
+    return together >= MERGE_SURE and min(a, b) < MERGE_UNSURE and together > a * b
 
 
 def redecode(

@@ -33,6 +33,8 @@ OVERLAP = 0.5
 LINE_WORK = 1600
 #: Pixels on the longer side of a symbol crop handed to the preprocessing (it rescales anyway).
 CROP_SIDE = 64
+#: A lone ink component smaller than this times the squared pen width is a speck, not a point.
+SPECK = 0.3
 #: Neighbours closer than this share of the line height are also tried as one symbol.
 MERGE_GAP = 0.12
 #: Paper margin around a symbol crop, as a share of its longer side (the preprocessing fits the paper on it).
@@ -73,13 +75,12 @@ class Segmentation:
 
     def close_pairs(self) -> list[int]:
         """Indices i where symbols i and i+1 might be one symbol split in two (an ``x`` written as ``)(``
-        whose halves do not touch, a ``4`` whose stroke stops short): neither a dot nor a bar, side by side
-        at the same height with almost no gap."""
+        whose halves do not touch): two narrow parts side by side at the same height with almost no gap."""
         h = self.line_height
         out = []
         for i, (a, b) in enumerate(itertools.pairwise(self.groups)):
-            if any(max(g.width, g.height) < SMALL * h or _flat(g.box) for g in (a, b)):
-                continue
+            if any(max(g.width, g.height) < SMALL * h or g.width > 0.6 * g.height for g in (a, b)):
+                continue  # dots, bars and round symbols are whole; halves of a )( are narrow
             gap = b.box[0] - (a.box[0] + a.box[2])
             shared = -_y_gap(a.box, b.box)
             if gap < MERGE_GAP * h and shared >= 0.6 * min(a.height, b.height):
@@ -149,12 +150,17 @@ def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float
         parent[find(i)] = find(j)
 
     floor = 0.05 * height  # a vertical bar is as wide as the pen; count it at least this wide
+    base = baseline(boxes, height)
     big = [i for i in range(n) if not small[i]]
     for a_i, i in enumerate(big):
         for j in big[a_i + 1 :]:
             overlap = _x_overlap(boxes[i], boxes[j])
             narrow = max(min(boxes[i][2], boxes[j][2]), floor)
-            if overlap >= OVERLAP * narrow or (overlap > -floor and touching is not None and touching(i, j)):
+            if (
+                overlap >= OVERLAP * narrow
+                or (overlap > -floor and touching is not None and touching(i, j))
+                or (overlap >= 0.2 * narrow and _top_bar(boxes[i], boxes[j], base, height))
+            ):
                 join(i, j)
     for i in (i for i in range(n) if small[i]):
         cx = boxes[i][0] + boxes[i][2] / 2
@@ -171,6 +177,8 @@ def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float
     for i in range(n):
         members.setdefault(find(i), []).append(i)
     groups = [Group(sorted(m), _union([boxes[i] for i in m])) for m in members.values()]
+    if base is not None:  # a lone dot well above the baseline is a stray mark, not a decimal point
+        groups = [g for g in groups if len(g.parts) > 1 or not small[g.parts[0]] or not _high(g.box, base, height)]
     for g in groups:
         tall = [boxes[i] for i in g.parts if boxes[i][3] >= 0.5 * height and not _flat(boxes[i])]
         if any(_y_gap(a, b) > 0.15 * height for a in tall for b in tall):
@@ -178,6 +186,41 @@ def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float
     groups.sort(key=lambda g: g.box[0] + g.box[2] / 2)
     _check_one_line(groups, height)
     return groups, line_height([g.box for g in groups])
+
+
+def baseline(boxes: Sequence[Box], height: float) -> Callable[[float], float] | None:
+    """Where the line's tall symbols stand at each x (a straight line fitted to their bottoms, a descender
+    left out); None without tall symbols."""
+    tall = [b for b in boxes if not _flat(b) and b[3] >= 0.5 * height]
+    if not tall:
+        return None
+    xs = np.array([b[0] + b[2] / 2 for b in tall])
+    ys = np.array([b[1] + b[3] for b in tall])
+    if len(tall) < 3:
+        level = float(np.median(ys))
+        return lambda x: level
+    slope, level = np.polyfit(xs, ys, 1)
+    fits = np.abs(ys - (slope * xs + level)) <= 0.15 * height
+    if fits.sum() >= 2:
+        slope, level = np.polyfit(xs[fits], ys[fits], 1)
+    return lambda x: float(slope * x + level)
+
+
+def _high(box: Box, base: Callable[[float], float], height: float) -> bool:
+    """Whether a box's centre is above the lower third of the line."""
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return cy < base(cx) - 0.35 * height
+
+
+def _top_bar(a: Box, b: Box, base: Callable[[float], float] | None, height: float) -> bool:
+    """Whether one box is a bar at the top of the line over the other, a tall one (a 5's detached bar)."""
+    if base is None:
+        return False
+    for bar, body in ((a, b), (b, a)):
+        cx, cy = bar[0] + bar[2] / 2, bar[1] + bar[3] / 2
+        if _flat(bar) and not _flat(body) and body[3] >= 0.5 * height and cy < base(cx) - 0.7 * height:
+            return True
+    return False
 
 
 def _check_one_line(groups: list[Group], height: float) -> None:
@@ -266,31 +309,33 @@ def render_strokes(
 # -- images -----------------------------------------------------------------------------------------------
 
 
-def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray, float]:
+def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray, float, float]:
     """The ink strength of an image (at up to LINE_WORK pixels), its connected components of confident ink
-    (labels, the ids kept: no specks, no page-edge lines, and their stats), and the factor from the
-    original image to that raster."""
+    (labels, the ids kept: no specks, no page-edge lines, and their stats), the factor from the original
+    image to that raster, and the pen width there."""
     h, w = rgb.shape[:2]
     scale = min(1.0, LINE_WORK / max(h, w))
     ink = ink_strength(rgb, work=LINE_WORK)
     mask = (ink > 0.5).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
-        return ink, labels, [], stats, scale
+        return ink, labels, [], stats, scale, 1.0
     pen = max(stroke_width(ink), 1.0)
     keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(2.0, 0.08 * pen * pen)) + 1
     halo = edge_line_halo(np.isin(labels, keep)) if keep.size else None
     if halo is not None:  # rare: redo the components without the lines
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask & ~halo, connectivity=8)
         keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(2.0, 0.08 * pen * pen)) + 1
-    return ink, labels, [int(k) for k in keep], stats, scale
+    return ink, labels, [int(k) for k in keep], stats, scale, pen
 
 
 def segment_image(rgb: np.ndarray) -> Segmentation:
     """Group the ink components of an image into symbols; boxes are in the image's pixels."""
-    ink, labels, ids, stats, scale = ink_components(rgb)
+    ink, labels, ids, stats, scale, pen = ink_components(rgb)
     boxes: list[Box] = [(float(stats[k, 0]), float(stats[k, 1]), float(stats[k, 2]), float(stats[k, 3])) for k in ids]
     groups, height = group_parts(boxes)
+    # Tiny dots are kept above so that a faint ÷ keeps its dots; alone, they are specks, not decimal points.
+    groups = [g for g in groups if len(g.parts) > 1 or stats[ids[g.parts[0]], cv2.CC_STAT_AREA] >= SPECK * pen * pen]
 
     def crop_of(parts: list[int]) -> np.ndarray:
         return _image_crop(ink, labels, [ids[i] for i in parts], _union([boxes[i] for i in parts]))
