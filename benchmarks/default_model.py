@@ -66,8 +66,12 @@ def accuracy(model, images: list[np.ndarray], y: np.ndarray) -> dict:
     x, ok = preprocess_all(model, images)
     pred = model.predict_inputs(x).argmax(1)
     correct = (pred == y) & ok
-    return {"accuracy": float(correct.mean()), "images": int(len(y)), "rejected": int((~ok).sum()),
-            "errors": int((~correct).sum())}
+    return {
+        "accuracy": float(correct.mean()),
+        "images": int(len(y)),
+        "rejected": int((~ok).sum()),
+        "errors": int((~correct).sum()),
+    }
 
 
 def _share(hits: np.ndarray) -> dict:
@@ -89,24 +93,35 @@ def style_accuracy(model, per_style: int, seed: int) -> dict:
         if not m.any():
             continue
         wrong = pred[m & ~hits]
-        row = {"class": style.label, **_share(hits[m]),
-               "read_as": {labels[c]: int((wrong == c).sum()) for c in np.unique(wrong)}}
+        row = {
+            "class": style.label,
+            **_share(hits[m]),
+            "read_as": {labels[c]: int((wrong == c).sum()) for c in np.unique(wrong)},
+        }
         if style.second in labels:
             second = np.argsort(prob[m], axis=1)[:, -2]
-            row["second"] = {"class": style.second,
-                             "second_rate": float((second == labels.index(style.second)).mean()),
-                             "median_probability": float(np.median(prob[m, labels.index(style.second)])),
-                             "median_top_probability": float(np.median(prob[m].max(1)))}
+            row["second"] = {
+                "class": style.second,
+                "second_rate": float((second == labels.index(style.second)).mean()),
+                "median_probability": float(np.median(prob[m, labels.index(style.second)])),
+                "median_top_probability": float(np.median(prob[m].max(1))),
+            }
         per_style_result[style.name] = row
     worst = min(per_style_result.items(), key=lambda kv: kv[1]["accuracy"])
     return {
-        "generator": {"split": "test", "per_style": per_style, "seed": seed, "images": int(len(pred)),
-                      "rejected": int((~ok).sum())},
+        "generator": {
+            "split": "test",
+            "per_style": per_style,
+            "seed": seed,
+            "images": int(len(pred)),
+            "rejected": int((~ok).sum()),
+        },
         "accuracy": float(hits.mean()),
         "min_style": {"style": worst[0], "accuracy": worst[1]["accuracy"]},
         "per_style": per_style_result,
-        "per_class": {name: _share(hits[drawn.labels == c]) for c, name in enumerate(labels)
-                      if (drawn.labels == c).any()},
+        "per_class": {
+            name: _share(hits[drawn.labels == c]) for c, name in enumerate(labels) if (drawn.labels == c).any()
+        },
         "per_rendering": {r: _share(hits[renderings == r]) for r in dict.fromkeys(drawn.renderings)},
     }
 
@@ -114,18 +129,24 @@ def style_accuracy(model, per_style: int, seed: int) -> dict:
 def latency(model, sample: np.ndarray, calls: int) -> dict:
     for _ in range(30):
         model.predict_inputs(sample)
-    times = []
+    samples = []
     for _ in range(calls):
         t = time.perf_counter()
         model.predict_inputs(sample)
-        times.append((time.perf_counter() - t) * 1000)
-    times = np.array(times)
-    return {"calls": calls, "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
-            "mean_ms": float(times.mean()), "min_ms": float(times.min())}
+        samples.append((time.perf_counter() - t) * 1000)
+    times = np.array(samples)
+    return {
+        "calls": calls,
+        "median_ms": float(np.median(times)),
+        "p95_ms": float(np.percentile(times, 95)),
+        "mean_ms": float(times.mean()),
+        "min_ms": float(times.min()),
+    }
 
 
-def run(model_path: Path, data: Path, limit: int | None, calls: int, canvas_per_class: int, seed: int,
-        per_style: int) -> dict:
+def run(
+    model_path: Path, data: Path, limit: int | None, calls: int, canvas_per_class: int, seed: int, per_style: int
+) -> dict:
     model = load_model(model_path)
     styles = style_accuracy(model, per_style, seed)
     labels = model.labels
@@ -141,24 +162,40 @@ def run(model_path: Path, data: Path, limit: int | None, calls: int, canvas_per_
         m = test.y == c
         recall[name] = float((pred[m] == c).mean()) if m.any() else None
     worst = min((r, n) for n, r in recall.items() if r is not None)
-    wrong = [{"path": f"{p.parent.name}/{p.name}", "label": labels[t], "predicted": labels[q],
-              "confidence": float(prob[i, q])}
-             for i, (p, t, q) in enumerate(zip(test.paths, test.y, pred, strict=True)) if t != q]
+    wrong = [
+        {
+            "path": f"{p.parent.name}/{p.name}",
+            "label": labels[t],
+            "predicted": labels[q],
+            "confidence": float(prob[i, q]),
+        }
+        for i, (p, t, q) in enumerate(zip(test.paths, test.y, pred, strict=True))
+        if t != q
+    ]
     result = {
-        "model": os.path.relpath(model_path, ROOT), "architecture": model.card.architecture,
-        "file_bytes": model_path.stat().st_size, "file_mb": round(model_path.stat().st_size / 1e6, 3),
+        "model": os.path.relpath(model_path, ROOT),
+        "architecture": model.card.architecture,
+        "file_bytes": model_path.stat().st_size,
+        "file_mb": round(model_path.stat().st_size / 1e6, 3),
         "parameters": int(model.keras_model.count_params()),
-        "split": {"kind": split.kind, "seed": split.seed, "test": len(split.test),
-                  "test_fingerprint": split.fingerprint(), "leaked_test_images": len(leaked)},
-        "test_accuracy": float((pred == test.y).mean()), "test_images": int(len(test.y)),
+        "split": {
+            "kind": split.kind,
+            "seed": split.seed,
+            "test": len(split.test),
+            "test_fingerprint": split.fingerprint(),
+            "leaked_test_images": len(leaked),
+        },
+        "test_accuracy": float((pred == test.y).mean()),
+        "test_images": int(len(test.y)),
         "test_errors": wrong,
-        "no_copy_accuracy": float((pred[clean] == test.y[clean]).mean()), "no_copy_images": int(clean.sum()),
-        "per_class_recall": recall, "min_recall": {"class": worst[1], "recall": worst[0]},
+        "no_copy_accuracy": float((pred[clean] == test.y[clean]).mean()),
+        "no_copy_images": int(clean.sum()),
+        "per_class_recall": recall,
+        "min_recall": {"class": worst[1], "recall": worst[0]},
         "latency_batch1": latency(model, test.x[:1], calls),
         "training_seconds": model.card.training.get("seconds"),
         "style_test": styles,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "load_average": list(os.getloadavg())},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average": list(os.getloadavg())},
     }
     # Robustness: variants of the raw test images (optionally a class-stratified subsample).
     order = np.arange(len(split.test))
@@ -186,8 +223,10 @@ def run(model_path: Path, data: Path, limit: int | None, calls: int, canvas_per_
 def print_table(r: dict) -> None:
     lat = r["latency_batch1"]
     rows = [
-        ("test accuracy (notebook split)", f"{r['test_accuracy']:.4f}  ({r['test_images']} images, "
-                                           f"{len(r['test_errors'])} errors)"),
+        (
+            "test accuracy (notebook split)",
+            f"{r['test_accuracy']:.4f}  ({r['test_images']} images, {len(r['test_errors'])} errors)",
+        ),
         ("no-copy-in-train accuracy", f"{r['no_copy_accuracy']:.4f}  ({r['no_copy_images']} images)"),
         ("min per-class recall", f"{r['min_recall']['recall']:.4f}  ({r['min_recall']['class']})"),
         ("batch-1 latency median / p95", f"{lat['median_ms']:.2f} / {lat['p95_ms']:.2f} ms ({lat['calls']} calls)"),
@@ -197,8 +236,13 @@ def print_table(r: dict) -> None:
         rows.append(("training time (card)", f"{r['training_seconds'] / 60:.1f} min"))
     rows.append(("recall per class", " ".join(f"{k} {v:.3f}" for k, v in r["per_class_recall"].items())))
     st = r["style_test"]
-    rows.append(("style test set", f"{st['accuracy']:.4f}  ({st['generator']['images']} images; lowest style "
-                                   f"{st['min_style']['accuracy']:.3f}: {st['min_style']['style']})"))
+    rows.append(
+        (
+            "style test set",
+            f"{st['accuracy']:.4f}  ({st['generator']['images']} images; lowest style "
+            f"{st['min_style']['accuracy']:.3f}: {st['min_style']['style']})",
+        )
+    )
     for name, v in st["per_style"].items():
         note = ", ".join(f"{n}: {c}" for n, c in v["read_as"].items())
         if "second" in v:

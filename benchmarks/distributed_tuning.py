@@ -3,7 +3,8 @@
 Runs the same small search twice through the CLI on 127.0.0.1: a chief with one worker, then a chief with two.
 The search time is taken from the search's own ledger (first trial start to last trial end), so process
 start-up and the chief's retraining of the best model are not counted; start-up to "search over" is printed
-too. Data: symbols drawn from the stroke templates (``--per-class`` of each class) in a temporary folder.
+too. The workers split the machine's cores (TensorFlow threads = cores / workers). Data: symbols drawn from
+the stroke templates (``--per-class`` of each class) in a temporary folder.
 
     python benchmarks/distributed_tuning.py --max-epochs 3 --image-size 67 --per-class 12
 
@@ -60,7 +61,15 @@ def run_search(data: Path, folder: Path, workers: int, args) -> dict:
         "--subset",
         str(args.subset),
     ]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MATHSYM_HOME": str(folder / "home")}
+    # The workers share this machine's cores: each gets its share of TensorFlow's threads.
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "MATHSYM_HOME": str(folder / "home"),
+        "TF_NUM_INTRAOP_THREADS": threads,
+        "TF_NUM_INTEROP_THREADS": "1",
+    }
     started = time.monotonic()
     log = open(folder / "log.txt", "ab")
     chief = subprocess.Popen(

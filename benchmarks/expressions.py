@@ -1,6 +1,6 @@
 """Reading whole lines: accuracy on generated handwritten lines, read latency, pad pen-up -> reading shown.
 
-Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 2026] [--lines 300] [--no-pad]
+Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 4242] [--lines 300] [--no-pad]
 
 * Lines: ``trainer.data.expressions.random_line`` (arithmetic, equations in one letter, relations of two),
   drawn two ways with the same seed: (a) composed from real images of the notebook split's TEST part only
@@ -140,6 +140,7 @@ def pad_latency(model_path: Path, seed: int, n: int = 15) -> dict:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from mathsym_gui.inference import Prediction
     from mathsym_gui.main_window import MainWindow
     from mathsym_gui.settings import AppSettings
 
@@ -154,7 +155,7 @@ def pad_latency(model_path: Path, seed: int, n: int = 15) -> dict:
         time.sleep(0.01)
     canvas = window.canvas
 
-    def release_and_wait(pos) -> tuple[float, object]:
+    def release_and_wait(pos) -> tuple[float, Prediction]:
         shown, loop = [], QEventLoop()
 
         def on_shown(p):
@@ -164,7 +165,7 @@ def pad_latency(model_path: Path, seed: int, n: int = 15) -> dict:
 
         window.predictionShown.connect(on_shown)
         start = time.perf_counter()
-        QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, pos)
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
         target = window.recognizer.latest_id
         if not any(p.request_id >= target for p in shown):
             QTimer.singleShot(30_000, loop.quit)
@@ -182,7 +183,7 @@ def pad_latency(model_path: Path, seed: int, n: int = 15) -> dict:
         strokes, _, _ = stroke_line(labels, rng, height=50.0)
         for stroke in strokes:
             points = [QPoint(round(x) + 10, round(y) + 30) for x, y in stroke]
-            QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, points[0])
+            QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
             for p in points[1:]:
                 QTest.mouseMove(canvas, p)
             elapsed, prediction = release_and_wait(points[-1])
@@ -201,6 +202,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=4242, help="4242 is reported (developed on 1, 3, 5, 7)")
     parser.add_argument("--lines", type=int, default=300)
     parser.add_argument("--no-pad", action="store_true", help="skip the pad's pen-up latency")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args()
 
     from trainer.serving.modelio import load_model
@@ -242,9 +244,9 @@ def main() -> None:
         "seconds": round(time.time() - started, 1),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    print(f"written {os.path.relpath(RESULTS, ROOT)}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    print(f"written {os.path.relpath(args.output, ROOT)}")
 
 
 if __name__ == "__main__":

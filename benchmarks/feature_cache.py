@@ -51,26 +51,29 @@ def main(argv=None) -> dict:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=20, help="epochs to project the speed-up for")
-    parser.add_argument("--measure-epochs", type=int, default=2,
-                        help="epochs actually timed each way (the first includes graph tracing)")
+    parser.add_argument(
+        "--measure-epochs",
+        type=int,
+        default=2,
+        help="epochs actually timed each way (the first includes graph tracing)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "feature_cache.json")
     args = parser.parse_args(argv)
 
     import keras
-    import numpy as np
 
-    from trainer.data.dataset import scan_dataset
-    from trainer.training.features import extract_features
+    from trainer.data.dataset import Sample, scan_dataset
     from trainer.data.loading import load_images
-    from trainer.models.vgg19 import build_vgg19, compile_classifier, feature_extractor, head_model
-    from trainer.training.runs import one_hot
     from trainer.data.split import notebook_split
+    from trainer.models.vgg19 import build_vgg19, compile_classifier, feature_extractor, head_model
+    from trainer.training.features import extract_features
+    from trainer.training.runs import one_hot
 
     index = scan_dataset(args.data)
     split = notebook_split(index)
     per_class = -(-args.images // len(index.class_names))
     seen: dict[int, int] = {}
-    chosen = []
+    chosen: list[Sample] = []
     for s in split.train:
         if seen.get(s.label, 0) < per_class and len(chosen) < args.images:
             seen[s.label] = seen.get(s.label, 0) + 1
@@ -106,7 +109,7 @@ def main(argv=None) -> dict:
     cached_total = extract + cached[0] + (n - 1) * steady_head
     result = {
         "what": "VGG19 (frozen base, weights=None) + Flatten/Dropout/Dense head; one epoch full model vs "
-                "one feature-extraction pass + head epochs",
+        "one feature-extraction pass + head epochs",
         "images": int(len(x)),
         "image_size": args.size,
         "batch_size": args.batch,
@@ -120,14 +123,20 @@ def main(argv=None) -> dict:
         "projected_cached_seconds": round(cached_total, 1),
         "speedup": round(notebook_total / cached_total, 2),
         "per_epoch_speedup_after_extraction": round(steady_full / steady_head, 1),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "load_average_at_end": list(os.getloadavg()), "tensorflow": __import__("tensorflow").__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_at_end": list(os.getloadavg()),
+            "tensorflow": __import__("tensorflow").__version__,
+        },
         "note": "CPU shared with other jobs while measured; absolute times are indicative, the ratio less so.",
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{n} epochs: notebook way {notebook_total:.0f} s, cached way {cached_total:.0f} s, "
-          f"speed-up x{result['speedup']}")
+    print(
+        f"{n} epochs: notebook way {notebook_total:.0f} s, cached way {cached_total:.0f} s, "
+        f"speed-up x{result['speedup']}"
+    )
     return result
 
 

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,8 +42,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QPoint, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QSpinBox  # noqa: E402
 
+from mathsym_gui.inference import Prediction  # noqa: E402
 from mathsym_gui.main_window import MainWindow  # noqa: E402
 from mathsym_gui.settings import AppSettings  # noqa: E402
 from trainer.data.strokes import TEMPLATES  # noqa: E402
@@ -52,13 +54,14 @@ LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "add", "sub", "mul",
 
 STAGES: list[dict] = []
 GC_PAUSES: list[tuple[int, float]] = []  # (generation, ms) of every garbage collection
+_GC_START = [0.0]
 
 
-def _gc_timer(phase, info, _start=[0.0]):
+def _gc_timer(phase, info):
     if phase == "start":
-        _start[0] = time.perf_counter()
+        _GC_START[0] = time.perf_counter()
     else:
-        GC_PAUSES.append((info["generation"], (time.perf_counter() - _start[0]) * 1000))
+        GC_PAUSES.append((info["generation"], (time.perf_counter() - _GC_START[0]) * 1000))
 
 
 class StallMonitor:
@@ -66,11 +69,13 @@ class StallMonitor:
 
     def __init__(self) -> None:
         self.timer = QTimer()
-        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
         self.clock = QElapsedTimer()
         self.gaps: list[float] = []
+        self.times: list[float]  # set by start()
+        self._last: float
 
     def _tick(self) -> None:
         now = self.clock.nsecsElapsed() / 1e6
@@ -92,7 +97,7 @@ class StallMonitor:
         return max(0.0, max(self.gaps) - 5.0), sorted(self.gaps)[int(len(self.gaps) * 0.99) - 1] - 5.0
 
     def worst(self, n: int = 3) -> str:
-        top = sorted(zip(self.gaps, self.times), reverse=True)[:n]
+        top = sorted(zip(self.gaps, self.times, strict=True), reverse=True)[:n]
         return ", ".join(f"{g - 5:.0f} ms at {t / 1000:.1f} s" for g, t in top)
 
     @staticmethod
@@ -106,6 +111,7 @@ class StallMonitor:
 def pump(ms: float) -> None:
     end = time.perf_counter() + ms / 1000
     app = QApplication.instance()
+    assert app is not None  # main() made it
     while time.perf_counter() < end:
         app.processEvents()
         time.sleep(0.0005)
@@ -114,6 +120,7 @@ def pump(ms: float) -> None:
 def wait_until(cond, timeout_s: float = 60.0) -> bool:
     end = time.perf_counter() + timeout_s
     app = QApplication.instance()
+    assert app is not None  # main() made it
     while time.perf_counter() < end:
         app.processEvents()
         if cond():
@@ -128,10 +135,10 @@ def strokes_on(canvas, label):
     return [[QPoint(round(x0 + x * side), round(y0 + y * side)) for x, y in s] for s in TEMPLATES[label]]
 
 
-def release_and_wait(window, canvas, pos) -> tuple[float, object, float]:
-    """Lift the pen; return (ms until the window showed the answer to this drawing, that Prediction, the
-    perf_counter time the worker's result reached the window)."""
-    shown, shown_at = [], {}
+def release_and_wait(window, canvas, pos) -> tuple[float, Prediction]:
+    """Lift the pen; return (ms until the window showed the answer to this drawing, that Prediction)."""
+    shown: list[Prediction] = []
+    shown_at: dict[int, float] = {}
     loop = QEventLoop()
 
     def on_shown(p):
@@ -142,7 +149,7 @@ def release_and_wait(window, canvas, pos) -> tuple[float, object, float]:
 
     window.predictionShown.connect(on_shown)
     start = time.perf_counter()
-    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, pos)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
     target = window.recognizer.latest_id
     # Wait in Qt's own event loop, as the app does: polling from Python here would hold the GIL and slow
     # the worker thread down.
@@ -152,8 +159,9 @@ def release_and_wait(window, canvas, pos) -> tuple[float, object, float]:
     elapsed = (time.perf_counter() - start) * 1000
     window.predictionShown.disconnect(on_shown)
     pred = next(p for p in shown if p.request_id >= target)
-    STAGES.append(dict(pred.stages, queue=pred.started_at - start,
-                       deliver=shown_at[pred.request_id] - pred.finished_at))
+    STAGES.append(
+        dict(pred.stages, queue=pred.started_at - start, deliver=shown_at[pred.request_id] - pred.finished_at)
+    )
     return elapsed, pred
 
 
@@ -164,7 +172,7 @@ def draw_and_time(window, label: str, live: bool) -> tuple[float, float, str]:
     pump(5)
     strokes = strokes_on(canvas, label)
     for n, stroke in enumerate(strokes):
-        QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, stroke[0])
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, stroke[0])
         last = stroke[0]
         for p in stroke[1:]:
             for i in range(1, 5):
@@ -176,7 +184,7 @@ def draw_and_time(window, label: str, live: bool) -> tuple[float, float, str]:
             elapsed, pred = release_and_wait(window, canvas, stroke[-1])
             return elapsed, pred.seconds * 1000, pred.top[0][0] if pred.top else "(none)"
         if live:
-            QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, stroke[-1])
+            QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, stroke[-1])
             pump(60)
         else:  # nothing in flight when the next stroke starts
             release_and_wait(window, canvas, stroke[-1])
@@ -186,7 +194,7 @@ def draw_and_time(window, label: str, live: bool) -> tuple[float, float, str]:
 
 def busy_classify(window, seconds: float) -> int:
     """Post a changed drawing every 20 ms (the worker never idles); returns how many were shown."""
-    shown = []
+    shown: list[Prediction] = []
     window.predictionShown.connect(shown.append)
     canvas = window.canvas
     end = time.perf_counter() + seconds
@@ -194,8 +202,10 @@ def busy_classify(window, seconds: float) -> int:
     from mathsym_gui.drawing import Stroke
 
     while time.perf_counter() < end:
-        strokes = tuple(Stroke(tuple((p.x(), p.y(), 1.0) for p in s), "#000000", 12)
-                        for s in strokes_on(canvas, LABELS[i % len(LABELS)]))
+        strokes = tuple(
+            Stroke(tuple((p.x(), p.y(), 1.0) for p in s), "#000000", 12)
+            for s in strokes_on(canvas, LABELS[i % len(LABELS)])
+        )
         canvas.set_strokes(strokes)  # one document change: one classification request
         i += 1
         pump(20)
@@ -205,25 +215,28 @@ def busy_classify(window, seconds: float) -> int:
 
 def summary(values: list[float]) -> str:
     v = sorted(values)
-    return (f"median {statistics.median(v):.1f} ms, p90 {v[int(0.9 * (len(v) - 1))]:.1f} ms, "
-            f"max {v[-1]:.1f} ms (n={len(v)})")
+    return (
+        f"median {statistics.median(v):.1f} ms, p90 {v[int(0.9 * (len(v) - 1))]:.1f} ms, "
+        f"max {v[-1]:.1f} ms (n={len(v)})"
+    )
 
 
 def _vgg19_model(path: Path) -> Path:
     """A 224 px VGG19 classifier saved with its card, as `train vgg19 --weights none` would make it."""
-    from trainer.serving.card import ModelCard
     from trainer.labels import CLASS_NAMES
-    from trainer.serving.modelio import save_model
     from trainer.models.vgg19 import build_vgg19
+    from trainer.serving.card import ModelCard
+    from trainer.serving.modelio import save_model
 
     model = build_vgg19(len(CLASS_NAMES), 224, weights=None)
     card = ModelCard(labels=list(CLASS_NAMES), architecture="vgg19", preprocessing="notebook")
     return save_model(model, card, path)
 
 
-def _forward_pass_ms(model) -> float:
+def forward_pass_ms(model) -> float:
     """Median time of one batch-1 forward pass through the model's compiled graph."""
     from default_model import latency  # benchmarks/ is this script's folder
+
     from trainer.data.strokes import draw_symbol
 
     return latency(model, model.preprocess(draw_symbol("3"))[None], calls=20)["median_ms"]
@@ -235,8 +248,12 @@ def main() -> int:
     parser.add_argument("--vgg19", action="store_true", help="measure with a 224 px VGG19 model instead")
     parser.add_argument("--runs", type=int, default=2, help="times each of the 19 symbols is drawn per mode")
     parser.add_argument("--no-training", action="store_true", help="skip the stall measurement during training")
-    parser.add_argument("--switch-interval", type=float, default=None,
-                        help="override sys.setswitchinterval (seconds) to study GIL hand-over")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="override sys.setswitchinterval (seconds) to study GIL hand-over",
+    )
     parser.add_argument("--train-seconds", type=float, default=40.0, help="longest time to watch the training job")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mathsym-bench-"))
@@ -246,22 +263,26 @@ def main() -> int:
         print(f"No model at {args.model}; pass --model PATH.", file=sys.stderr)
         return 2
 
-    app = QApplication.instance() or QApplication([])
+    app = cast(QApplication, QApplication.instance() or QApplication([]))  # instance() is the QApplication
     from mathsym_gui import dialogs
 
     dialogs.show = lambda parent, kind, title, text, detail="": print(f"  (dialog: {title}: {text})") or False
-    window = MainWindow(AppSettings(tmp / "settings.ini"), models_dir=tmp / "models", model_path=args.model,
-                        open_url=lambda url: None)
+    window = MainWindow(
+        AppSettings(tmp / "settings.ini"), models_dir=tmp / "models", model_path=args.model, open_url=lambda url: None
+    )
     window.resize(900, 600)
     window.show()
     t0 = time.perf_counter()
     if not wait_until(lambda: window.model is not None and not window.is_loading(), 120):
         print("The model did not load.", file=sys.stderr)
         return 1
-    print(f"platform {app.platformName()}, model {window.model.name} "
-          f"({window.model.card.architecture}, input {window.model.card.input_size}px, "
-          f"{window.model.card.preprocessing}); loaded + warmed up in {time.perf_counter() - t0:.1f} s "
-          f"(window shown before loading)")
+    assert window.model is not None  # wait_until saw it loaded
+    print(
+        f"platform {app.platformName()}, model {window.model.name} "
+        f"({window.model.card.architecture}, input {window.model.card.input_size}px, "
+        f"{window.model.card.preprocessing}); loaded + warmed up in {time.perf_counter() - t0:.1f} s "
+        f"(window shown before loading)"
+    )
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other processes share the CPU)")
 
     if args.switch_interval:
@@ -274,8 +295,10 @@ def main() -> int:
     monitor.start()
     pump(3000)
     stall, p99 = monitor.stop()
-    print(f"[idle] baseline, window idle for 3 s: GUI stall max {stall:.1f} ms, p99 {p99:.1f} ms "
-          "(what the contended machine alone causes)")
+    print(
+        f"[idle] baseline, window idle for 3 s: GUI stall max {stall:.1f} ms, p99 {p99:.1f} ms "
+        "(what the contended machine alone causes)"
+    )
     results: dict[str, list[float]] = {}
     for mode in ("fast", "live") if args.runs else ():
         draw_and_time(window, "1", mode == "live")  # warm the path
@@ -292,38 +315,54 @@ def main() -> int:
         results[mode] = sorted(latencies)
         print(f"[{mode}] pen-up -> prediction shown: {summary(latencies)}")
         print(f"[{mode}]   worker time (rasterise + preprocess + predict): {summary(worker)}")
-        print(f"[{mode}]   stages, median (queue: pen-up -> worker starts; deliver: worker done -> shown): " + ", ".join(
-            f"{k} {statistics.median(s[k] for s in STAGES if k in s) * 1000:.1f} ms"
-            for k in ("queue", "render", "preprocess", "predict", "deliver")))
+        print(
+            f"[{mode}]   stages, median (queue: pen-up -> worker starts; deliver: worker done -> shown): "
+            + ", ".join(
+                f"{k} {statistics.median(s[k] for s in STAGES if k in s) * 1000:.1f} ms"
+                for k in ("queue", "render", "preprocess", "predict", "deliver")
+            )
+        )
         slowest = max(range(len(STAGES)), key=lambda i: sum(STAGES[i].values()))
-        print(f"[{mode}]   slowest ({LABELS[slowest % len(LABELS)]}): " + ", ".join(
-            f"{k} {v * 1000:.1f} ms" for k, v in STAGES[slowest].items()))
-        print(f"[{mode}]   top-1 correct {correct}/{len(latencies)} template drawings; "
-              f"GUI stall while drawing+recognising: max {stall:.1f} ms, p99 {p99:.1f} ms "
-              "(includes the benchmark's own synthetic input handling)")
+        print(
+            f"[{mode}]   slowest ({LABELS[slowest % len(LABELS)]}): "
+            + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in STAGES[slowest].items())
+        )
+        print(
+            f"[{mode}]   top-1 correct {correct}/{len(latencies)} template drawings; "
+            f"GUI stall while drawing+recognising: max {stall:.1f} ms, p99 {p99:.1f} ms "
+            "(includes the benchmark's own synthetic input handling)"
+        )
 
     if args.runs:
         # Also the machine's current speed: the same model, one input, back-to-back calls, window idle.
-        forward = _forward_pass_ms(window.model)
-        print(f"[reference] one compiled-graph forward pass (batch 1): median {forward:.1f} ms; "
-              "pen-up -> shown / forward pass: " + ", ".join(f"{m} median {statistics.median(v) / forward:.2f}x, p90 "
-                                   f"{v[int(0.9 * (len(v) - 1))] / forward:.2f}x" for m, v in results.items()))
+        forward = forward_pass_ms(window.model)
+        print(
+            f"[reference] one compiled-graph forward pass (batch 1): median {forward:.1f} ms; "
+            "pen-up -> shown / forward pass: "
+            + ", ".join(
+                f"{m} median {statistics.median(v) / forward:.2f}x, p90 {v[int(0.9 * (len(v) - 1))] / forward:.2f}x"
+                for m, v in results.items()
+            )
+        )
 
     monitor.start()
     n = busy_classify(window, 3.0)
     stall, p99 = monitor.stop()
-    print(f"[inference] worker busy for 3 s ({n} predictions shown; a pass still running is stopped by each newer "
-          f"drawing, so a model slower than 20 ms shows none): GUI stall max {stall:.1f} ms, p99 {p99:.1f} ms"
-          f"; {monitor.gc_note()}")
+    print(
+        f"[inference] worker busy for 3 s ({n} predictions shown; a pass still running is stopped by each newer "
+        f"drawing, so a model slower than 20 ms shows none): GUI stall max {stall:.1f} ms, p99 {p99:.1f} ms"
+        f"; {monitor.gc_note()}"
+    )
 
     if not args.no_training:
+        from mathsym_gui.train_dialog import FolderField
         from trainer.data.strokes import make_dataset
 
         data = make_dataset(tmp / "data", per_class=12, size=96)
         dialog = window.open_job("default")
-        dialog.fields["data"].setText(str(data))
-        dialog.fields["epochs"].setValue(3)
-        dialog.fields["image_size"].setValue(224)
+        dialog.field("data", FolderField).setText(str(data))
+        dialog.field("epochs", QSpinBox).setValue(3)
+        dialog.field("image_size", QSpinBox).setValue(224)
         finished = []
         dialog.jobFinished.connect(lambda spec, result: finished.append(result))
         monitor.start()
@@ -339,9 +378,11 @@ def main() -> int:
             dialog.runner.cancel_and_wait()
         elif not finished[0].ok:
             print(finished[0].log[-2000:])
-        print(f"[training] job {state} after {time.perf_counter() - start:.0f} s, {len(dialog.plot.epochs)} epochs "
-              f"plotted, {predictions} predictions shown meanwhile: GUI stall max {stall:.1f} ms, p99 {p99:.1f} ms; "
-              f"{monitor.gc_note()}")
+        print(
+            f"[training] job {state} after {time.perf_counter() - start:.0f} s, {len(dialog.plot.epochs)} epochs "
+            f"plotted, {predictions} predictions shown meanwhile: GUI stall max {stall:.1f} ms, p99 {p99:.1f} ms; "
+            f"{monitor.gc_note()}"
+        )
     window.close()
     sys.stdout.flush()
     return 0

@@ -59,12 +59,21 @@ def write_images(folder: Path, count: int, side: int) -> list[Path]:
 def _run(argv: list[str]) -> dict:
     """Run ``argv`` in the repository; its exit code, wall time and output."""
     started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""})
+    child = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
+    )
     out, err = child.communicate()
     seconds = time.perf_counter() - started
-    return {"exit_code": child.returncode, "seconds": round(seconds, 1), "stdout": out.decode(errors="replace"),
-            "stderr": err.decode(errors="replace")}
+    return {
+        "exit_code": child.returncode,
+        "seconds": round(seconds, 1),
+        "stdout": out.decode(errors="replace"),
+        "stderr": err.decode(errors="replace"),
+    }
 
 
 def measure(folder: Path) -> dict:
@@ -75,13 +84,31 @@ def measure(folder: Path) -> dict:
         "_, status, usage = os.wait4(p.pid, 0)\n"
         "print(usage.ru_maxrss, os.waitstatus_to_exitcode(status), file=sys.stderr)\n"
     )
-    run = _run([sys.executable, "-c", wrapper, sys.executable, "-m", "trainer", "--progress", "none",
-                       "predict", str(folder), "--model", str(MODEL)])
+    run = _run(
+        [
+            sys.executable,
+            "-c",
+            wrapper,
+            sys.executable,
+            "-m",
+            "trainer",
+            "--progress",
+            "none",
+            "predict",
+            str(folder),
+            "--model",
+            str(MODEL),
+        ]
+    )
     last = run["stderr"].strip().splitlines()[-1].split()
     kb, code = int(last[0]), int(last[1])
     scale = 1 if platform.system() == "Linux" else 1 / 1024  # ru_maxrss: KiB on Linux, bytes on macOS
-    record = {"peak_rss_mb": round(kb * scale / 1024, 1), "exit_code": code, "seconds": run["seconds"],
-              "predictions": [line.split("/")[-1] for line in run["stdout"].splitlines()]}
+    record = {
+        "peak_rss_mb": round(kb * scale / 1024, 1),
+        "exit_code": code,
+        "seconds": run["seconds"],
+        "predictions": [line.split("/")[-1] for line in run["stdout"].splitlines()],
+    }
     if code != 0:
         record["stderr_tail"] = run["stderr"].strip().splitlines()[-3:-1]
     return record
@@ -102,7 +129,7 @@ def main() -> int:
         result = measure(huge)
     record = {
         "what": f"peak RSS of `python -m trainer predict DIR --model {MODEL}` over {args.count} images "
-                f"({args.side}x{args.side}, PNG and JPEG) vs the same count at 300x300",
+        f"({args.side}x{args.side}, PNG and JPEG) vs the same count at 300x300",
         "images": args.count,
         "side": args.side,
         "target_mb": TARGET_MB,

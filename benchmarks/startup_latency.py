@@ -41,8 +41,14 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 RESULTS = HERE / "results" / "startup_latency.json"
-TARGETS = {"window_visible_s": 1.0, "first_answer_s": 1.5, "pen_up_median_ms": 5.0, "predict_wall_s": 1.5,
-           "rss_mb": 350.0, "preprocess_ms": 1.5}
+TARGETS = {
+    "window_visible_s": 1.0,
+    "first_answer_s": 1.5,
+    "pen_up_median_ms": 5.0,
+    "predict_wall_s": 1.5,
+    "rss_mb": 350.0,
+    "preprocess_ms": 1.5,
+}
 
 
 def _env(home: Path) -> dict:
@@ -55,7 +61,8 @@ def _env(home: Path) -> dict:
 def _rss_mb() -> tuple[float, float]:
     """(VmRSS, VmHWM) of this process in MB."""
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return tuple(int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))  # type: ignore[return-value]
+    rss, hwm = (int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+    return rss, hwm
 
 
 # -- children ---------------------------------------------------------------------------------------------
@@ -85,8 +92,18 @@ def child_launch(model: str, image: str, home: str) -> None:
 
     paint_filter = FirstPaint()
     MainWindow.show = show  # type: ignore[method-assign]
-    code = app.main([image, "--smoke-test", "--model", model, "--settings", str(Path(home) / "settings.ini"),
-                     "--models-dir", str(Path(home) / "models")])
+    code = app.main(
+        [
+            image,
+            "--smoke-test",
+            "--model",
+            model,
+            "--settings",
+            str(Path(home) / "settings.ini"),
+            "--models-dir",
+            str(Path(home) / "models"),
+        ]
+    )
     stamps["rss_mb"], stamps["peak_rss_mb"] = _rss_mb()
     stamps["tensorflow_imported"] = "tensorflow" in sys.modules
     stamps["exit_code"] = code
@@ -107,8 +124,12 @@ def child_latency(model: str, home: str, runs: int) -> None:
 
     _app = QApplication.instance() or QApplication([])
     dialogs.show = lambda *a, **k: False
-    window = MainWindow(AppSettings(Path(home) / "settings.ini"), models_dir=Path(home) / "models",
-                        model_path=model, open_url=lambda url: None)
+    window = MainWindow(
+        AppSettings(Path(home) / "settings.ini"),
+        models_dir=Path(home) / "models",
+        model_path=model,
+        open_url=lambda url: None,
+    )
     window.resize(900, 600)
     window.show()
     if not g.wait_until(lambda: window.model is not None and not window.is_loading(), 300):
@@ -118,10 +139,17 @@ def child_latency(model: str, home: str, runs: int) -> None:
     g.draw_and_time(window, "1", False)  # warm the path
     g.STAGES.clear()
     latencies = [g.draw_and_time(window, label, False)[0] for _ in range(runs) for label in g.LABELS]
-    stages = {k: statistics.median(s[k] for s in g.STAGES if k in s) * 1000
-              for k in ("queue", "render", "preprocess", "predict", "deliver")}
-    result = {"backend": loaded.backend, "pen_up_ms": latencies, "stages_median_ms": stages,
-              "forward_pass_ms": g._forward_pass_ms(loaded), "platform": QGuiApplication.platformName()}
+    stages = {
+        k: statistics.median(s[k] for s in g.STAGES if k in s) * 1000
+        for k in ("queue", "render", "preprocess", "predict", "deliver")
+    }
+    result = {
+        "backend": loaded.backend,
+        "pen_up_ms": latencies,
+        "stages_median_ms": stages,
+        "forward_pass_ms": g.forward_pass_ms(loaded),
+        "platform": QGuiApplication.platformName(),
+    }
     window.close()
     print("RESULT " + json.dumps(result), flush=True)
     os._exit(0)
@@ -130,12 +158,19 @@ def child_latency(model: str, home: str, runs: int) -> None:
 def _child(args: list[str], home: Path, timeout: float = 600) -> tuple[float, dict]:
     """Run this script as a child; return (wall seconds from spawn, monotonic spawn time) and its result."""
     start = time.monotonic()
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=_env(home),
-                         cwd=ROOT, timeout=timeout, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        env=_env(home),
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         raise RuntimeError(f"child {args[0]} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     result["_spawned"] = start
     return time.monotonic() - start, result
 
@@ -146,16 +181,27 @@ def _child(args: list[str], home: Path, timeout: float = 600) -> tuple[float, di
 def launch_once(model: Path, image: Path, home: Path) -> dict:
     _, r = _child(["--child-launch", str(model), str(image), str(home)], home)
     t0 = r["_spawned"]
-    return {"window_visible_s": r["visible"] - t0, "model_ready_s": r["ready"] - t0,
-            "first_answer_s": r["answer"] - t0, "rss_mb": r["rss_mb"], "peak_rss_mb": r["peak_rss_mb"],
-            "tensorflow_imported": r["tensorflow_imported"]}
+    return {
+        "window_visible_s": r["visible"] - t0,
+        "model_ready_s": r["ready"] - t0,
+        "first_answer_s": r["answer"] - t0,
+        "rss_mb": r["rss_mb"],
+        "peak_rss_mb": r["peak_rss_mb"],
+        "tensorflow_imported": r["tensorflow_imported"],
+    }
 
 
 def predict_once(model: Path, image: Path, home: Path) -> float:
     start = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "trainer.cli", "predict", str(image), "--model", str(model),
-                          "--progress", "none"], capture_output=True, text=True, env=_env(home), cwd=ROOT,
-                         timeout=600, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "trainer.cli", "predict", str(image), "--model", str(model), "--progress", "none"],
+        capture_output=True,
+        text=True,
+        env=_env(home),
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     return time.monotonic() - start
@@ -170,12 +216,21 @@ def summarise(launches: list[dict], walls: list[float], windows: list[dict]) -> 
     out = {k: statistics.median(run[k] for run in launches) for k in launches[0] if k != "tensorflow_imported"}
     pen = sorted(ms for w in windows for ms in w["pen_up_ms"])
     stages = {k: statistics.median(w["stages_median_ms"][k] for w in windows) for k in windows[0]["stages_median_ms"]}
-    return {**out, "tensorflow_imported": any(run["tensorflow_imported"] for run in launches),
-            "predict_wall_s": statistics.median(walls), "pen_up_median_ms": statistics.median(pen),
-            "pen_up_p90_ms": pen[int(0.9 * (len(pen) - 1))], "pen_up_max_ms": pen[-1], "drawings": len(pen),
-            "stages_median_ms": stages, "forward_pass_ms": statistics.median(w["forward_pass_ms"] for w in windows),
-            "backend": windows[0]["backend"], "launches": launches, "predict_walls_s": walls,
-            "pen_up_median_per_window_ms": [statistics.median(w["pen_up_ms"]) for w in windows]}
+    return {
+        **out,
+        "tensorflow_imported": any(run["tensorflow_imported"] for run in launches),
+        "predict_wall_s": statistics.median(walls),
+        "pen_up_median_ms": statistics.median(pen),
+        "pen_up_p90_ms": pen[int(0.9 * (len(pen) - 1))],
+        "pen_up_max_ms": pen[-1],
+        "drawings": len(pen),
+        "stages_median_ms": stages,
+        "forward_pass_ms": statistics.median(w["forward_pass_ms"] for w in windows),
+        "backend": windows[0]["backend"],
+        "launches": launches,
+        "predict_walls_s": walls,
+        "pen_up_median_per_window_ms": [statistics.median(w["pen_up_ms"]) for w in windows],
+    }
 
 
 def measure_preprocessing(count: int = 200) -> dict:
@@ -194,8 +249,10 @@ def measure_preprocessing(count: int = 200) -> dict:
     for i in range(count):
         side = rng.uniform(150, 450)
         x0, y0 = rng.uniform(20, 150, 2)
-        strokes = tuple(Stroke(tuple((x0 + x * side, y0 + y * side, 1.0) for x, y in s), "#000000",
-                               float(rng.uniform(4, 20))) for s in jittered(TEMPLATES[names[i % len(names)]], rng))
+        strokes = tuple(
+            Stroke(tuple((x0 + x * side, y0 + y * side, 1.0) for x, y in s), "#000000", float(rng.uniform(4, 20)))
+            for s in jittered(TEMPLATES[names[i % len(names)]], rng)
+        )
         raster = render(Drawing(640, 600, strokes))
         best = float("inf")
         for _ in range(3):
@@ -204,8 +261,11 @@ def measure_preprocessing(count: int = 200) -> dict:
             best = min(best, time.perf_counter() - start)
         times.append(best * 1000)
     times.sort()
-    return {"preprocess_ms": statistics.median(times), "preprocess_p90_ms": times[int(0.9 * (len(times) - 1))],
-            "drawings": count}
+    return {
+        "preprocess_ms": statistics.median(times),
+        "preprocess_p90_ms": times[int(0.9 * (len(times) - 1))],
+        "drawings": count,
+    }
 
 
 def measure_threads(twin: Path, calls: int = 300) -> dict:
@@ -245,8 +305,12 @@ def tensorflow_copy(model: Path, folder: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "default.keras"))
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds; each starts the pad, runs predict and opens a drawing window per path")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds; each starts the pad, runs predict and opens a drawing window per path",
+    )
     parser.add_argument("--runs", type=int, default=1, help="times each of the 19 symbols is drawn per window")
     args = parser.parse_args()
     model = Path(args.model).resolve()
@@ -275,19 +339,21 @@ def main() -> int:
         print(f"  round {round_ + 1}/{args.rounds} done, load average {os.getloadavg()[0]:.1f}", flush=True)
     results = {name: summarise(*raw[name]) for name in paths}
     shared = {**measure_preprocessing(), **measure_threads(model.with_suffix(".onnx"))}
-    rows = [("window visible after launch", "window_visible_s", "s"),
-            ("model ready after launch", "model_ready_s", "s"),
-            ("first answer after launch", "first_answer_s", "s"),
-            ("pad RSS after the first answer", "rss_mb", "MB"),
-            ("pen-up -> shown, median", "pen_up_median_ms", "ms"),
-            ("pen-up -> shown, p90", "pen_up_p90_ms", "ms"),
-            ("  pen-up -> worker starts", "stage:queue", "ms"),
-            ("  worker: render, median", "stage:render", "ms"),
-            ("  worker: preprocess, median", "stage:preprocess", "ms"),
-            ("  worker: predict, median", "stage:predict", "ms"),
-            ("  worker done -> shown", "stage:deliver", "ms"),
-            ("one forward pass, batch 1", "forward_pass_ms", "ms"),
-            ("`predict` one image, wall", "predict_wall_s", "s")]
+    rows = [
+        ("window visible after launch", "window_visible_s", "s"),
+        ("model ready after launch", "model_ready_s", "s"),
+        ("first answer after launch", "first_answer_s", "s"),
+        ("pad RSS after the first answer", "rss_mb", "MB"),
+        ("pen-up -> shown, median", "pen_up_median_ms", "ms"),
+        ("pen-up -> shown, p90", "pen_up_p90_ms", "ms"),
+        ("  pen-up -> worker starts", "stage:queue", "ms"),
+        ("  worker: render, median", "stage:render", "ms"),
+        ("  worker: preprocess, median", "stage:preprocess", "ms"),
+        ("  worker: predict, median", "stage:predict", "ms"),
+        ("  worker done -> shown", "stage:deliver", "ms"),
+        ("one forward pass, batch 1", "forward_pass_ms", "ms"),
+        ("`predict` one image, wall", "predict_wall_s", "s"),
+    ]
     print(f"\n{'':34s}{'ONNX Runtime':>14s}{'TensorFlow':>14s}{'target (ONNX)':>16s}")
     for title, key, unit in rows:
         values = [r["stages_median_ms"][key[6:]] if key.startswith("stage:") else r[key] for r in results.values()]
@@ -295,16 +361,30 @@ def main() -> int:
         print(f"{title:34s}" + "".join(f"{v:10.2f} {unit:<3s}" for v in values) + f"{target:>16s}")
     ratio = results["onnx"]["pen_up_median_ms"] / results["tensorflow"]["pen_up_median_ms"]
     print(f"pen-up -> shown, ONNX / TensorFlow median: {ratio:.2f} (target <= 0.5)")
-    print(f"preprocessing a pad drawing (to_model_input, 'ink'): median {shared['preprocess_ms']:.2f} ms, "
-          f"p90 {shared['preprocess_p90_ms']:.2f} ms (target <= 1.5 ms)")
-    print(f"ONNX Runtime batch-1 pass with 1 / 2 intra-op threads: {shared['forward_1_thread_ms']:.2f} / "
-          f"{shared['forward_2_thread_ms']:.2f} ms (median)")
-    print(f"TensorFlow imported by the pad: ONNX path {results['onnx']['tensorflow_imported']}, "
-          f"TensorFlow path {results['tensorflow']['tensorflow_imported']}")
+    print(
+        f"preprocessing a pad drawing (to_model_input, 'ink'): median {shared['preprocess_ms']:.2f} ms, "
+        f"p90 {shared['preprocess_p90_ms']:.2f} ms (target <= 1.5 ms)"
+    )
+    print(
+        f"ONNX Runtime batch-1 pass with 1 / 2 intra-op threads: {shared['forward_1_thread_ms']:.2f} / "
+        f"{shared['forward_2_thread_ms']:.2f} ms (median)"
+    )
+    print(
+        f"TensorFlow imported by the pad: ONNX path {results['onnx']['tensorflow_imported']}, "
+        f"TensorFlow path {results['tensorflow']['tensorflow_imported']}"
+    )
     RESULTS.parent.mkdir(exist_ok=True)
-    record = {"model": os.path.relpath(model, ROOT), "cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
-              "rounds": args.rounds, "drawings_per_path": 19 * args.runs * args.rounds, "targets": TARGETS,
-              "pen_up_ratio_onnx_over_tensorflow": ratio, "preprocessing": shared, **results}
+    record = {
+        "model": os.path.relpath(model, ROOT),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg()[0],
+        "rounds": args.rounds,
+        "drawings_per_path": 19 * args.runs * args.rounds,
+        "targets": TARGETS,
+        "pen_up_ratio_onnx_over_tensorflow": ratio,
+        "preprocessing": shared,
+        **results,
+    }
     RESULTS.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {os.path.relpath(RESULTS, ROOT)}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -39,12 +39,12 @@ class Canvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("canvas")
-        self.setAttribute(Qt.WA_AcceptTouchEvents)  # touch arrives as synthesised mouse events
-        self.setAttribute(Qt.WA_StaticContents)
-        self.setAttribute(Qt.WA_OpaquePaintEvent)
-        self.setFocusPolicy(Qt.StrongFocus)
-        self.setCursor(Qt.CrossCursor)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)  # touch arrives as synthesised mouse events
+        self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 200)
         self.setAccessibleName("Drawing canvas")
         self.pen_colour = "#000000"
@@ -192,10 +192,10 @@ class Canvas(QWidget):
     def render_layer(self) -> QImage:
         """The finished strokes painted afresh as smooth paths, scaled to the view, at device resolution."""
         ratio = self.devicePixelRatioF()
-        layer = QImage(self._device_size(), QImage.Format_ARGB32_Premultiplied)
-        layer.fill(Qt.transparent)
+        layer = QImage(self._device_size(), QImage.Format.Format_ARGB32_Premultiplied)
+        layer.fill(Qt.GlobalColor.transparent)
         painter = QPainter(layer)
-        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.scale(ratio * self.view_scale(), ratio * self.view_scale())
         paint_ink(painter, self._strokes)
         painter.end()
@@ -215,7 +215,7 @@ class Canvas(QWidget):
         super().resizeEvent(event)
 
     def changeEvent(self, event) -> None:
-        if event.type() in (QEvent.DevicePixelRatioChange, QEvent.ScreenChangeInternal):
+        if event.type() in (QEvent.Type.DevicePixelRatioChange, QEvent.Type.ScreenChangeInternal):
             self._rebuild_layer()
             self.update()
         super().changeEvent(event)
@@ -223,25 +223,33 @@ class Canvas(QWidget):
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(event.rect(), QColor(self.paper))
-        painter.setRenderHint(QPainter.SmoothPixmapTransform)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         if self._qimage is not None:
             doc, scale = self._document_size(), self.view_scale()
             painter.save()
             painter.scale(scale, scale)
-            painter.drawImage(fit_rect(self._qimage.width(), self._qimage.height(), doc.width(), doc.height()),
-                              self._qimage)
+            painter.drawImage(
+                fit_rect(self._qimage.width(), self._qimage.height(), doc.width(), doc.height()), self._qimage
+            )
             painter.restore()
         if self._layer is not None:
             painter.drawImage(QPointF(0, 0), self._layer)
         if self._symbol_boxes:
             paint_symbol_boxes(painter, [box for box, _ in self._symbol_boxes], self.view_scale(), self.palette())
         if self.is_empty() and not self.is_drawing:
-            painter.setPen(self.palette().color(QPalette.PlaceholderText))
-            painter.drawText(QRectF(self.rect()), Qt.AlignCenter,
-                             "Draw a digit, + − × ÷ = . x y or z here\n(or open, paste or drop an image)")
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(
+                QRectF(self.rect()),
+                Qt.AlignmentFlag.AlignCenter,
+                "Draw a digit, + − × ÷ = . x y or z here\n(or open, paste or drop an image)",
+            )
         painter.end()
 
     # -- a read line's symbols ------------------------------------------------------------------------
+
+    def symbol_boxes(self) -> list[tuple[QRectF, str]]:
+        """The outlined symbols of a read line: box (document coordinates) and tooltip."""
+        return list(self._symbol_boxes)
 
     def set_symbol_boxes(self, boxes: list[tuple[QRectF, str]]) -> None:
         """Outline these boxes (document coordinates); hovering one shows its text as a tooltip."""
@@ -254,7 +262,7 @@ class Canvas(QWidget):
         return next((i for i, (box, _) in enumerate(self._symbol_boxes) if box.contains(doc)), None)
 
     def event(self, event) -> bool:
-        if event.type() == QEvent.ToolTip and self._symbol_boxes:
+        if event.type() == QEvent.Type.ToolTip and self._symbol_boxes:
             index = self.symbol_at(QPointF(event.pos()))
             if index is not None:
                 QToolTip.showText(event.globalPos(), self._symbol_boxes[index][1], self)
@@ -266,6 +274,7 @@ class Canvas(QWidget):
     # -- input ----------------------------------------------------------------------------------------
 
     def _make_stroke(self) -> Stroke:
+        assert self._live is not None  # called while a stroke is being drawn
         return Stroke(tuple(self._live), self.pen_colour, self._live_width, self._live_eraser)
 
     def _begin(self, pos: QPointF, pressure: float, eraser: bool | None = None) -> None:
@@ -290,6 +299,7 @@ class Canvas(QWidget):
     def _extend(self, pos: QPointF, pressure: float) -> None:
         scale = self.view_scale()
         x, y = pos.x() / scale, pos.y() / scale
+        assert self._live is not None  # callers check that a stroke is being drawn
         lx, ly, _ = self._live[-1]
         if abs(x - lx) * scale < MIN_STEP and abs(y - ly) * scale < MIN_STEP:
             return
@@ -299,10 +309,11 @@ class Canvas(QWidget):
 
     def _paint_live_segment(self) -> None:
         """Paint just the newest piece of the live stroke into the layer (redrawn as one smooth path after pen-up)."""
+        assert self._live is not None and self._layer is not None  # _begin made both
         pts = self._live[-2:]
         seg = Stroke(tuple(pts), self.pen_colour, self._live_width, self._live_eraser)
         painter = QPainter(self._layer)
-        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         scale = self.view_scale()
         r = self.devicePixelRatioF()
         painter.scale(r * scale, r * scale)
@@ -310,8 +321,11 @@ class Canvas(QWidget):
         painter.end()
         margin = self.pen_width + 2
         xs, ys = [p[0] * scale for p in pts], [p[1] * scale for p in pts]
-        self.update(QRectF(min(xs) - margin, min(ys) - margin, max(xs) - min(xs) + 2 * margin,
-                           max(ys) - min(ys) + 2 * margin).toAlignedRect())
+        self.update(
+            QRectF(
+                min(xs) - margin, min(ys) - margin, max(xs) - min(xs) + 2 * margin, max(ys) - min(ys) + 2 * margin
+            ).toAlignedRect()
+        )
 
     def _finish(self) -> None:
         if self._live is None:
@@ -331,25 +345,25 @@ class Canvas(QWidget):
             self.update()
 
     def mousePressEvent(self, event) -> None:
-        if event.button() == Qt.LeftButton and not self._tablet_down:
+        if event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
             self._begin(event.position(), 1.0)
             event.accept()
-        elif event.button() == Qt.RightButton and self._live is not None:
+        elif event.button() == Qt.MouseButton.RightButton and self._live is not None:
             self._cancel_live()  # right click while drawing abandons the stroke
             self.strokesChanged.emit()  # what is shown (and was classified while drawing) changed back
-        elif event.button() == Qt.RightButton and (index := self.symbol_at(event.position())) is not None:
+        elif event.button() == Qt.MouseButton.RightButton and (index := self.symbol_at(event.position())) is not None:
             self.symbolMenuRequested.emit(index, event.globalPosition().toPoint())
             event.accept()
         else:
             super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
-        if self._live is not None and not self._tablet_down and event.buttons() & Qt.LeftButton:
+        if self._live is not None and not self._tablet_down and event.buttons() & Qt.MouseButton.LeftButton:
             self._extend(event.position(), 1.0)
             event.accept()
 
     def mouseReleaseEvent(self, event) -> None:
-        if event.button() == Qt.LeftButton and self._live is not None and not self._tablet_down:
+        if event.button() == Qt.MouseButton.LeftButton and self._live is not None and not self._tablet_down:
             self._extend(event.position(), 1.0)
             self._finish()
             event.accept()
@@ -358,13 +372,13 @@ class Canvas(QWidget):
         """Pen tablets: pressure varies the width; the eraser end of the pen erases."""
         kind = event.type()
         pressure = float(event.pressure())
-        if kind == QEvent.TabletPress:
+        if kind == QEvent.Type.TabletPress:
             self._tablet_down = True
             flipped = event.pointerType() == QPointingDevice.PointerType.Eraser
             self._begin(event.position(), pressure, True if flipped else None)
-        elif kind == QEvent.TabletMove and self._tablet_down and self._live is not None:
+        elif kind == QEvent.Type.TabletMove and self._tablet_down and self._live is not None:
             self._extend(event.position(), pressure)
-        elif kind == QEvent.TabletRelease and self._tablet_down:
+        elif kind == QEvent.Type.TabletRelease and self._tablet_down:
             self._tablet_down = False
             self._finish()
         event.accept()

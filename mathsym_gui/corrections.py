@@ -129,7 +129,7 @@ class CorrectionBar(QWidget):
         self.counts_label = QLabel(self)
         self.counts_label.setObjectName("samplesLabel")
         self.counts_label.setWordWrap(True)
-        self.counts_label.setTextFormat(Qt.PlainText)
+        self.counts_label.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.counts_label)
 
     def show_counts(self, counts: dict[str, int], symbols: dict, folder: Path) -> None:
@@ -193,8 +193,10 @@ class Corrections(QObject):
         self.refresh()
 
     def refresh(self) -> None:
-        counts = self.counts()
-        self.bar.show_counts(counts, self.symbols(), self.folder)
+        """Show the counts, and name taught classes in the predictions (after a correction or a model load)."""
+        counts, symbols = self.counts(), self.symbols()
+        self.bar.show_counts(counts, symbols, self.folder)
+        self.window.panel.list.symbols = symbols
         self.countsChanged.emit(counts)
 
     def _same_drawing(self, a: Drawing, b: Drawing) -> bool:
@@ -216,9 +218,14 @@ class Corrections(QObject):
         try:
             validate_label(label)
             raster = sample_raster(drawing)
-            meta = {"model": window.model.name if window.model is not None else "",
-                    "predicted": (window.last_prediction.top[0][0]
-                                  if window.last_prediction is not None and window.last_prediction.top else "")}
+            meta = {
+                "model": window.model.name if window.model is not None else "",
+                "predicted": (
+                    window.last_prediction.top[0][0]
+                    if window.last_prediction is not None and window.last_prediction.top
+                    else ""
+                ),
+            }
             saved = save_sample(stroke_records(drawing), raster, label, self.folder, meta)
         except MathSymError as exc:
             dialogs.error(window, "Cannot Save Sample", str(exc))
@@ -235,8 +242,9 @@ class Corrections(QObject):
         self.refresh()
         n = self.counts().get(label, 0)
         window.statusBar().showMessage(
-            f"Saved as a sample of {symbol(label, self.symbols())}{relabelled}: {n} sample(s) of it. "
-            "Undo removes it.", 10000)
+            f"Saved as a sample of {symbol(label, self.symbols())}{relabelled}: {n} sample(s) of it. Undo removes it.",
+            10000,
+        )
         self.saved.emit(saved)
         return saved
 
@@ -260,13 +268,15 @@ class Corrections(QObject):
             self.window.statusBar().showMessage("Draw a symbol (or open an image) first, then say what it is.", 5000)
             return None
         palette = SymbolPalette(self.labels(), self.counts(), self.symbols(), self.window)
-        if palette.exec() != QDialog.Accepted or not palette.chosen:
+        if palette.exec() != QDialog.DialogCode.Accepted or not palette.chosen:
             return None
         return self.correct(palette.chosen)
 
     def eventFilter(self, watched, event) -> bool:
-        if event.type() == QEvent.KeyPress and not event.isAutoRepeat():
-            modifiers = event.modifiers() & (Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier)
+        if event.type() == QEvent.Type.KeyPress and not event.isAutoRepeat():
+            modifiers = event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+            )
             label = KEYS.get(event.text()) if not modifiers else None
             if label is not None and not self.window.canvas.snapshot().is_empty:
                 self.correct(label)

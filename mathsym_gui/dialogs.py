@@ -11,8 +11,13 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 INFO, WARNING, ERROR, QUESTION = "info", "warning", "error", "question"
 #: A question whose default answer (Enter, or a test's fake) is No: for a Yes that could make things worse.
 QUESTION_DEFAULT_NO = "question-default-no"
-_ICONS = {INFO: QMessageBox.Information, WARNING: QMessageBox.Warning, ERROR: QMessageBox.Critical,
-          QUESTION: QMessageBox.Question, QUESTION_DEFAULT_NO: QMessageBox.Warning}
+_ICONS = {
+    INFO: QMessageBox.Icon.Information,
+    WARNING: QMessageBox.Icon.Warning,
+    ERROR: QMessageBox.Icon.Critical,
+    QUESTION: QMessageBox.Icon.Question,
+    QUESTION_DEFAULT_NO: QMessageBox.Icon.Warning,
+}
 
 
 def show(parent: QWidget | None, kind: str, title: str, text: str, detail: str = "") -> bool:
@@ -24,9 +29,9 @@ def show(parent: QWidget | None, kind: str, title: str, text: str, detail: str =
     if detail:
         box.setDetailedText(detail)
     if kind in (QUESTION, QUESTION_DEFAULT_NO):
-        box.setStandardButtons(QMessageBox.Yes | QMessageBox.No)
-        box.setDefaultButton(QMessageBox.Yes if kind == QUESTION else QMessageBox.No)
-    return box.exec() == QMessageBox.Yes
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.Yes if kind == QUESTION else QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 def error(parent, title: str, text: str, detail: str = "") -> None:

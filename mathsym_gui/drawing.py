@@ -6,8 +6,10 @@ inference worker, which rasterises it off the GUI thread (QPainter on a QImage w
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
@@ -74,33 +76,37 @@ def stroke_path(points) -> QPainterPath:
     if len(points) == 2:
         path.lineTo(points[1][0], points[1][1])
         return path
-    for (x0, y0, _), (x1, y1, _) in zip(points[1:-1], points[2:]):
+    for (x0, y0, _), (x1, y1, _) in zip(points[1:-1], points[2:], strict=True):
         path.quadTo(x0, y0, (x0 + x1) / 2.0, (y0 + y1) / 2.0)
     path.lineTo(points[-1][0], points[-1][1])
     return path
 
 
 def pen_for(stroke: Stroke, width: float) -> QPen:
-    pen = QPen(QColor(stroke.colour), width, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
+    pen = QPen(QColor(stroke.colour), width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
     return pen
 
 
 def paint_stroke(painter: QPainter, stroke: Stroke) -> None:
     """Paint one stroke (anti-aliasing is the painter's); the eraser clears what is under it."""
     painter.save()
-    painter.setCompositionMode(QPainter.CompositionMode_Clear if stroke.eraser else QPainter.CompositionMode_SourceOver)
+    painter.setCompositionMode(
+        QPainter.CompositionMode.CompositionMode_Clear
+        if stroke.eraser
+        else QPainter.CompositionMode.CompositionMode_SourceOver
+    )
     pts = stroke.points
     if len(pts) == 1 or all(abs(x - pts[0][0]) < 1e-6 and abs(y - pts[0][1]) < 1e-6 for x, y, _ in pts):
         radius = stroke.width_at(max(p for _, _, p in pts)) / 2.0
-        painter.setPen(Qt.NoPen)
+        painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(stroke.colour))
         painter.drawEllipse(QPointF(pts[0][0], pts[0][1]), radius, radius)
     elif stroke.uniform:
         painter.setPen(pen_for(stroke, stroke.width_at(pts[0][2])))
-        painter.setBrush(Qt.NoBrush)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(stroke_path(pts))
     else:  # pressure varies: segment by segment, each with its own width
-        for (x0, y0, p0), (x1, y1, p1) in zip(pts, pts[1:]):
+        for (x0, y0, p0), (x1, y1, p1) in zip(pts, pts[1:], strict=False):
             painter.setPen(pen_for(stroke, stroke.width_at((p0 + p1) / 2.0)))
             painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
     painter.restore()
@@ -145,11 +151,11 @@ def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
         scale = min(max_side / max(w, h), 4.0)
     else:  # strokes over a photo: the whole canvas, with enough pixels for the photo's symbol
         scale = min(max(max_side, PHOTO_RASTER) / max(w, h), 1.0)
-    out = QImage(max(1, round(w * scale)), max(1, round(h * scale)), QImage.Format_RGB32)
+    out = QImage(max(1, round(w * scale)), max(1, round(h * scale)), QImage.Format.Format_RGB32)
     out.fill(QColor(drawing.paper))
     painter = QPainter(out)
-    painter.setRenderHint(QPainter.Antialiasing)
-    painter.setRenderHint(QPainter.SmoothPixmapTransform)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
     painter.scale(scale, scale)
     painter.translate(-region.left(), -region.top())
     if drawing.image is not None:
@@ -157,10 +163,10 @@ def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
         painter.drawImage(fit_rect(img.shape[1], img.shape[0], drawing.width, drawing.height), array_to_qimage(img))
     if drawing.strokes:
         # Ink (with eraser strokes) goes on its own layer first, so erasing never clears the paper or photo.
-        layer = QImage(out.size(), QImage.Format_ARGB32_Premultiplied)
-        layer.fill(Qt.transparent)
+        layer = QImage(out.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        layer.fill(Qt.GlobalColor.transparent)
         ink = QPainter(layer)
-        ink.setRenderHint(QPainter.Antialiasing)
+        ink.setRenderHint(QPainter.RenderHint.Antialiasing)
         ink.scale(scale, scale)
         ink.translate(-region.left(), -region.top())
         paint_ink(ink, drawing.strokes)
@@ -174,14 +180,18 @@ def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
 def qimage_to_array(image: QImage) -> np.ndarray:
     """Any QImage as a (H, W, 3) uint8 RGB copy (alpha composited onto white)."""
     if image.hasAlphaChannel():
-        flat = QImage(image.size(), QImage.Format_RGB32)
-        flat.fill(Qt.white)
+        flat = QImage(image.size(), QImage.Format.Format_RGB32)
+        flat.fill(Qt.GlobalColor.white)
         p = QPainter(flat)
         p.drawImage(0, 0, image)
         p.end()
         image = flat
-    image = image.convertToFormat(QImage.Format_RGB888)
     w, h, bpl = image.width(), image.height(), image.bytesPerLine()
+    if image.format() == QImage.Format.Format_RGB32 and sys.byteorder == "little":  # B, G, R, 0xff in memory
+        buf: np.ndarray = np.frombuffer(image.constBits(), np.uint8, count=bpl * h).reshape(h, bpl // 4, 4)
+        return cv2.cvtColor(buf[:, :w], cv2.COLOR_BGRA2RGB)  # one pass, no Qt conversion, a new array
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    bpl = image.bytesPerLine()
     buf = np.frombuffer(image.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
     return buf[:, : w * 3].reshape(h, w, 3).copy()
 
@@ -190,4 +200,4 @@ def array_to_qimage(array: np.ndarray) -> QImage:
     """A (H, W, 3) uint8 RGB array as a QImage that owns its pixels."""
     a = np.ascontiguousarray(array[:, :, :3], dtype=np.uint8)
     h, w = a.shape[:2]
-    return QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+    return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()

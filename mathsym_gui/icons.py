@@ -29,8 +29,10 @@ def _curved_arrow(colour: QColor, mirrored: bool) -> QPixmap:
     path.lineTo(13, 26)
     p.drawPath(path)
     # the arrowhead at the start of the arc, pointing back to the left-down
-    tip = QPointF(arc.center().x() + arc.width() / 2 * math.cos(math.radians(150)),
-                  arc.center().y() - arc.height() / 2 * math.sin(math.radians(150)))
+    tip = QPointF(
+        arc.center().x() + arc.width() / 2 * math.cos(math.radians(150)),
+        arc.center().y() - arc.height() / 2 * math.sin(math.radians(150)),
+    )
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(colour)
     head = QPainterPath(QPointF(tip.x() - 6, tip.y() + 6))

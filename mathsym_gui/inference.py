@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
@@ -22,6 +23,10 @@ from trainer.errors import EmptyImageError, MathSymError
 
 from .drawing import Drawing, render
 from .reading import read_drawing
+
+if TYPE_CHECKING:  # for the annotation only: the worker thread imports modelio when it loads a model
+    from trainer.serving.modelio import LoadedModel
+    from trainer.serving.reader import Reading
 
 
 @dataclass
@@ -38,7 +43,7 @@ class Prediction:
     stages: dict = field(default_factory=dict)  # seconds per stage: render, preprocess, predict
     started_at: float = 0.0  # time.perf_counter() when the worker picked the request up
     finished_at: float = 0.0  # time.perf_counter() when the worker emitted the result
-    reading: object | None = None  # trainer.serving.reader.Reading when the ink holds a line of symbols
+    reading: Reading | None = None  # when the ink holds a line of symbols
 
 
 def limit_blas_threads() -> None:
@@ -65,7 +70,7 @@ class _Worker(QThread):
         self._model_path: tuple[int, str] | None = None
         self._stop = False
         self._running = False  # a drawing is being classified
-        self.model = None  # trainer.serving.modelio.LoadedModel, used here; the GUI thread only calls its supersede()
+        self.model: LoadedModel | None = None  # used here; the GUI thread only calls its supersede()
 
     def post_drawing(self, request_id: int, drawing: Drawing | None) -> None:
         """Make ``drawing`` the next to classify (None: nothing); any older one is dropped or stopped."""
@@ -121,8 +126,7 @@ class _Worker(QThread):
             self._owner.modelFailed.emit(ticket, path, str(exc), "")
             return
         except Exception as exc:  # a library error: still a message, with the traceback as detail
-            self._owner.modelFailed.emit(ticket, path, f"The model could not be loaded: {exc}",
-                                         traceback.format_exc())
+            self._owner.modelFailed.emit(ticket, path, f"The model could not be loaded: {exc}", traceback.format_exc())
             return
         with self._cond:
             self.model = model
@@ -143,8 +147,9 @@ class _Worker(QThread):
             reading = read_drawing(model, drawing)
             if reading is not None:
                 seconds = time.perf_counter() - start
-                return Prediction(request_id, model_name=model.name, seconds=seconds, stages={"read": seconds},
-                                  reading=reading)
+                return Prediction(
+                    request_id, model_name=model.name, seconds=seconds, stages={"read": seconds}, reading=reading
+                )
             raster = render(drawing)
             t1 = time.perf_counter()
             x = model.preprocess(raster)
@@ -161,8 +166,14 @@ class _Worker(QThread):
             return Prediction(request_id, model_name=model.name, error=str(exc))
         except Exception as exc:  # keep the pad alive whatever the model does
             return Prediction(request_id, model_name=model.name, error=f"Recognition failed: {exc}")
-        return Prediction(request_id, model.top_k(probs, 5), x, model.name, seconds=t3 - start,
-                          stages={"render": t1 - start, "preprocess": t2 - t1, "predict": t3 - t2})
+        return Prediction(
+            request_id,
+            model.top_k(probs, 5),
+            x,
+            model.name,
+            seconds=t3 - start,
+            stages={"render": t1 - start, "preprocess": t2 - t1, "predict": t3 - t2},
+        )
 
 
 class Recognizer(QObject):

@@ -67,13 +67,15 @@ class JobRunner(QObject):
         """The running job's process id (None when no job runs)."""
         return int(self._process.processId()) if self._process is not None else None
 
-    def start(self, argv: list[str], cwd: str | os.PathLike | None = None, env: dict | None = None,
-              nice: int = 10) -> None:
+    def start(
+        self, argv: list[str], cwd: str | os.PathLike | None = None, env: dict | None = None, nice: int = 10
+    ) -> None:
         """Start ``argv``; on POSIX at a lower CPU priority (``nice``) so the pad stays responsive."""
         if self._process is not None:
             raise RuntimeError("A job is already running.")
-        if nice and os.name == "posix" and shutil.which("nice") and shutil.which(str(argv[0])):
-            argv = [shutil.which("nice"), "-n", str(nice), *argv]  # nice execs the job: signals reach it
+        nice_path = shutil.which("nice")
+        if nice and os.name == "posix" and nice_path and shutil.which(str(argv[0])):
+            argv = [nice_path, "-n", str(nice), *argv]  # nice execs the job: signals reach it
         self._buffer, self._log, self._done, self._error, self._cancelled = b"", [], None, "", False
         self._stage = ""
         proc = QProcess(self)
@@ -84,8 +86,6 @@ class JobRunner(QObject):
         python_path = environment.value("PYTHONPATH", "")
         environment.insert("PYTHONPATH", str(REPO_ROOT) + (os.pathsep + python_path if python_path else ""))
         environment.insert("PYTHONUNBUFFERED", "1")
-        if not environment.contains("TF_CPP_MIN_LOG_LEVEL"):  # TensorFlow's C++ notices are not for the log
-            environment.insert("TF_CPP_MIN_LOG_LEVEL", "2")
         for key, value in (env or {}).items():
             environment.insert(key, str(value))
         proc.setProcessEnvironment(environment)
@@ -105,7 +105,12 @@ class JobRunner(QObject):
             return
         self._cancelled = True
         proc.terminate()
-        QTimer.singleShot(KILL_AFTER_MS, lambda p=proc: p.kill() if self._process is p else None)
+
+        def kill_if_still_running(p: QProcess = proc) -> None:
+            if self._process is p:
+                p.kill()
+
+        QTimer.singleShot(KILL_AFTER_MS, kill_if_still_running)
 
     def cancel_and_wait(self, timeout_ms: int = KILL_AFTER_MS) -> None:
         """Stop the job and wait for it to exit (used when the window closes)."""
@@ -126,7 +131,8 @@ class JobRunner(QObject):
         self.logLine.emit(line)
 
     def _read_stdout(self) -> None:
-        self._buffer += bytes(self._process.readAllStandardOutput())
+        assert self._process is not None  # connected to the running process only
+        self._buffer += bytes(self._process.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for raw in lines:
             self._handle_line(raw.decode("utf-8", "replace").strip())
@@ -150,13 +156,14 @@ class JobRunner(QObject):
             self._append_log(f"Failed: {event.message}")
 
     def _read_stderr(self) -> None:
-        text = bytes(self._process.readAllStandardError()).decode("utf-8", "replace")
+        assert self._process is not None  # connected to the running process only
+        text = bytes(self._process.readAllStandardError().data()).decode("utf-8", "replace")
         for line in text.splitlines():
             if line.strip():
                 self._append_log(line)
 
     def _error_occurred(self, error) -> None:
-        if error == QProcess.FailedToStart and self._process is not None:
+        if error == QProcess.ProcessError.FailedToStart and self._process is not None:
             self._error = f"The job could not be started: {self._process.errorString()}."
             self._complete(None)
 
@@ -168,7 +175,7 @@ class JobRunner(QObject):
             self._handle_line(self._buffer.decode("utf-8", "replace").strip())
             self._buffer = b""
         self._read_stderr()
-        self._complete(exit_code if exit_status == QProcess.NormalExit else None)
+        self._complete(exit_code if exit_status == QProcess.ExitStatus.NormalExit else None)
 
     def _complete(self, exit_code: int | None) -> None:
         proc, self._process = self._process, None
@@ -179,7 +186,8 @@ class JobRunner(QObject):
             result = JobResult(True, done=self._done, exit_code=0, log=log)
         else:
             message = self._error or (
-                f"The job stopped unexpectedly (exit code {exit_code})." if exit_code is not None
+                f"The job stopped unexpectedly (exit code {exit_code})."
+                if exit_code is not None
                 else "The job crashed."
             )
             result = JobResult(False, message=message, exit_code=exit_code, log=log)
@@ -214,7 +222,10 @@ def describe_done(done: Done) -> str:
         parts.append(f"report in {done.report}")
     if done.test_accuracy is not None:
         parts.append(f"test accuracy {done.test_accuracy * 100:.1f}%")
-    parts += [f"{key.replace('_', ' ')} {value}" for key, value in done.details.items()
-              if isinstance(value, (int, float, str)) and not isinstance(value, bool)]
+    parts += [
+        f"{key.replace('_', ' ')} {value}"
+        for key, value in done.details.items()
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool)
+    ]
     took = f" in {done.seconds:.1f} s" if done.seconds else ""
     return f"Finished{took}" + (": " + ", ".join(parts) if parts else ".")

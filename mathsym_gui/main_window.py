@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -43,8 +44,11 @@ from .predictions import PredictionPanel
 from .reading import HINT_LINE, LineReader
 from .settings import AppSettings
 from .switch_question import ask_switch
-from .train_dialog import JOBS, JobDialog
+from .train_dialog import JOBS, FolderField, JobDialog
 from .twin import TwinMaker
+
+if TYPE_CHECKING:  # for the annotation only: the recognizer thread imports modelio when it loads a model
+    from trainer.serving.modelio import LoadedModel
 
 APP_NAME = "MathSym"
 #: While the pen moves, classify at most this often (ms).
@@ -58,8 +62,7 @@ SWATCHES = ("#000000", "#1f4fd1", "#c62828", "#2e7d32", "#ef6c00")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;All files (*)"
 HINT_EMPTY = "Draw a symbol on the pad (or open, paste or drop an image) to see what it is recognised as."
 HINT_LOADING = "Loading model {name}… You can draw meanwhile: the drawing is recognised as soon as it is ready."
-HINT_NO_MODEL = ("No model is loaded yet. Open a model (.keras, or a notebook .h5) or train one; "
-                 "you can draw meanwhile.")
+HINT_NO_MODEL = "No model is loaded yet. Open a model (.keras, or a notebook .h5) or train one; you can draw meanwhile."
 
 
 def _desktop_open(url: QUrl) -> bool:
@@ -81,24 +84,35 @@ class MainWindow(QMainWindow):
     predictionShown = Signal(object)  # Prediction, after the panel shows it
     modelChanged = Signal(str)  # path of the model now recognising
 
-    def __init__(self, settings: AppSettings | None = None, models_dir: str | os.PathLike | None = None,
-                 model_path: str | os.PathLike | None = None, cli: list[str] | None = None,
-                 open_url: Callable[[QUrl], object] | None = None, autoload: bool = True,
-                 default_model: str | os.PathLike | None = None, samples: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings | None = None,
+        models_dir: str | os.PathLike | None = None,
+        model_path: str | os.PathLike | None = None,
+        cli: list[str] | None = None,
+        open_url: Callable[[QUrl], object] | None = None,
+        autoload: bool = True,
+        default_model: str | os.PathLike | None = None,
+        samples: str | os.PathLike | None = None,
+    ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.settings = settings or AppSettings()
         # Trained models go to the user's folder; the default model is the shipped one unless a folder is given.
         self.models_dir = Path(models_dir) if models_dir is not None else user_models_dir()
-        self.default_model = Path(default_model) if default_model else (
-            shipped_default() if models_dir is None else self.models_dir / DEFAULT_MODEL_NAME)
+        self.default_model = (
+            Path(default_model)
+            if default_model
+            else (shipped_default() if models_dir is None else self.models_dir / DEFAULT_MODEL_NAME)
+        )
         self.cli = list(cli or TRAINER_CLI)
         self.open_url = open_url or _desktop_open
-        self.model = None  # trainer.serving.modelio.LoadedModel in use
+        self.model: LoadedModel | None = None  # the model in use
         self._pending: tuple[int, str, bool] | None = None  # (ticket, path, remember) of a model loading
         self._floor = 0  # results of requests before this id are stale
         self._predict_seconds = 0.0  # the active model's last forward-pass time
         self._shown_id = 0
+        self._awaited_id = 0  # the newest request whose answer the panel has yet to show
         self.last_prediction: Prediction | None = None
         self.jobs: dict[str, JobDialog] = {}
         self.setAcceptDrops(True)
@@ -117,9 +131,11 @@ class MainWindow(QMainWindow):
         panel_area.setObjectName("panelArea")
         panel_area.setWidget(self.panel)
         panel_area.setWidgetResizable(True)
-        panel_area.setFrameShape(QFrame.NoFrame)
-        panel_area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        panel_area.setMinimumWidth(self.panel.minimumWidth() + self.style().pixelMetric(QStyle.PM_ScrollBarExtent))
+        panel_area.setFrameShape(QFrame.Shape.NoFrame)
+        panel_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        panel_area.setMinimumWidth(
+            self.panel.minimumWidth() + self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        )
         splitter.addWidget(panel_area)
         splitter.setStretchFactor(0, 1)
         splitter.setCollapsible(0, False)
@@ -131,7 +147,7 @@ class MainWindow(QMainWindow):
         self.corrections.saved.connect(self._update_actions)
 
         self.model_label = QLabel(self)
-        self.model_label.setTextFormat(Qt.PlainText)  # a model's name is never markup
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)  # a model's name is never markup
         self.model_label.setObjectName("modelLabel")
         self.statusBar().addPermanentWidget(self.model_label)
 
@@ -159,8 +175,9 @@ class MainWindow(QMainWindow):
         self.panel.show_hint(HINT_NO_MODEL)
 
         if autoload:
-            path = model_path or find_model(self.models_dir, self.settings.get("model/active", None, str),
-                                            default=self.default_model)
+            path = model_path or find_model(
+                self.models_dir, self.settings.get("model/active", None, str), default=self.default_model
+            )
             if path:
                 self.use_model(path, remember=model_path is not None)
             else:
@@ -175,7 +192,7 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             shortcuts = [QKeySequence(s) for s in (shortcut if isinstance(shortcut, list) else [shortcut])]
             action.setShortcuts(shortcuts)
-            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in shortcuts)
+            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
             if len(shortcuts) > 1:  # menus print only the first shortcut unless the text names them all
                 action.setIconText(text.replace("&", ""))
                 action.setText(f"{text}\t{keys}")
@@ -191,46 +208,87 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
-        self.act_open_image = self._action("&Open Image…", self.choose_image, QKeySequence.Open,
-                                           "Open an image of a symbol and recognise it", sp.SP_DialogOpenButton)
-        self.act_export = self._action(JOBS["report"].pad.menu, lambda: self.open_job("report"),
-                                       None, "Evaluate the active model on a test split and write a report")
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Quit MathSym")
-        self.act_undo = self._action("&Undo", self.undo, QKeySequence.Undo,
-                                     "Undo the last stroke (or the sample just saved)", edit_icon("edit-undo"))
-        self.act_redo = self._action("&Redo", self.canvas.redo, QKeySequence.Redo, "Redo", edit_icon("edit-redo"))
-        self.act_clear = self._action("&Clear", self.canvas.clear, [QKeySequence.Delete, "Ctrl+L"],
-                                      "Clear the pad (undoable)", sp.SP_DialogDiscardButton)
-        self.act_paste = self._action("&Paste Image", self.paste, QKeySequence.Paste,
-                                      "Paste an image or image file from the clipboard")
+        self.act_open_image = self._action(
+            "&Open Image…",
+            self.choose_image,
+            QKeySequence.StandardKey.Open,
+            "Open an image of a symbol and recognise it",
+            sp.SP_DialogOpenButton,
+        )
+        self.act_export = self._action(
+            JOBS["report"].pad.menu,
+            lambda: self.open_job("report"),
+            None,
+            "Evaluate the active model on a test split and write a report",
+        )
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit MathSym")
+        self.act_undo = self._action(
+            "&Undo",
+            self.undo,
+            QKeySequence.StandardKey.Undo,
+            "Undo the last stroke (or the sample just saved)",
+            edit_icon("edit-undo"),
+        )
+        self.act_redo = self._action(
+            "&Redo", self.canvas.redo, QKeySequence.StandardKey.Redo, "Redo", edit_icon("edit-redo")
+        )
+        self.act_clear = self._action(
+            "&Clear",
+            self.canvas.clear,
+            [QKeySequence.StandardKey.Delete, "Ctrl+L"],
+            "Clear the pad (undoable)",
+            sp.SP_DialogDiscardButton,
+        )
+        self.act_paste = self._action(
+            "&Paste Image",
+            self.paste,
+            QKeySequence.StandardKey.Paste,
+            "Paste an image or image file from the clipboard",
+        )
         self.act_pen = self._action("&Pen", lambda: self.set_eraser(False), "P", "Draw", checkable=True)
-        self.act_eraser = self._action("&Eraser", lambda: self.set_eraser(True), "E", "Erase strokes",
-                                       checkable=True)
+        self.act_eraser = self._action("&Eraser", lambda: self.set_eraser(True), "E", "Erase strokes", checkable=True)
         self.act_pen.setChecked(True)
         self.act_colour = self._action("Pen &Colour…", self.choose_colour, "Ctrl+Shift+C", "Choose the pen colour")
         self.act_paper = self._action("Paper Colo&ur…", self.choose_paper, None, "Choose the paper colour")
-        self.act_open_model = self._action("&Open Model…", self.choose_model, "Ctrl+M",
-                                           "Load a .keras model or a notebook .h5")
-        self.act_default_model = self._action("Use &Default Model", self.use_default_model, None,
-                                              "Switch to the model that ships with MathSym")
-        self.act_make_twin = self._action("Create ONNX &Twin", self.make_twin, None,
-                                          "Export the active model for ONNX Runtime: it starts and answers faster")
+        self.act_open_model = self._action(
+            "&Open Model…", self.choose_model, "Ctrl+M", "Load a .keras model or a notebook .h5"
+        )
+        self.act_default_model = self._action(
+            "Use &Default Model", self.use_default_model, None, "Switch to the model that ships with MathSym"
+        )
+        self.act_make_twin = self._action(
+            "Create ONNX &Twin",
+            self.make_twin,
+            None,
+            "Export the active model for ONNX Runtime: it starts and answers faster",
+        )
         self.act_make_twin.setEnabled(False)
         self.twin_maker = TwinMaker(self.cli, self)
         self.twin_maker.finished.connect(self._on_twin_made)
         self.act_train = {}
         for key, job in JOBS.items():
             if key != "report":  # under File, as Export Confusion-Matrix Report…
-                self.act_train[key] = self._action(job.pad.menu, lambda checked=False, k=key: self.open_job(k), None,
-                                                   job.intro)
-        self.act_save_sample = self._action("&Save Drawing As Sample…", self.corrections.pick, None,
-                                            "Say what the drawing is; it is saved as one of your samples")
-        self.act_remove_sample = self._action("&Remove Last Sample", self.corrections.undo, None,
-                                              "Delete the sample saved last")
-        self.act_open_samples = self._action("&Open Samples Folder", self.open_samples_folder, None,
-                                             "Show your samples folder (one sub-folder per class)")
-        self.act_move_samples = self._action("&Move Samples Folder…", self.choose_samples_folder, None,
-                                             "Keep your samples in another folder")
+                self.act_train[key] = self._action(
+                    job.pad.menu, lambda checked=False, k=key: self.open_job(k), None, job.intro
+                )
+        self.act_save_sample = self._action(
+            "&Save Drawing As Sample…",
+            self.corrections.pick,
+            None,
+            "Say what the drawing is; it is saved as one of your samples",
+        )
+        self.act_remove_sample = self._action(
+            "&Remove Last Sample", self.corrections.undo, None, "Delete the sample saved last"
+        )
+        self.act_open_samples = self._action(
+            "&Open Samples Folder",
+            self.open_samples_folder,
+            None,
+            "Show your samples folder (one sub-folder per class)",
+        )
+        self.act_move_samples = self._action(
+            "&Move Samples Folder…", self.choose_samples_folder, None, "Keep your samples in another folder"
+        )
         self.act_about = self._action("&About MathSym", self.about, None, "About MathSym")
         self.act_about_qt = self._action("About &Qt", QApplication.aboutQt)
 
@@ -360,7 +418,7 @@ class MainWindow(QMainWindow):
         self.canvas.eraser = on
         self.act_eraser.setChecked(on)
         self.act_pen.setChecked(not on)
-        self.canvas.setCursor(Qt.PointingHandCursor if on else Qt.CrossCursor)
+        self.canvas.setCursor(Qt.CursorShape.PointingHandCursor if on else Qt.CursorShape.CrossCursor)
 
     def choose_colour(self) -> None:
         colour = QColorDialog.getColor(QColor(self.canvas.pen_colour), self, "Pen Colour")
@@ -377,7 +435,12 @@ class MainWindow(QMainWindow):
     def is_idle(self) -> bool:
         """True when no model is loading and the panel shows the answer for the drawing as it is now (or its
         hint): what tests and benchmarks wait for instead of reading the window's internals."""
-        return self._pending is None and not self._live_timer.isActive() and self.recognizer.is_idle()
+        return (
+            self._pending is None
+            and not self._live_timer.isActive()
+            and self.recognizer.is_idle()
+            and self._shown_id >= self._awaited_id
+        )
 
     def is_loading(self) -> bool:
         """True while a model loads in the background."""
@@ -387,6 +450,7 @@ class MainWindow(QMainWindow):
         # The answer for the drawing without this stroke is stale now: stop computing it, so that a slow
         # model is free again by the time the stroke ends.
         self._floor = self.recognizer.discard()
+        self._awaited_id = 0
 
     def _on_drawing_moved(self) -> None:
         if self._predict_seconds > LIVE_MAX_PREDICT_S:
@@ -399,12 +463,13 @@ class MainWindow(QMainWindow):
         self._live_timer.stop()
         if self.canvas.is_empty():
             self._floor = self.recognizer.discard()  # answers to earlier requests are stale now
+            self._awaited_id = 0
             self.last_prediction = None
             self.panel.show_hint(self._no_answer_hint())
             return
         if self.model is None:
             return  # the drawing is classified as soon as a model has loaded
-        self.recognizer.classify(self.canvas.snapshot())
+        self._awaited_id = self.recognizer.classify(self.canvas.snapshot())
 
     def _on_prediction(self, pred: Prediction) -> None:
         if pred.request_id < max(self._floor, self._shown_id):
@@ -451,19 +516,27 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Model {printable(model.name)} ready.", 5000)
         self.act_make_twin.setEnabled(self._twin_possible())
         if self._twin_possible():
-            self.statusBar().showMessage(f"Model {printable(model.name)} runs with TensorFlow: Model → Create ONNX "
-                                         "Twin makes it start and answer faster.", 15000)
+            self.statusBar().showMessage(
+                f"Model {printable(model.name)} runs with TensorFlow: Model → Create ONNX "
+                "Twin makes it start and answer faster.",
+                15000,
+            )
         self.modelChanged.emit(path)
         self.classify_now()
 
     def _twin_possible(self) -> bool:
-        return (self.model is not None and self.model.backend == "keras" and self.model.path is not None
-                and not self.twin_maker.running)
+        return (
+            self.model is not None
+            and self.model.backend == "keras"
+            and self.model.path is not None
+            and not self.twin_maker.running
+        )
 
     def make_twin(self) -> None:
         """Export the active model's ONNX twin in a background job; the model reloads from it when done."""
         if not self._twin_possible():
             return
+        assert self.model is not None and self.model.path is not None  # _twin_possible() checked both
         self.act_make_twin.setEnabled(False)
         self.twin_maker.start(self.model.path)
         self.statusBar().showMessage(f"Creating the ONNX twin of {printable(self.model.name)}…")
@@ -529,8 +602,12 @@ class MainWindow(QMainWindow):
     def use_default_model(self) -> None:
         default = self.default_model
         if not default.is_file():
-            dialogs.error(self, "No Default Model", f"The default model {default} is missing. Train one with "
-                          "Train → Train Default Model… or open another model.")
+            dialogs.error(
+                self,
+                "No Default Model",
+                f"The default model {default} is missing. Train one with "
+                "Train → Train Default Model… or open another model.",
+            )
             return
         self.use_model(default, remember=True)
 
@@ -614,15 +691,14 @@ class MainWindow(QMainWindow):
             elif key == "report":
                 stem = Path(model).stem if model else "model"
                 output = str(Path(self.settings.get("paths/reports", str(Path.home()), str)) / f"report-{stem}")
-            dialog = JobDialog(spec, self.cli, self, data=data, model=model, output=output,
-                               models_dir=self.models_dir)
+            dialog = JobDialog(spec, self.cli, self, data=data, model=model, output=output, models_dir=self.models_dir)
             dialog.jobFinished.connect(self._on_job_finished)
             dialog.runner.started.connect(lambda d=dialog: self._on_job_started(d))
             if key == "adapt":
-                dialog.fields["samples"].setText(str(self.corrections.folder))
+                dialog.field("samples", FolderField).setText(str(self.corrections.folder))
             self.jobs[key] = dialog
         elif key == "report" and self.model is not None and not dialog.running:
-            dialog.fields["model"].setText(str(self.model.path or ""))
+            dialog.field("model", FolderField).setText(str(self.model.path or ""))
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
@@ -656,8 +732,12 @@ class MainWindow(QMainWindow):
             folder = self.jobs[spec.key].output_path or done.report or ""
             self.statusBar().showMessage(f"Report written to {folder}", 10000)
             if not self.open_url(QUrl.fromLocalFile(folder)):  # e.g. no file manager on this machine
-                if dialogs.ask(self, spec.title, f"The report is in {folder}, but that folder could not be opened "
-                               "here.\n\nCopy its path to the clipboard?"):
+                if dialogs.ask(
+                    self,
+                    spec.title,
+                    f"The report is in {folder}, but that folder could not be opened "
+                    "here.\n\nCopy its path to the clipboard?",
+                ):
                     QGuiApplication.clipboard().setText(folder)
         elif spec.command == "evaluate":
             acc = done.test_accuracy
@@ -669,10 +749,13 @@ class MainWindow(QMainWindow):
     # -- misc -----------------------------------------------------------------------------------------
 
     def about(self) -> None:
-        dialogs.info(self, "About MathSym",
-                     f"MathSym {trainer.__version__}\n\nA drawing pad that recognises handwritten math symbols: "
-                     "digits 0–9, + − × ÷ = . and x, y, z.\n\nDraw with the mouse, a pen tablet or touch; "
-                     "the top five guesses update as you draw.")
+        dialogs.info(
+            self,
+            "About MathSym",
+            f"MathSym {trainer.__version__}\n\nA drawing pad that recognises handwritten math symbols: "
+            "digits 0–9, + − × ÷ = . and x, y, z.\n\nDraw with the mouse, a pen tablet or touch; "
+            "the top five guesses update as you draw.",
+        )
 
     def closeEvent(self, event) -> None:
         job = self.running_job()
@@ -686,4 +769,3 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.recognizer.shutdown()
         super().closeEvent(event)
-

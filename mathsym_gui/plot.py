@@ -22,7 +22,7 @@ class TrainingPlot(QWidget):
         super().__init__(parent)
         self.setObjectName("trainPlot")
         self.setMinimumSize(260, 150)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.epochs: list[dict] = []
 
     def sizeHint(self) -> QSize:
@@ -49,31 +49,32 @@ class TrainingPlot(QWidget):
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
-        p.fillRect(self.rect(), pal.color(QPalette.Base))
-        text = pal.color(QPalette.Text)
+        p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
+        text = pal.color(QPalette.ColorRole.Text)
         fm = p.fontMetrics()
         left, right = fm.horizontalAdvance("0.000") + 8, fm.horizontalAdvance("100%") + 8
         top, bottom = 8, fm.height() + 8
-        area = QRectF(left, top + fm.height() + 4, self.width() - left - right,
-                      self.height() - top - bottom - fm.height() - 4)
+        area = QRectF(
+            left, top + fm.height() + 4, self.width() - left - right, self.height() - top - bottom - fm.height() - 4
+        )
         if area.width() < 20 or area.height() < 20:
             return
-        p.setPen(QPen(pal.color(QPalette.Mid), 1))
+        p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), 1))
         p.drawRect(area)
         x, shown = left, self.legend()
         for key, colour, dashed, _ in SERIES:
             if key not in shown:
                 continue
-            p.setPen(QPen(QColor(colour), 2, Qt.DashLine if dashed else Qt.SolidLine))
+            p.setPen(QPen(QColor(colour), 2, Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine))
             p.drawLine(QPointF(x, top + fm.height() / 2), QPointF(x + 16, top + fm.height() / 2))
             p.setPen(text)
             p.drawText(QPointF(x + 20, top + fm.ascent()), key)
             x += 28 + fm.horizontalAdvance(key)
         if not self.epochs:
             p.setPen(text)
-            p.drawText(area, Qt.AlignCenter, "Loss and accuracy appear here after each epoch")
+            p.drawText(area, Qt.AlignmentFlag.AlignCenter, "Loss and accuracy appear here after each epoch")
             return
         last_epoch = max(m["epoch"] for m in self.epochs)
         first_epoch = min(m["epoch"] for m in self.epochs)
@@ -87,21 +88,44 @@ class TrainingPlot(QWidget):
             return QPointF(area.left() + fx * area.width(), area.bottom() - fy * area.height())
 
         p.setPen(text)
-        p.drawText(QRectF(0, area.top() - fm.height() / 2, left - 4, fm.height()), Qt.AlignRight, f"{loss_max:.3g}")
-        p.drawText(QRectF(0, area.bottom() - fm.height() / 2, left - 4, fm.height()), Qt.AlignRight, "0")
-        p.drawText(QRectF(area.right() + 4, area.top() - fm.height() / 2, right, fm.height()), Qt.AlignLeft, "100%")
-        p.drawText(QRectF(area.right() + 4, area.bottom() - fm.height() / 2, right, fm.height()), Qt.AlignLeft, "0%")
-        p.drawText(QRectF(area.left(), area.bottom() + 2, area.width(), fm.height()), Qt.AlignCenter,
-                   f"epoch {first_epoch}–{last_epoch}" if last_epoch > first_epoch else f"epoch {last_epoch}")
+        p.drawText(
+            QRectF(0, area.top() - fm.height() / 2, left - 4, fm.height()),
+            Qt.AlignmentFlag.AlignRight,
+            f"{loss_max:.3g}",
+        )
+        p.drawText(QRectF(0, area.bottom() - fm.height() / 2, left - 4, fm.height()), Qt.AlignmentFlag.AlignRight, "0")
+        p.drawText(
+            QRectF(area.right() + 4, area.top() - fm.height() / 2, right, fm.height()),
+            Qt.AlignmentFlag.AlignLeft,
+            "100%",
+        )
+        p.drawText(
+            QRectF(area.right() + 4, area.bottom() - fm.height() / 2, right, fm.height()),
+            Qt.AlignmentFlag.AlignLeft,
+            "0%",
+        )
+        p.drawText(
+            QRectF(area.left(), area.bottom() + 2, area.width(), fm.height()),
+            Qt.AlignmentFlag.AlignCenter,
+            f"epoch {first_epoch}–{last_epoch}" if last_epoch > first_epoch else f"epoch {last_epoch}",
+        )
         for key, colour, dashed, axis in SERIES:
             pts = self.series(key)
             if not pts:
                 continue
-            p.setPen(QPen(QColor(colour), 2, Qt.DashLine if dashed else Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+            p.setPen(
+                QPen(
+                    QColor(colour),
+                    2,
+                    Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine,
+                    Qt.PenCapStyle.RoundCap,
+                    Qt.PenJoinStyle.RoundJoin,
+                )
+            )
             if len(pts) == 1:
                 p.setBrush(QColor(colour))
                 p.drawEllipse(point(*pts[0], axis), 3, 3)
-                p.setBrush(Qt.NoBrush)
+                p.setBrush(Qt.BrushStyle.NoBrush)
                 continue
             path = QPainterPath(point(*pts[0], axis))
             for e, v in pts[1:]:

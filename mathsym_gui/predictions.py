@@ -35,7 +35,7 @@ class ConfidenceBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumWidth(120)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._value = 0.0
 
     def sizeHint(self) -> QSize:
@@ -57,19 +57,22 @@ class ConfidenceBar(QWidget):
         pal = self.palette()
         box = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.Antialiasing)
-        painter.setPen(pal.color(QPalette.Mid))
-        painter.setBrush(pal.color(QPalette.Base))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(pal.color(QPalette.ColorRole.Mid))
+        painter.setBrush(pal.color(QPalette.ColorRole.Base))
         painter.drawRoundedRect(box, 3, 3)
         fill = QRectF(box.left(), box.top(), box.width() * self._value, box.height())
-        painter.setPen(Qt.NoPen)
-        painter.setBrush(pal.color(QPalette.Highlight))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(pal.color(QPalette.ColorRole.Highlight))
         painter.drawRoundedRect(fill, 3, 3)
         # The percentage in the text colour on the empty part, in the highlighted-text colour on the fill.
-        for part, role in ((box.adjusted(fill.width(), 0, 0, 0), QPalette.Text), (fill, QPalette.HighlightedText)):
+        for part, role in (
+            (box.adjusted(fill.width(), 0, 0, 0), QPalette.ColorRole.Text),
+            (fill, QPalette.ColorRole.HighlightedText),
+        ):
             painter.setClipRect(part)
             painter.setPen(pal.color(role))
-            painter.drawText(box, Qt.AlignCenter, self.text())
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.text())
         painter.end()
 
 
@@ -83,7 +86,7 @@ class PredictionList(QWidget):
         super().__init__(parent)
         self.setObjectName("predictionList")
         self.setAccessibleName("Predictions")
-        self.setCursor(Qt.PointingHandCursor)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Click the right answer to save your drawing as a sample of it")
         self.symbols: dict = {}
         grid = QGridLayout(self)
@@ -94,11 +97,11 @@ class PredictionList(QWidget):
         big.setPointSizeF(big.pointSizeF() * 1.8)
         for i in range(ROWS):
             sym, name, bar = QLabel(), QLabel(), ConfidenceBar()
-            sym.setTextFormat(Qt.PlainText)
-            name.setTextFormat(Qt.PlainText)
+            sym.setTextFormat(Qt.TextFormat.PlainText)
+            name.setTextFormat(Qt.TextFormat.PlainText)
             sym.setFont(big if i == 0 else self.font())
             sym.setMinimumWidth(36)
-            sym.setAlignment(Qt.AlignCenter)
+            sym.setAlignment(Qt.AlignmentFlag.AlignCenter)
             # as wide as the longest class name, so the bars stay put whatever the names are
             name.setMinimumWidth(max(self.fontMetrics().horizontalAdvance(n) for n in CLASS_NAMES) + 4)
             for w, col in ((sym, 0), (name, 1), (bar, 2)):
@@ -156,7 +159,7 @@ class PredictionPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("predictionPanel")
         self.setMinimumWidth(260)
-        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         layout = QVBoxLayout(self)
         title = QLabel("<b>Recognised as</b>")
         layout.addWidget(title)
@@ -165,7 +168,7 @@ class PredictionPanel(QFrame):
         self.hint = QLabel(self)
         self.hint.setObjectName("hintLabel")
         self.hint.setWordWrap(True)
-        self.hint.setTextFormat(Qt.PlainText)
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.hint)
         self.loading_bar = QProgressBar(self)
         self.loading_bar.setObjectName("loadingBar")
@@ -196,15 +199,17 @@ class PredictionPanel(QFrame):
         self.preview = QLabel(self)
         self.preview.setObjectName("previewLabel")
         self.preview.setFixedSize(PREVIEW, PREVIEW)
-        self.preview.setFrameShape(QFrame.Box)
-        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.setFrameShape(QFrame.Shape.Box)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setToolTip("The preprocessed model input (224×224), shown at half size")
         layout.addWidget(self.preview)
         layout.addStretch(1)
 
     def add_section(self, widget: QWidget) -> None:
         """Add a widget below the predictions and the hint (e.g. the correction bar)."""
-        self.layout().insertWidget(self._sections, widget)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)  # set in __init__
+        layout.insertWidget(self._sections, widget)
         self._sections += 1
 
     def show_model_buttons(self, visible: bool) -> None:
@@ -223,7 +228,12 @@ class PredictionPanel(QFrame):
             return
         pix = QPixmap.fromImage(array_to_qimage(preview))
         ratio = self.devicePixelRatioF()
-        pix = pix.scaled(round(PREVIEW * ratio), round(PREVIEW * ratio), Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        pix = pix.scaled(
+            round(PREVIEW * ratio),
+            round(PREVIEW * ratio),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
         pix.setDevicePixelRatio(ratio)
         self.preview.setPixmap(pix)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -47,9 +47,13 @@ def read_drawing(model, drawing: Drawing, k: int = 3) -> Reading | None:
     Plain strokes are grouped as strokes; a photo, or strokes with eraser marks, as ink of the canvas
     rendered 1:1. Boxes are in the canvas's document coordinates either way.
     """
+    if drawing.image is None and len(drawing.strokes) < 2:
+        return None  # one stroke is one symbol: nothing to segment on the pen-up path
     try:
         if drawing.image is None and not any(s.eraser for s in drawing.strokes):
-            segmentation = segment_strokes([s.points for s in drawing.strokes], [s.width for s in drawing.strokes])
+            segmentation = segment_strokes(
+                [s.points for s in drawing.strokes], [s.width for s in drawing.strokes], min_symbols=2
+            )
             mapping = None
         else:
             raster = render(drawing, max_side=None) if drawing.strokes or drawing.image is None else drawing.image
@@ -146,9 +150,13 @@ class ReadingPanel(QFrame):
         self.note_label.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 2)
         self.note_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.note_label)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.symbol_buttons: list[QToolButton] = []
         self.show_reading(None)
+
+    def minimumSizeHint(self) -> QSize:
+        """Nothing: in a very small window the pad keeps its room and this panel is cut off instead."""
+        return QSize(0, 0)
 
     def show_reading(self, reading: Reading | None) -> None:
         """Show a line's reading, or (None) how to write one."""

@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSpinBox
 
 from trainer.data.expressions import stroke_line
 from trainer.data.strokes import TEMPLATES, draw_symbol, make_dataset
@@ -27,6 +27,7 @@ from trainer.data.strokes import TEMPLATES, draw_symbol, make_dataset
 from . import dialogs
 from .main_window import MainWindow
 from .settings import AppSettings
+from .train_dialog import FolderField
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,13 +57,13 @@ def draw(canvas, label: str, box: tuple[float, float, float]) -> None:
 
 def draw_points(canvas, pts: list[QPoint]) -> None:
     """One stroke with real mouse events through these points."""
-    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, pts[0])
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[0])
     last = pts[0]
     for p in pts[1:]:
         for i in range(1, 7):
             QTest.mouseMove(canvas, last + (p - last) * (i / 6))
         last = p
-    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, pts[-1])
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pts[-1])
 
 
 def save(widget, path: Path) -> None:
@@ -87,8 +88,9 @@ def main() -> int:
     app.setApplicationName("MathSym")
     dialogs.show = lambda parent, kind, title, text, detail="": print(f"(dialog) {title}: {text}") or False
     tmp = Path(tempfile.mkdtemp(prefix="mathsym-shots-"))
-    window = MainWindow(AppSettings(tmp / "settings.ini"), models_dir=tmp / "models", model_path=args.model,
-                        open_url=lambda url: None)
+    window = MainWindow(
+        AppSettings(tmp / "settings.ini"), models_dir=tmp / "models", model_path=args.model, open_url=lambda url: None
+    )
     window.resize(860, 520)
     window.show()
     if not wait(lambda: window.model is not None and window.is_idle()):
@@ -120,8 +122,8 @@ def main() -> int:
         data = make_dataset(tmp / "data", per_class=12, size=96)
         dialog = window.open_job("default")
         dialog.resize(560, 520)
-        dialog.fields["data"].setText(str(data))
-        dialog.fields["epochs"].setValue(6)
+        dialog.field("data", FolderField).setText(str(data))
+        dialog.field("epochs", QSpinBox).setValue(6)
         done = []
         dialog.jobFinished.connect(lambda spec, result: done.append(result))
         dialog.start()

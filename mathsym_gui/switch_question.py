@@ -49,7 +49,8 @@ def compare(active, new_model: str | Path, new_accuracy: float | None = None) ->
     old = active.card.test_accuracy
     if card is None:
         return Comparison(old, new, False)
-    base = card.training.get("base_model") if isinstance(card.training.get("base_model"), dict) else {}
+    base = card.training.get("base_model")
+    base = base if isinstance(base, dict) else {}
     if card.metrics.get("base_test_accuracy") is not None and _same_file(base.get("path"), active.path):
         return Comparison(float(card.metrics["base_test_accuracy"]), new, True)
     old_print, new_print = active.card.split.get("test_fingerprint"), card.split.get("test_fingerprint")
@@ -60,14 +61,17 @@ def _pct(value: float | None) -> str:
     return "unknown" if value is None else f"{value * 100:.1f}%"
 
 
-def ask_switch(parent, title: str, text: str, active, new_model: str | Path,
-               new_accuracy: float | None = None) -> bool:
+def ask_switch(parent, title: str, text: str, active, new_model: str | Path, new_accuracy: float | None = None) -> bool:
     """Ask whether to use the new model; Yes is the default only when it is not worse than the active one."""
     c = compare(active, new_model, new_accuracy)
     if active is not None:
         where = "on the same test split" if c.same_split else "each on its own test split"
         text += f"\n\nTest accuracy {where}: {active.name} {_pct(c.old)}, new model {_pct(c.new)}."
     if c.worse:
-        return dialogs.show(parent, dialogs.QUESTION_DEFAULT_NO, title,
-                            text + f"\n\nThe new model is worse than {active.name}. Switch to it anyway?")
+        return dialogs.show(
+            parent,
+            dialogs.QUESTION_DEFAULT_NO,
+            title,
+            text + f"\n\nThe new model is worse than {active.name}. Switch to it anyway?",
+        )
     return dialogs.ask(parent, title, text + "\n\nSwitch to the new model?")

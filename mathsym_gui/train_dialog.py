@@ -10,8 +10,10 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +45,7 @@ from .plot import TrainingPlot
 
 #: Steps of the overall progress bar.
 BAR_STEPS = 1000
+FieldWidget = TypeVar("FieldWidget", bound=QWidget)
 _READING = ("Scanning dataset", "Reading training images", "Reading validation images", "Reading test images")
 #: The stages each job goes through, in order and named as the trainer prints them, for the overall bar when
 #: the job's events do not number their stages themselves (a stage not listed is fitted in where it appears).
@@ -54,8 +57,14 @@ STAGES: dict[str, tuple[str, ...]] = {
     "default": (*_READING, "Reducing images", "Preparing style variants", "Training", "Testing"),
     "evaluate": ("Reading test images", "Evaluating"),
     "report": ("Reading test images", "Predicting", "Writing report"),
-    "adapt": ("Reading replay images", "Reading test images", "Reading samples", "Learning your handwriting",
-              "Testing the base model", "Testing"),
+    "adapt": (
+        "Reading replay images",
+        "Reading test images",
+        "Reading samples",
+        "Learning your handwriting",
+        "Testing the base model",
+        "Testing",
+    ),
 }
 
 
@@ -125,8 +134,16 @@ class JobDialog(QDialog):
 
     jobFinished = Signal(object, object)  # (Job, JobResult)
 
-    def __init__(self, spec: Job, cli: list[str], parent=None, data: str = "", model: str = "",
-                 output: str = "", models_dir: str | Path = "") -> None:
+    def __init__(
+        self,
+        spec: Job,
+        cli: list[str],
+        parent=None,
+        data: str = "",
+        model: str = "",
+        output: str = "",
+        models_dir: str | Path = "",
+    ) -> None:
         super().__init__(parent)
         self.spec, self.cli, self.models_dir = spec, list(cli), Path(models_dir) if models_dir else None
         self.setObjectName(f"jobDialog-{spec.key}")
@@ -137,7 +154,7 @@ class JobDialog(QDialog):
         self.runner.progress.connect(self._on_progress)
         self.runner.logLine.connect(self._on_log)
         self.runner.finished.connect(self._on_finished)
-        self.result: JobResult | None = None
+        self.job_result: JobResult | None = None  # not ``result``: that is QDialog.result()
         self.output_path = ""
         self._start_time = 0.0
         self._plan = StagePlan(STAGES.get(spec.key, ()))
@@ -181,9 +198,9 @@ class JobDialog(QDialog):
         layout.addWidget(self.log, 1)
 
         self.buttons = QDialogButtonBox(self)
-        self.start_button = self.buttons.addButton("Start", QDialogButtonBox.AcceptRole)
-        self.cancel_button = self.buttons.addButton("Cancel Job", QDialogButtonBox.RejectRole)
-        self.close_button = self.buttons.addButton(QDialogButtonBox.Close)
+        self.start_button = self.buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton("Cancel Job", QDialogButtonBox.ButtonRole.RejectRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.start_button.setDefault(True)
         self.cancel_button.setEnabled(False)
         self.start_button.clicked.connect(self.start)
@@ -202,20 +219,27 @@ class JobDialog(QDialog):
 
         f = option.field
         assert f is not None
+        widget: QWidget
         if f.kind in ("dataset", "folder", "model"):
-            title = {"dataset": "Choose the dataset folder (one sub-folder per class)",
-                     "folder": "Choose the output folder", "model": "Choose a model"}[f.kind]
-            widget = FolderField(title, MODEL_FILTER if f.kind == "model" else None)
-            widget.setText(text)
+            title = {
+                "dataset": "Choose the dataset folder (one sub-folder per class)",
+                "folder": "Choose the output folder",
+                "model": "Choose a model",
+            }[f.kind]
+            folder = FolderField(title, MODEL_FILTER if f.kind == "model" else None)
+            folder.setText(text)
+            widget = folder
         elif f.kind == "int":
-            widget = QSpinBox()
-            widget.setRange(f.low, f.high)
-            widget.setValue(option.default if isinstance(option.default, int) else 0)
-            widget.setObjectName(f"{option.dest}Spin")
+            spin = QSpinBox()
+            spin.setRange(f.low, f.high)
+            spin.setValue(option.default if isinstance(option.default, int) else 0)
+            spin.setObjectName(f"{option.dest}Spin")
+            widget = spin
         elif f.kind == "choice":
-            widget = QComboBox()
-            widget.addItems(list(option.choices or ()))
-            widget.setCurrentText(str(option.default or ""))
+            combo = QComboBox()
+            combo.addItems(list(option.choices or ()))
+            combo.setCurrentText(str(option.default or ""))
+            widget = combo
         else:
             widget = QCheckBox()
         widget.setToolTip(f.tip or option.help)
@@ -229,21 +253,37 @@ class JobDialog(QDialog):
             return w.currentText()
         if isinstance(w, QCheckBox):
             return w.isChecked()
-        return None if w is None else w.text()
+        if w is None:
+            return None
+        assert isinstance(w, FolderField)  # the one other kind _field_widget builds
+        return w.text()
+
+    def field(self, key: str, kind: type[FieldWidget]) -> FieldWidget:
+        """The field ``key`` as the widget class its option builds (FolderField, QSpinBox…), to fill it in."""
+        widget = self.fields[key]
+        assert isinstance(widget, kind), f"{key} is a {type(widget).__name__}"
+        return widget
 
     def _start_from_box(self, model: str) -> QComboBox:
         """Scratch, or the active model fine-tuned (``adapt``) when it has this dialog's architecture."""
         box = QComboBox(self)
         box.setObjectName("startFromCombo")
         box.addItem("Scratch (a new model)", "")
-        box.addItem(f"The active model, fine-tuned ({Path(model).name})" if model else "The active model, fine-tuned",
-                    model)
+        box.addItem(
+            f"The active model, fine-tuned ({Path(model).name})" if model else "The active model, fine-tuned", model
+        )
         if not model or _architecture_of(model) != self.spec.key:
-            box.model().item(1).setEnabled(False)
+            items = box.model()
+            assert isinstance(items, QStandardItemModel)  # a QComboBox's own model
+            item = items.item(1)
+            assert item is not None  # added above
+            item.setEnabled(False)
             box.setToolTip(f"Fine-tuning needs an active {self.spec.title.split()[-1]} model.")
         else:
-            box.setToolTip("Fine-tuning keeps what the active model knows and takes minutes; a small subset "
-                           "trained from scratch gives a weak model.")
+            box.setToolTip(
+                "Fine-tuning keeps what the active model knows and takes minutes; a small subset "
+                "trained from scratch gives a weak model."
+            )
         return box
 
     def fine_tunes(self) -> bool:
@@ -251,6 +291,7 @@ class JobDialog(QDialog):
 
     def _fine_tune_argv(self) -> list[str]:
         """``adapt`` on the dataset: only its train split is learnt from, its test split scores both models."""
+        assert self.start_from is not None  # called only when fine_tunes()
         data, base = self.value("data"), self.start_from.currentData()
         problem = check_dataset(data)
         if problem:
@@ -280,8 +321,11 @@ class JobDialog(QDialog):
                 if problem:
                     raise ValueError(problem)
             elif kind == "model" and (not value or not Path(value).is_file()):
-                raise ValueError("Choose an existing model file (.keras or .h5) first." if not value
-                                 else f"Model file {value} does not exist.")
+                raise ValueError(
+                    "Choose an existing model file (.keras or .h5) first."
+                    if not value
+                    else f"Model file {value} does not exist."
+                )
             elif kind == "folder":
                 if not value:
                     raise ValueError("Choose an output folder first.")
@@ -305,7 +349,7 @@ class JobDialog(QDialog):
             w.setEnabled(False)
         self.plot.clear()
         self.log.clear()
-        self.result = None
+        self.job_result = None
         self._plan = StagePlan(STAGES.get("adapt" if self.fine_tunes() else self.spec.key, ()))
         self._stage_metrics = {}
         self.progress.setRange(0, 0)  # busy until the first event
@@ -347,7 +391,7 @@ class JobDialog(QDialog):
         self.status.setText(" · ".join(p for p in parts if p))
 
     def _on_finished(self, result: JobResult) -> None:
-        self.result = result
+        self.job_result = result
         self.progress.setRange(0, BAR_STEPS)
         elapsed = format_seconds(time.monotonic() - self._start_time)
         if result.ok:

@@ -44,18 +44,25 @@ def build_dataset_model(dataset: Path, folder: Path, epochs: int = 6) -> Path:
     split = notebook_split(index)
     train = load_images(split.train, "ink", SIZE, use_cache=False)
     classes = len(index.class_names)
-    model = keras.Sequential([
-        keras.Input((SIZE, SIZE, 3)),
-        keras.layers.Rescaling(1 / 255.0),
-        keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
-        keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(classes, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((SIZE, SIZE, 3)),
+            keras.layers.Rescaling(1 / 255.0),
+            keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
+            keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(classes, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
     model.fit(train.x.astype(np.float32), train.y, epochs=epochs, batch_size=32, verbose=0)
-    card = ModelCard(labels=list(index.class_names), architecture="tiny test CNN", input_size=SIZE,
-                     preprocessing="ink", notes="built by tests/support.py")
+    card = ModelCard(
+        labels=list(index.class_names),
+        architecture="tiny test CNN",
+        input_size=SIZE,
+        preprocessing="ink",
+        notes="built by tests/support.py",
+    )
     path = save_model(model, card, Path(folder) / "tiny.keras")
     _BUILT[key] = path
     return path
@@ -83,23 +90,29 @@ def build_pad_model(path: str | Path, per_class: int = 24, epochs: int = 12, see
     keras.utils.set_random_seed(seed)
     x, y = template_inputs(per_class, seed)
     xt, yt = template_inputs(4, seed + 1)
-    model = keras.Sequential([
-        keras.Input((224, 224, 3)),
-        keras.layers.Rescaling(1 / 255.0),
-        keras.layers.Resizing(32, 32, interpolation="area"),
-        keras.layers.Conv2D(16, 3, activation="relu", padding="same"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(32, 3, activation="relu", padding="same"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(len(CLASS_NAMES), activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((224, 224, 3)),
+            keras.layers.Rescaling(1 / 255.0),
+            keras.layers.Resizing(32, 32, interpolation="area"),
+            keras.layers.Conv2D(16, 3, activation="relu", padding="same"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(32, 3, activation="relu", padding="same"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(len(CLASS_NAMES), activation="softmax"),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.monotonic()
     model.fit(x.astype(np.float32), y, epochs=epochs, batch_size=32, verbose=0, shuffle=True)
     _, acc = model.evaluate(xt.astype(np.float32), yt, verbose=0)
-    card = ModelCard(labels=list(CLASS_NAMES), architecture="tiny-test", preprocessing="ink",
-                     metrics={"test_accuracy": float(acc)},
-                     training={"epochs": epochs, "seconds": time.monotonic() - start})
+    card = ModelCard(
+        labels=list(CLASS_NAMES),
+        architecture="tiny-test",
+        preprocessing="ink",
+        metrics={"test_accuracy": float(acc)},
+        training={"epochs": epochs, "seconds": time.monotonic() - start},
+    )
     return save_model(model, card, path)

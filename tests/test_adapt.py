@@ -4,33 +4,44 @@ and the command line's answers to unusable samples folders."""
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from trainer.cli import main
+from trainer.data.dataset import scan_dataset
 from trainer.data.preprocess import to_model_input
 from trainer.data.samples import save_sample, scan_samples
-from trainer.data.strokes import TEMPLATES, jittered, render
+from trainer.data.split import notebook_split
+from trainer.data.strokes import TEMPLATES, jittered, make_dataset, render
 from trainer.errors import Cancelled
 from trainer.labels import CLASS_NAMES
+from trainer.paths import card_path
 from trainer.progress import CancelToken
+from trainer.serving.card import ModelCard
 from trainer.serving.modelio import load_model
 from trainer.training.adapt import AdaptConfig, adapt
 
 SIZE = 32
 #: The writer's 1 has a flag and a base, their 4 is closed: the base model, trained on the templates, reads
 #: about half of each wrongly.
-WRITER = {"1": [[(0.35, 0.27), (0.55, 0.1), (0.55, 0.9)], [(0.35, 0.9), (0.75, 0.9)]],
-          "4": [[(0.55, 0.1), (0.25, 0.6), (0.8, 0.6)], [(0.62, 0.35), (0.62, 0.92)]]}
+WRITER = {
+    "1": [[(0.35, 0.27), (0.55, 0.1), (0.55, 0.9)], [(0.35, 0.9), (0.75, 0.9)]],
+    "4": [[(0.55, 0.1), (0.25, 0.6), (0.8, 0.6)], [(0.62, 0.35), (0.62, 0.92)]],
+}
 PAREN = [[(0.6, 0.08), (0.42, 0.3), (0.38, 0.5), (0.42, 0.7), (0.6, 0.92)]]
 
 
 def drawings(strokes, count: int, rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
     """Jittered drawings preprocessed as the model sees them (``size`` 224: as the pad saves samples)."""
-    return np.stack([to_model_input(render(jittered(strokes, rng, 0.7), 96, rng.uniform(0.05, 0.07)), "ink", size)
-                     for _ in range(count)])
+    return np.stack(
+        [
+            to_model_input(render(jittered(strokes, rng, 0.7), 96, rng.uniform(0.05, 0.07)), "ink", size)
+            for _ in range(count)
+        ]
+    )
 
 
 def digest(path: Path) -> str:
@@ -49,15 +60,17 @@ def base_model(tmp_path_factory) -> Path:
     rng = np.random.default_rng(1)
     x = np.concatenate([drawings(TEMPLATES[c], 30, rng) for c in CLASS_NAMES]).astype(np.float32)
     y = np.repeat(np.arange(len(CLASS_NAMES)), 30)
-    model = keras.Sequential([
-        keras.Input((SIZE, SIZE, 3)),
-        keras.layers.Rescaling(1 / 255.0),
-        keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
-        keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(len(CLASS_NAMES), activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((SIZE, SIZE, 3)),
+            keras.layers.Rescaling(1 / 255.0),
+            keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
+            keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(len(CLASS_NAMES), activation="softmax"),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=15, batch_size=32, verbose=0)
     card = ModelCard(labels=list(CLASS_NAMES), architecture="tiny-adapt-test", input_size=SIZE, preprocessing="ink")
@@ -87,8 +100,25 @@ def test_adapt_learns_the_writer_and_a_new_symbol(base_model, writer_samples, tm
     (writer_samples / "lparen" / "symbol.txt").write_text("(\n\\left(\n", encoding="utf-8")
     before_model, before_samples = digest(base_model), scan_samples(writer_samples).digest
     out = tmp_path / "adapted.keras"
-    code = main(["adapt", "--samples", str(writer_samples), "--model", str(base_model), "--output", str(out),
-                 "--epochs", "10", "--replay", "20", "--learning-rate", "1e-3", "--progress", "none"])
+    code = main(
+        [
+            "adapt",
+            "--samples",
+            str(writer_samples),
+            "--model",
+            str(base_model),
+            "--output",
+            str(out),
+            "--epochs",
+            "10",
+            "--replay",
+            "20",
+            "--learning-rate",
+            "1e-3",
+            "--progress",
+            "none",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     base, adapted = load_model(base_model), load_model(out)
 
@@ -120,19 +150,25 @@ def test_cancelled_adapt_writes_nothing(base_model, writer_samples, tmp_path):
 
     before = digest(base_model), scan_samples(writer_samples).digest
     with pytest.raises(Cancelled):
-        adapt(AdaptConfig(writer_samples, base_model, tmp_path / "never.keras", epochs=3, replay_per_class=10),
-              progress=progress, cancel=cancel)
+        adapt(
+            AdaptConfig(writer_samples, base_model, tmp_path / "never.keras", epochs=3, replay_per_class=10),
+            progress=progress,
+            cancel=cancel,
+        )
     assert "Learning your handwriting" in seen
     assert list(tmp_path.glob("never*")) == [] and not list(tmp_path.glob(".never*"))
     assert (digest(base_model), scan_samples(writer_samples).digest) == before
 
 
-@pytest.mark.parametrize("problem, message", [
-    ("missing", "does not exist"),
-    ("empty", "holds no samples yet"),
-    ("junk", "not samples"),
-    ("one-sample", "at least 2 samples"),
-])
+@pytest.mark.parametrize(
+    "problem, message",
+    [
+        ("missing", "does not exist"),
+        ("empty", "holds no samples yet"),
+        ("junk", "not samples"),
+        ("one-sample", "at least 2 samples"),
+    ],
+)
 def test_unusable_samples_folder_is_one_line_and_writes_nothing(base_model, tmp_path, capsys, problem, message):
     folder = tmp_path / "samples"
     if problem != "missing":
@@ -148,3 +184,14 @@ def test_unusable_samples_folder_is_one_line_and_writes_nothing(base_model, tmp_
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and message in err[0] and "Traceback" not in err[0]
     assert not out.exists()
+
+
+def test_fine_tuning_on_a_dataset_never_learns_its_test_split(base_model, tmp_path):
+    """What "start from the active model" in a Train dialog runs: the dataset is both samples and replay."""
+    data = make_dataset(tmp_path / "data", per_class=6, size=48, seed=3)
+    out = adapt(AdaptConfig(data, base_model, tmp_path / "tuned.keras", epochs=1, data=data, replay_per_class=4))
+    card = ModelCard.read(card_path(out))
+    split = notebook_split(scan_dataset(data))
+    train = Counter(s.path.parent.name for s in split.train)
+    assert card.training["samples"]["counts"] == dict(sorted(train.items()))  # none of the test split
+    assert card.split["test_fingerprint"] == split.fingerprint() and card.metrics["test_images"] == len(split.test)

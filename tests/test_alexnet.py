@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.serving.card import ModelCard
-from trainer.paths import card_path
 from trainer.errors import Cancelled, ModelError
 from trainer.models.alexnet import MIN_INPUT_SIZE, build_alexnet
+from trainer.paths import card_path
 from trainer.progress import CancelToken
+from trainer.serving.card import ModelCard
 from trainer.training.runs import RunConfig
 
 SIZE = 67  # the smallest size the notebook's valid pools allow (see MIN_INPUT_SIZE)
@@ -20,16 +20,33 @@ def test_layer_sequence_is_the_notebooks():
     model = build_alexnet(19, SIZE, activation="tanh", learning_rate=1e-4)
     got = [type(layer) for layer in model.layers]
     assert got == [
-        layers.Rescaling, layers.Conv2D, layers.MaxPooling2D, layers.BatchNormalization,
-        layers.Conv2D, layers.MaxPooling2D, layers.BatchNormalization,
-        layers.Conv2D, layers.Conv2D, layers.Conv2D, layers.MaxPooling2D, layers.BatchNormalization,
-        layers.Flatten, layers.Dense, layers.Dropout, layers.Dense, layers.Dropout, layers.Dense,
+        layers.Rescaling,
+        layers.Conv2D,
+        layers.MaxPooling2D,
+        layers.BatchNormalization,
+        layers.Conv2D,
+        layers.MaxPooling2D,
+        layers.BatchNormalization,
+        layers.Conv2D,
+        layers.Conv2D,
+        layers.Conv2D,
+        layers.MaxPooling2D,
+        layers.BatchNormalization,
+        layers.Flatten,
+        layers.Dense,
+        layers.Dropout,
+        layers.Dense,
+        layers.Dropout,
+        layers.Dense,
     ]
     assert model.layers[0].scale == pytest.approx(1 / 255)
     convs = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
     assert [(c.filters, c.kernel_size, c.strides, c.padding) for c in convs] == [
-        (96, (11, 11), (4, 4), "valid"), (256, (5, 5), (1, 1), "same"), (256, (3, 3), (1, 1), "same"),
-        (384, (3, 3), (1, 1), "same"), (384, (3, 3), (1, 1), "same"),
+        (96, (11, 11), (4, 4), "valid"),
+        (256, (5, 5), (1, 1), "same"),
+        (256, (3, 3), (1, 1), "same"),
+        (384, (3, 3), (1, 1), "same"),
+        (384, (3, 3), (1, 1), "same"),
     ]
     assert all(c.activation.__name__ == "tanh" for c in convs)
     pools = [layer for layer in model.layers if isinstance(layer, layers.MaxPooling2D)]
@@ -54,8 +71,9 @@ def test_train_alexnet_end_to_end(synthetic_dataset, tmp_path):
     from trainer.training.alexnet import train_alexnet
 
     events = []
-    config = RunConfig(synthetic_dataset, output=tmp_path / "alex.keras", epochs=2, image_size=SIZE,
-                       batch_size=64, preprocessing="ink")
+    config = RunConfig(
+        synthetic_dataset, output=tmp_path / "alex.keras", epochs=2, image_size=SIZE, batch_size=64, preprocessing="ink"
+    )
     path = train_alexnet(config, activation="relu", learning_rate=1e-3, progress=events.append)
     assert path == tmp_path / "alex.keras" and path.is_file()
     card = ModelCard.read(card_path(path))
@@ -66,8 +84,9 @@ def test_train_alexnet_end_to_end(synthetic_dataset, tmp_path):
     assert card.metrics["test_images"] > 0
     assert any(e.stage == "Training AlexNet" and e.metrics for e in events)
     loaded = load_model(path)
-    assert loaded.predict_inputs(loaded.preprocess(synthetic_dataset / "add" / next(
-        p.name for p in (synthetic_dataset / "add").iterdir()))).shape == (1, 19)
+    assert loaded.predict_inputs(
+        loaded.preprocess(synthetic_dataset / "add" / next(p.name for p in (synthetic_dataset / "add").iterdir()))
+    ).shape == (1, 19)
 
 
 def test_cancelled_training_writes_nothing(synthetic_dataset, tmp_path):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from trainer.paths import card_path
 from trainer.cli import main
 from trainer.errors import ImageError
+from trainer.paths import card_path
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "mathsym-train: error: "
@@ -36,17 +36,19 @@ def one_error(err: str) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err
     assert lines[0].startswith(PREFIX), lines[0]
-    return lines[0][len(PREFIX):]
+    return lines[0][len(PREFIX) :]
 
 
 def huge_png(path: Path, width: int = 50_000, height: int = 50_000) -> Path:
     """A valid PNG header claiming width x height, with a tiny IDAT (a few hundred bytes on disk)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -71,10 +73,13 @@ def bad_dataset(synthetic_dataset, tmp_path_factory) -> tuple[Path, list[Path]]:
 
 # -- datasets -------------------------------------------------------------------------------------------------
 
+
 def test_missing_dataset_folder(capsys, tmp_path, tiny_model):
-    for argv in (["split", "--data", tmp_path / "nope", "--output", tmp_path / "out"],
-                 ["evaluate", tiny_model, "--data", tmp_path / "nope"],
-                 ["train", "default", "--data", tmp_path / "nope", "--output", tmp_path / "m.keras"]):
+    for argv in (
+        ["split", "--data", tmp_path / "nope", "--output", tmp_path / "out"],
+        ["evaluate", tiny_model, "--data", tmp_path / "nope"],
+        ["train", "default", "--data", tmp_path / "nope", "--output", tmp_path / "m.keras"],
+    ):
         code, _, err = run(capsys, *argv)
         assert code == 1 and "does not exist" in one_error(err)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
@@ -95,6 +100,7 @@ def test_folder_without_classes_and_empty_class(capsys, tmp_path):
 
 
 # -- bad images -----------------------------------------------------------------------------------------------
+
 
 def test_huge_png_is_refused_from_its_header(tmp_path):
     from trainer.data.imageio import read_image
@@ -142,6 +148,7 @@ def test_predict_bad_files_fail_alone(capsys, bad_dataset, tiny_model, synthetic
 
 # -- model files ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("case", ["missing", "random_bytes", "text_renamed", "card_mismatch"])
 def test_bad_model_files(capsys, tmp_path, tiny_model, synthetic_dataset, case):
     target = tmp_path / f"{case}.keras"
@@ -157,8 +164,11 @@ def test_bad_model_files(capsys, tmp_path, tiny_model, synthetic_dataset, case):
         five = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
         save_model(five, ModelCard.read(card_path(tiny_model)), target)
     image = next((synthetic_dataset / "add").glob("*.png"))
-    for argv in (["predict", image, "--model", target], ["evaluate", target, "--data", synthetic_dataset],
-                 ["info", target, "--check"] if case != "missing" else ["info", target]):
+    for argv in (
+        ["predict", image, "--model", target],
+        ["evaluate", target, "--data", synthetic_dataset],
+        ["info", target, "--check"] if case != "missing" else ["info", target],
+    ):
         code, _, err = run(capsys, *argv)
         message = one_error(err)
         assert code == 1 and target.name in message, message
@@ -170,8 +180,13 @@ def test_corrupt_model_in_a_real_process(tmp_path, tiny_model):
     target = tmp_path / "junk.keras"
     target.write_bytes(os.urandom(1024))
     shutil.copy(card_path(tiny_model), card_path(target))
-    result = subprocess.run([sys.executable, "-m", "trainer", "predict", str(tiny_model), "--model", str(target)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", "predict", str(tiny_model), "--model", str(target)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "junk.keras" in one_error(result.stderr)
 
@@ -182,16 +197,43 @@ def test_vgg19_weights_of_the_wrong_shape(capsys, synthetic_dataset, tmp_path):
     wrong = tmp_path / "wrong.weights.h5"
     keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]).save_weights(wrong)
     output = tmp_path / "vgg.keras"
-    code, _, err = run(capsys, "train", "vgg19", "--data", synthetic_dataset, "--output", output, "--weights", wrong,
-                       "--image-size", "32", "--subset", "1", "--epochs", "1")
+    code, _, err = run(
+        capsys,
+        "train",
+        "vgg19",
+        "--data",
+        synthetic_dataset,
+        "--output",
+        output,
+        "--weights",
+        wrong,
+        "--image-size",
+        "32",
+        "--subset",
+        "1",
+        "--epochs",
+        "1",
+    )
     assert code == 1 and "wrong.weights.h5" in one_error(err)
-    code, _, err = run(capsys, "train", "vgg19", "--data", synthetic_dataset, "--output", output, "--weights",
-                       tmp_path / "absent.h5", "--image-size", "32")
+    code, _, err = run(
+        capsys,
+        "train",
+        "vgg19",
+        "--data",
+        synthetic_dataset,
+        "--output",
+        output,
+        "--weights",
+        tmp_path / "absent.h5",
+        "--image-size",
+        "32",
+    )
     assert code == 1 and "absent.h5" in one_error(err)
     assert not output.exists()
 
 
 # -- outputs --------------------------------------------------------------------------------------------------
+
 
 def test_outputs_that_cannot_be_written(capsys, tmp_path, synthetic_dataset, tiny_model):
     blocker = tmp_path / "a_file"
@@ -199,14 +241,16 @@ def test_outputs_that_cannot_be_written(capsys, tmp_path, synthetic_dataset, tin
     busy = tmp_path / "a_file_s_folder"
     busy.mkdir()
     (busy / "thesis.tex").write_text("keep")
-    for argv in (["split", "--data", synthetic_dataset, "--output", blocker / "split"],
-                 ["train", "default", "--data", synthetic_dataset, "--output", blocker / "m.keras"],
-                 ["tune", "--data", synthetic_dataset, "--output", blocker / "m.keras"],
-                 ["report", tiny_model, "--data", synthetic_dataset, "--output", blocker / "rep"],
-                 ["report", tiny_model, "--data", synthetic_dataset, "--output", blocker],
-                 ["report", tiny_model, "--data", synthetic_dataset, "--output", busy],
-                 ["split", "--data", synthetic_dataset, "--output", busy],
-                 ["train", "default", "--data", synthetic_dataset, "--output", tmp_path / "m.h5"]):
+    for argv in (
+        ["split", "--data", synthetic_dataset, "--output", blocker / "split"],
+        ["train", "default", "--data", synthetic_dataset, "--output", blocker / "m.keras"],
+        ["tune", "--data", synthetic_dataset, "--output", blocker / "m.keras"],
+        ["report", tiny_model, "--data", synthetic_dataset, "--output", blocker / "rep"],
+        ["report", tiny_model, "--data", synthetic_dataset, "--output", blocker],
+        ["report", tiny_model, "--data", synthetic_dataset, "--output", busy],
+        ["split", "--data", synthetic_dataset, "--output", busy],
+        ["train", "default", "--data", synthetic_dataset, "--output", tmp_path / "m.h5"],
+    ):
         started = time.monotonic()
         code, _, err = run(capsys, *argv)
         message = one_error(err)
@@ -218,9 +262,19 @@ def test_outputs_that_cannot_be_written(capsys, tmp_path, synthetic_dataset, tin
 
 # -- usage and unexpected errors ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv", [["train", "default"], ["train", "resnet", "--data", "x"],
-                                  ["train", "alexnet", "--data", "x", "--image-size", "3"],
-                                  ["predict"], ["predict", "x", "-k", "0"], ["frobnicate"], []])
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "default"],
+        ["train", "resnet", "--data", "x"],
+        ["train", "alexnet", "--data", "x", "--image-size", "3"],
+        ["predict"],
+        ["predict", "x", "-k", "0"],
+        ["frobnicate"],
+        [],
+    ],
+)
 def test_usage_errors_exit_2(capsys, argv):
     code, out, err = run(capsys, *argv, "--progress", "json")
     assert code == 2
@@ -229,11 +283,17 @@ def test_usage_errors_exit_2(capsys, argv):
 
 
 def test_usage_error_in_a_real_process():
-    result = subprocess.run([sys.executable, "-m", "trainer", "split", "--data", "x"], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", "split", "--data", "x"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.returncode == 2 and "--output" in result.stderr and "Traceback" not in result.stderr
-    result = subprocess.run([sys.executable, "-m", "trainer", "split", "--data", "/nonexistent/ds", "--output",
-                             "/tmp/never-written"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", "split", "--data", "/nonexistent/ds", "--output", "/tmp/never-written"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [PREFIX + "Dataset folder /nonexistent/ds does not exist."]
 

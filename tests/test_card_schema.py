@@ -16,11 +16,23 @@ from trainer.errors import DatasetError, ModelError
 from trainer.serving.card import ModelCard, card_summary
 
 ROOT = Path(__file__).resolve().parent.parent
-VALID = {"labels": ["0", "1", "add"], "architecture": "t", "input_size": 32, "preprocessing": "ink",
-         "scaling": "inside", "metrics": {"test_accuracy": 0.5, "test_images": 4, "test_errors": 2,
-                                          "per_class_recall": {"0": 1.0, "1": 0.0, "add": 0.5}},
-         "dataset": {"path": "/d", "images": 30, "skipped": [], "unreadable": [["a.png", "truncated"]]},
-         "training": {"epochs": 1, "command": "x"}, "versions": {"python": "3.11"}, "format": "mathsym-model-card/1"}
+VALID = {
+    "labels": ["0", "1", "add"],
+    "architecture": "t",
+    "input_size": 32,
+    "preprocessing": "ink",
+    "scaling": "inside",
+    "metrics": {
+        "test_accuracy": 0.5,
+        "test_images": 4,
+        "test_errors": 2,
+        "per_class_recall": {"0": 1.0, "1": 0.0, "add": 0.5},
+    },
+    "dataset": {"path": "/d", "images": 30, "skipped": [], "unreadable": [["a.png", "truncated"]]},
+    "training": {"epochs": 1, "command": "x"},
+    "versions": {"python": "3.11"},
+    "format": "mathsym-model-card/1",
+}
 
 
 def _read(tmp_path, data) -> ModelCard:
@@ -29,25 +41,45 @@ def _read(tmp_path, data) -> ModelCard:
     return ModelCard.read(path)
 
 
-@pytest.mark.parametrize("change,key", [
-    ({"metrics": "oops"}, "metrics"), ({"dataset": []}, "dataset"), ({"split": 3}, "split"),
-    ({"training": None}, "training"), ({"versions": "3.11"}, "versions"), ({"files": []}, "files"),
-    ({"labels": "0123"}, "labels"), ({"labels": []}, "labels"), ({"labels": [0, 1]}, "labels"),
-    ({"labels": ["0", "0"]}, "labels"), ({"labels": ["3\x1b[2J", "4"]}, "labels"),
-    ({"labels": ["3", "\u202e4"]}, "labels"), ({"labels": ["3\n", "4"]}, "labels"), ({"labels": [" ", "4"]}, "labels"),
-    ({"architecture": ["t"]}, "architecture"), ({"input_size": "32"}, "input_size"),
-    ({"input_size": True}, "input_size"), ({"input_size": 100000}, "input_size"),
-    ({"preprocessing": "magic"}, "preprocessing"), ({"scaling": 255}, "scaling"), ({"notes": {}}, "notes"),
-    ({"metrics": {"test_accuracy": "high"}}, "metrics.test_accuracy"),
-    ({"metrics": {"test_accuracy": 1.5}}, "metrics.test_accuracy"),
-    ({"metrics": {"test_errors": -1}}, "metrics.test_errors"),
-    ({"metrics": {"per_class_recall": ["0"]}}, "metrics.per_class_recall"),
-    ({"dataset": {"unreadable": "x"}}, "dataset.unreadable"), ({"dataset": {"skipped": [1]}}, "dataset.skipped"),
-    ({"training": {"epochs": "3"}}, "training.epochs"), ({"split": {"seed": 1.5}}, "split.seed"),
-    ({"card_version": "2"}, "card_version"), ({"card_version": 0}, "card_version"),
-    ({"card_version": 2}, "files.model"), ({"card_version": 2, "files": {"model": "abc"}}, "files.model"),
-    ({"format": "something-else"}, "format"),
-])
+@pytest.mark.parametrize(
+    "change,key",
+    [
+        ({"metrics": "oops"}, "metrics"),
+        ({"dataset": []}, "dataset"),
+        ({"split": 3}, "split"),
+        ({"training": None}, "training"),
+        ({"versions": "3.11"}, "versions"),
+        ({"files": []}, "files"),
+        ({"labels": "0123"}, "labels"),
+        ({"labels": []}, "labels"),
+        ({"labels": [0, 1]}, "labels"),
+        ({"labels": ["0", "0"]}, "labels"),
+        ({"labels": ["3\x1b[2J", "4"]}, "labels"),
+        ({"labels": ["3", "\u202e4"]}, "labels"),
+        ({"labels": ["3\n", "4"]}, "labels"),
+        ({"labels": [" ", "4"]}, "labels"),
+        ({"architecture": ["t"]}, "architecture"),
+        ({"input_size": "32"}, "input_size"),
+        ({"input_size": True}, "input_size"),
+        ({"input_size": 100000}, "input_size"),
+        ({"preprocessing": "magic"}, "preprocessing"),
+        ({"scaling": 255}, "scaling"),
+        ({"notes": {}}, "notes"),
+        ({"metrics": {"test_accuracy": "high"}}, "metrics.test_accuracy"),
+        ({"metrics": {"test_accuracy": 1.5}}, "metrics.test_accuracy"),
+        ({"metrics": {"test_errors": -1}}, "metrics.test_errors"),
+        ({"metrics": {"per_class_recall": ["0"]}}, "metrics.per_class_recall"),
+        ({"dataset": {"unreadable": "x"}}, "dataset.unreadable"),
+        ({"dataset": {"skipped": [1]}}, "dataset.skipped"),
+        ({"training": {"epochs": "3"}}, "training.epochs"),
+        ({"split": {"seed": 1.5}}, "split.seed"),
+        ({"card_version": "2"}, "card_version"),
+        ({"card_version": 0}, "card_version"),
+        ({"card_version": 2}, "files.model"),
+        ({"card_version": 2, "files": {"model": "abc"}}, "files.model"),
+        ({"format": "something-else"}, "format"),
+    ],
+)
 def test_malformed_cards_are_one_clear_error(tmp_path, change, key):
     with pytest.raises(ModelError) as info:
         _read(tmp_path, {**VALID, **change})
@@ -98,22 +130,31 @@ def test_cli_info_on_a_malformed_card_is_one_line(tmp_path):
     model = tmp_path / "m.keras"
     model.write_bytes(b"PK")
     (tmp_path / "m.card.json").write_text(json.dumps({**VALID, "metrics": "oops"}))
-    done = subprocess.run(["python", "-m", "trainer.cli", "info", str(model)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        ["python", "-m", "trainer.cli", "info", str(model)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and '"metrics" must be an object' in done.stderr
 
 
 # -- fuzz: whatever JSON a card holds, reading it either fails with ModelError or gives a card that shows ----------
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True)
-                    | st.text(string.printable + "\x1b\u202e", max_size=8),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-                    max_leaves=12)
-SECTION_KEYS = {"dataset": ["path", "images", "skipped", "unreadable", "duplicate_groups", "cross_class_duplicates"],
-                "split": ["kind", "seed", "train", "test", "fit", "val", "test_fingerprint"],
-                "metrics": ["test_accuracy", "test_images", "test_errors", "per_class_recall"],
-                "training": ["epochs", "batch_size", "best_epoch", "seconds", "command"], "versions": ["python"]}
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=True)
+    | st.text(string.printable + "\x1b\u202e", max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+SECTION_KEYS = {
+    "dataset": ["path", "images", "skipped", "unreadable", "duplicate_groups", "cross_class_duplicates"],
+    "split": ["kind", "seed", "train", "test", "fit", "val", "test_fingerprint"],
+    "metrics": ["test_accuracy", "test_images", "test_errors", "per_class_recall"],
+    "training": ["epochs", "batch_size", "best_epoch", "seconds", "command"],
+    "versions": ["python"],
+}
 
 
 @st.composite

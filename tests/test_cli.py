@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from trainer.serving.card import ModelCard
-from trainer.paths import card_path
 from trainer.cli import main
+from trainer.paths import card_path
+from trainer.serving.card import ModelCard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +38,23 @@ def only_events(out: str) -> None:
 
 # -- help -----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", [[], ["split"], ["train"], ["train", "alexnet"], ["train", "vgg19"],
-                                     ["train", "default"], ["tune"], ["evaluate"], ["report"], ["predict"], ["info"]])
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["split"],
+        ["train"],
+        ["train", "alexnet"],
+        ["train", "vgg19"],
+        ["train", "default"],
+        ["tune"],
+        ["evaluate"],
+        ["report"],
+        ["predict"],
+        ["info"],
+    ],
+)
 def test_help_on_every_command(capsys, command):
     code, out, _ = run(capsys, *command, "--help")
     assert code == 0 and out.startswith("usage: mathsym-train") and "--progress" in out
@@ -48,14 +63,17 @@ def test_help_on_every_command(capsys, command):
 
 
 def test_help_is_fast_and_does_not_import_tensorflow():
-    code = ("import sys, time; t = time.monotonic(); from trainer.cli import main; rc = main(['train', 'vgg19', "
-            "'--help']); print('TF' if 'tensorflow' in sys.modules else 'noTF', rc, round(time.monotonic() - t, 2))")
+    code = (
+        "import sys, time; t = time.monotonic(); from trainer.cli import main; rc = main(['train', 'vgg19', "
+        "'--help']); print('TF' if 'tensorflow' in sys.modules else 'noTF', rc, round(time.monotonic() - t, 2))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     last = result.stdout.strip().splitlines()[-1].split()
     assert last[:2] == ["noTF", "0"] and float(last[2]) < 2.0
 
 
 # -- split ----------------------------------------------------------------------------------------------------
+
 
 def test_split_plain_and_json(capsys, synthetic_dataset, tmp_path):
     code, out, err = run(capsys, "split", "--data", synthetic_dataset, "--output", tmp_path / "s")
@@ -66,8 +84,20 @@ def test_split_plain_and_json(capsys, synthetic_dataset, tmp_path):
     assert (tmp_path / "s" / "split.json").is_file()
     assert len(list((tmp_path / "s" / "test").rglob("*.*"))) == 38
 
-    code, out, err = run(capsys, "split", "--data", synthetic_dataset, "--output", tmp_path / "l", "--leak-free",
-                         "--link", "--seed", "7", "--progress", "json")
+    code, out, err = run(
+        capsys,
+        "split",
+        "--data",
+        synthetic_dataset,
+        "--output",
+        tmp_path / "l",
+        "--leak-free",
+        "--link",
+        "--seed",
+        "7",
+        "--progress",
+        "json",
+    )
     assert code == 0
     only_events(out)
     ev = events(out)
@@ -80,8 +110,9 @@ def test_split_plain_and_json(capsys, synthetic_dataset, tmp_path):
 
 @pytest.mark.real_data
 def test_split_real_data_reports_notebook_counts(capsys, real_dataset, tmp_path):
-    code, out, _ = run(capsys, "split", "--data", real_dataset, "--output", tmp_path / "s", "--link",
-                       "--progress", "json")
+    code, out, _ = run(
+        capsys, "split", "--data", real_dataset, "--output", tmp_path / "s", "--link", "--progress", "json"
+    )
     assert code == 0
     done = events(out)[-1]
     assert done["test"] == 1018 and done["test_per_class"]["z"] == 22 and done["test_per_class"]["sub"] == 66
@@ -90,6 +121,7 @@ def test_split_real_data_reports_notebook_counts(capsys, real_dataset, tmp_path)
 
 
 # -- evaluate, report, predict, info on a small real model ----------------------------------------------------
+
 
 def test_evaluate_plain_json_and_update_card(capsys, tiny_model, synthetic_dataset, tmp_path):
     import shutil
@@ -119,18 +151,29 @@ def test_evaluate_plain_json_and_update_card(capsys, tiny_model, synthetic_datas
 
 def test_report_command(capsys, tiny_model, synthetic_dataset, tmp_path):
     out_dir = tmp_path / "rep"
-    code, out, err = run(capsys, "report", tiny_model, "--data", synthetic_dataset, "--output", out_dir,
-                         "--progress", "json")
+    code, out, err = run(
+        capsys, "report", tiny_model, "--data", synthetic_dataset, "--output", out_dir, "--progress", "json"
+    )
     assert code == 0, err
     only_events(out)
     done = events(out)[-1]
     assert done["event"] == "done" and done["report"] == str(out_dir)
-    for name in ("confusion_matrix.png", "classification_report.png", "misclassified.png", "report.pdf",
-                 "confusion_matrix.csv", "per_class.csv", "metrics.json"):
+    for name in (
+        "confusion_matrix.png",
+        "classification_report.png",
+        "misclassified.png",
+        "report.pdf",
+        "confusion_matrix.csv",
+        "per_class.csv",
+        "metrics.json",
+    ):
         assert (out_dir / name).stat().st_size > 0, name
     assert (out_dir / "report.pdf").read_bytes().startswith(b"%PDF")
-    assert {e["stage"] for e in events(out) if e["event"] == "progress"} >= {"Reading test images", "Evaluating",
-                                                                           "Writing report"}
+    assert {e["stage"] for e in events(out) if e["event"] == "progress"} >= {
+        "Reading test images",
+        "Evaluating",
+        "Writing report",
+    }
 
 
 def test_predict_plain_json_and_stream(capsys, tiny_model, synthetic_dataset):
@@ -139,8 +182,9 @@ def test_predict_plain_json_and_stream(capsys, tiny_model, synthetic_dataset):
     assert code == 0
     lines = out.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith(f"{files[0]}: ") and lines[0].count("%") == 2
-    code, out, _ = run(capsys, "predict", synthetic_dataset / "eq", "--model", tiny_model, "--json",
-                       "--progress", "none")
+    code, out, _ = run(
+        capsys, "predict", synthetic_dataset / "eq", "--model", tiny_model, "--json", "--progress", "none"
+    )
     doc = json.loads(out)
     assert doc["model"] == str(tiny_model) and len(doc["results"]) == 12
     assert all(len(r["top"]) == 5 and r["error"] is None for r in doc["results"])
@@ -165,12 +209,32 @@ def test_info(capsys, tiny_model):
 
 # -- training and tuning (real TensorFlow, one epoch, a handful of images) ------------------------------------
 
-@pytest.mark.parametrize("arch,size,extra", [("default", 32, []), ("alexnet", 67, []),
-                                             ("vgg19", 32, ["--weights", "none"])])
+
+@pytest.mark.parametrize(
+    "arch,size,extra", [("default", 32, []), ("alexnet", 67, []), ("vgg19", 32, ["--weights", "none"])]
+)
 def test_train_each_architecture(capsys, synthetic_dataset, tmp_path, arch, size, extra):
     output = tmp_path / f"{arch}.keras"
-    code, out, err = run(capsys, "train", arch, "--data", synthetic_dataset, "--output", output, "--epochs", "1",
-                         "--image-size", size, "--subset", "1", "--batch-size", "16", *extra, "--progress", "json")
+    code, out, err = run(
+        capsys,
+        "train",
+        arch,
+        "--data",
+        synthetic_dataset,
+        "--output",
+        output,
+        "--epochs",
+        "1",
+        "--image-size",
+        size,
+        "--subset",
+        "1",
+        "--batch-size",
+        "16",
+        *extra,
+        "--progress",
+        "json",
+    )
     assert code == 0, err
     only_events(out)
     ev = events(out)
@@ -185,8 +249,24 @@ def test_train_each_architecture(capsys, synthetic_dataset, tmp_path, arch, size
 
 def test_tune_command(capsys, synthetic_dataset, tmp_path):
     output = tmp_path / "tuned.keras"
-    code, out, err = run(capsys, "tune", "--data", synthetic_dataset, "--output", output, "--max-epochs", "2",
-                         "--image-size", "67", "--subset", "1", "--directory", tmp_path / "search", "--progress", "json")
+    code, out, err = run(
+        capsys,
+        "tune",
+        "--data",
+        synthetic_dataset,
+        "--output",
+        output,
+        "--max-epochs",
+        "2",
+        "--image-size",
+        "67",
+        "--subset",
+        "1",
+        "--directory",
+        tmp_path / "search",
+        "--progress",
+        "json",
+    )
     assert code == 0, err
     done = events(out)[-1]
     assert done["event"] == "done" and done["model"] == str(output) and output.is_file()
@@ -197,22 +277,53 @@ def test_trials_maps_to_tuning(capsys, synthetic_dataset, tiny_model, monkeypatc
     import trainer.training.tuning
 
     calls = []
-    monkeypatch.setattr(trainer.training.tuning, "tune_alexnet", lambda config, **kw: calls.append(("tune", config, kw)) or tiny_model)
-    monkeypatch.setattr(trainer.training.alexnet, "train_alexnet",
-                        lambda config, **kw: calls.append(("train", config, kw)) or tiny_model)
-    code, out, _ = run(capsys, "train", "alexnet", "--data", synthetic_dataset, "--epochs", "7", "--trials", "10",
-                       "--image-size", "99", "--leak-free", "--progress", "none")
+    monkeypatch.setattr(
+        trainer.training.tuning, "tune_alexnet", lambda config, **kw: calls.append(("tune", config, kw)) or tiny_model
+    )
+    monkeypatch.setattr(
+        trainer.training.alexnet,
+        "train_alexnet",
+        lambda config, **kw: calls.append(("train", config, kw)) or tiny_model,
+    )
+    code, out, _ = run(
+        capsys,
+        "train",
+        "alexnet",
+        "--data",
+        synthetic_dataset,
+        "--epochs",
+        "7",
+        "--trials",
+        "10",
+        "--image-size",
+        "99",
+        "--leak-free",
+        "--progress",
+        "none",
+    )
     assert code == 0
     kind, config, kw = calls[-1]
     assert kind == "tune" and kw["max_epochs"] == 7 and config.image_size == 99 and config.split == "leak-free"
     assert config.preprocessing == "notebook" and config.extra["trials"] == 10
-    code, _, _ = run(capsys, "train", "alexnet", "--data", synthetic_dataset, "--activation", "tanh",
-                     "--learning-rate", "0.01", "--progress", "none")
+    code, _, _ = run(
+        capsys,
+        "train",
+        "alexnet",
+        "--data",
+        synthetic_dataset,
+        "--activation",
+        "tanh",
+        "--learning-rate",
+        "0.01",
+        "--progress",
+        "none",
+    )
     kind, config, kw = calls[-1]
     assert kind == "train" and kw["activation"] == "tanh" and kw["learning_rate"] == 0.01 and config.image_size == 224
 
 
 # -- cancellation ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("signum,expected", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_cancels_a_cancellable_job(capsys, synthetic_dataset, tmp_path, monkeypatch, signum, expected):
@@ -227,8 +338,9 @@ def test_signal_cancels_a_cancellable_job(capsys, synthetic_dataset, tmp_path, m
 
     monkeypatch.setattr(trainer.training.default, "train_default", fake_train)
     output = tmp_path / "m.keras"
-    code, out, err = run(capsys, "train", "default", "--data", synthetic_dataset, "--output", output,
-                         "--progress", "json")
+    code, out, err = run(
+        capsys, "train", "default", "--data", synthetic_dataset, "--output", output, "--progress", "json"
+    )
     assert code == expected
     assert events(out)[-1] == {"event": "error", "message": "cancelled", "cancelled": True}
     assert "cancelled" in err and not output.exists()
@@ -253,9 +365,30 @@ def test_sigterm_stops_real_training_and_keeps_the_previous_model(synthetic_data
     output.write_bytes(b"previous model")
     card_path(output).write_text("{}")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trainer", "train", "default", "--data", str(synthetic_dataset), "--output",
-         str(output), "--epochs", "200", "--image-size", "32", "--subset", "4", "--progress", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "trainer",
+            "train",
+            "default",
+            "--data",
+            str(synthetic_dataset),
+            "--output",
+            str(output),
+            "--epochs",
+            "200",
+            "--image-size",
+            "32",
+            "--subset",
+            "4",
+            "--progress",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         seen = []
         deadline = time.monotonic() + 120

@@ -12,15 +12,33 @@ import pytest
 from PIL import Image
 
 from trainer.data.dataset import find_duplicates, scan_dataset
-from trainer.errors import DatasetError, EmptyImageError, ImageError
 from trainer.data.imageio import read_image
 from trainer.data.preprocess import to_model_input
-from trainer.data.split import (leak_free_split, leaked_test_samples, notebook_split, validation_split,
-                           write_split)
+from trainer.data.split import leak_free_split, leaked_test_samples, notebook_split, validation_split, write_split
+from trainer.errors import DatasetError, EmptyImageError, ImageError
 
 #: The notebook's test split of the Kaggle data (its reported 97.74 % is 995 of these 1018).
-NOTEBOOK_TEST_COUNTS = {'0': 60, '1': 57, '2': 44, '3': 55, '4': 53, '5': 44, '6': 59, '7': 54, '8': 56, '9': 55,
-                        'add': 60, 'dec': 63, 'div': 62, 'eq': 64, 'mul': 58, 'sub': 66, 'x': 46, 'y': 40, 'z': 22}
+NOTEBOOK_TEST_COUNTS = {
+    "0": 60,
+    "1": 57,
+    "2": 44,
+    "3": 55,
+    "4": 53,
+    "5": 44,
+    "6": 59,
+    "7": 54,
+    "8": 56,
+    "9": 55,
+    "add": 60,
+    "dec": 63,
+    "div": 62,
+    "eq": 64,
+    "mul": 58,
+    "sub": 66,
+    "x": 46,
+    "y": 40,
+    "z": 22,
+}
 
 
 def _png(path: Path, image: Image.Image) -> Path:
@@ -39,6 +57,7 @@ def _small_dataset(root: Path, classes=("a", "b", "c"), per_class=10) -> Path:
 
 
 # -- real data ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.real_data
 def test_notebook_split_on_real_data_matches_the_notebook(real_dataset):
@@ -63,7 +82,9 @@ def test_notebook_split_equals_split_folders_run_with_windows_path_order(real_da
     from splitfolders import split as sf
 
     real_list_files = sf.list_files
-    monkeypatch.setattr(sf, "list_files", lambda d, formats=None: [PureWindowsPath(str(p)) for p in real_list_files(d, formats)])
+    monkeypatch.setattr(
+        sf, "list_files", lambda d, formats=None: [PureWindowsPath(str(p)) for p in real_list_files(d, formats)]
+    )
     recorded: dict[str, dict[str, list[str]]] = {}
 
     def record(files_type, class_dir, output, prog_bar, move):
@@ -96,6 +117,7 @@ def test_validation_split_equals_keras_image_dataset_from_directory(tmp_path):
 
 # -- scanning -------------------------------------------------------------------------------------------------
 
+
 def test_scan_sorts_classes_skips_hidden_and_non_images(tmp_path):
     root = _small_dataset(tmp_path / "d", classes=("b", "a"), per_class=3)
     (root / "a" / ".directory").write_text("[Dolphin]")
@@ -127,6 +149,7 @@ def test_scan_refuses_unusable_folders(tmp_path, case):
 
 
 # -- duplicates and splits ------------------------------------------------------------------------------------
+
 
 def test_duplicates_and_leak_free_split(tmp_path):
     root = _small_dataset(tmp_path / "d", per_class=10)
@@ -183,6 +206,7 @@ def test_write_split_copies_links_and_refuses_non_empty(tmp_path):
 
 # -- decoding -------------------------------------------------------------------------------------------------
 
+
 def test_png_modes_decode_to_rgb(tmp_path):
     gray = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (16, 1))
     cases = {
@@ -228,6 +252,7 @@ def test_bad_images_raise_image_error_naming_the_file(tmp_path):
 
 
 # -- preprocessing --------------------------------------------------------------------------------------------
+
 
 def test_preprocessing_contract_shapes_and_empty_canvas(tmp_path):
     from trainer.data.strokes import draw_symbol

@@ -63,9 +63,31 @@ def _run(fault: Fault, dataset: Path, folder: Path) -> tuple[int, str]:
     if fault.point:
         env.update(MATHSYM_FAULT_POINT=fault.point, MATHSYM_FAULT_SIGNAL=fault.signal)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trainer.cli", "--progress", "json", "train", "default", "--data", str(dataset),
-         "--epochs", "1", "--image-size", "32", "--batch-size", "8", "--output", str(folder / "M.keras")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "trainer.cli",
+            "--progress",
+            "json",
+            "train",
+            "default",
+            "--data",
+            str(dataset),
+            "--epochs",
+            "1",
+            "--image-size",
+            "32",
+            "--batch-size",
+            "8",
+            "--output",
+            str(folder / "M.keras"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     try:
         if not fault.point:
             if fault.stage is None:
@@ -96,8 +118,13 @@ def outcomes(tmp_path_factory):
     dataset = make_dataset(base / "data", per_class=4, classes=LABELS, size=32, seed=1)
     keras.utils.set_random_seed(0)
     previous = base / "previous"
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(len(LABELS), activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(len(LABELS), activation="softmax"),
+        ]
+    )
     save_model(model, ModelCard(labels=list(LABELS), architecture="previous", input_size=32), previous / "M.keras")
     assert (previous / "M.onnx").is_file()  # so that the run's save also has a twin to replace or remove
 
@@ -142,8 +169,13 @@ def test_the_next_save_leaves_no_temp_file(outcomes, fault):
 
     folder = outcomes[fault.name][0].with_name(f"{fault.name}-as-left")
     left = sorted(p.name for p in folder.iterdir())
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(len(LABELS), activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(len(LABELS), activation="softmax"),
+        ]
+    )
     save_model(model, ModelCard(labels=list(LABELS), architecture="next", input_size=32), folder / "M.keras")
     assert sorted(p.name for p in folder.iterdir()) == ["M.card.json", "M.keras", "M.onnx"], left
     if fault.point in ("save:model-written", "save:json-renamed"):
@@ -170,7 +202,24 @@ def test_sigterm_during_the_save_cancels_it(tmp_path, monkeypatch, capsys):
         return save(self, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "save", save_during_signal)
-    assert main(["train", "default", "--data", str(dataset), "--epochs", "1", "--image-size", "32",
-                 "--output", str(output), "--progress", "none"]) == 143
+    assert (
+        main(
+            [
+                "train",
+                "default",
+                "--data",
+                str(dataset),
+                "--epochs",
+                "1",
+                "--image-size",
+                "32",
+                "--output",
+                str(output),
+                "--progress",
+                "none",
+            ]
+        )
+        == 143
+    )
     assert "cancelled; nothing was written" in capsys.readouterr().err
     assert _snapshot(output.parent) == {"M.card.json": b"old card", "M.keras": b"old model"}

@@ -28,11 +28,17 @@ DEADLINE_MS = 4000
 
 
 def fuzz(examples: int):
-    return settings(max_examples=examples, deadline=DEADLINE_MS, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples,
+        deadline=DEADLINE_MS,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 # -- image decoding -------------------------------------------------------------------------------------------
+
 
 def _encoded(fmt: str, mode: str) -> bytes:
     rng = np.random.default_rng(1)
@@ -43,9 +49,18 @@ def _encoded(fmt: str, mode: str) -> bytes:
     return buffer.getvalue()
 
 
-SEEDS = {f"{fmt}-{mode}": _encoded(fmt, mode) for fmt, mode in
-         [("PNG", "RGBA"), ("PNG", "L"), ("JPEG", "RGB"), ("GIF", "L"), ("BMP", "RGB"), ("TIFF", "RGB"),
-          ("WEBP", "RGB")]}
+SEEDS = {
+    f"{fmt}-{mode}": _encoded(fmt, mode)
+    for fmt, mode in [
+        ("PNG", "RGBA"),
+        ("PNG", "L"),
+        ("JPEG", "RGB"),
+        ("GIF", "L"),
+        ("BMP", "RGB"),
+        ("TIFF", "RGB"),
+        ("WEBP", "RGB"),
+    ]
+}
 
 
 @st.composite
@@ -66,7 +81,7 @@ def mutated_image(draw) -> bytes:
         elif kind == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=16))
         else:  # a header field (size, length, offset) made huge
-            data[at:at + 4] = b"\xff\xff\x7f\xff"
+            data[at : at + 4] = b"\xff\xff\x7f\xff"
     return bytes(data)
 
 
@@ -86,17 +101,25 @@ def test_mutated_images_decode_or_raise_image_error(data, limit):
 
 
 @fuzz(1000)
-@given(data=st.binary(max_size=300) | st.sampled_from(sorted(SEEDS)).flatmap(
-    lambda key: st.binary(max_size=200).map(lambda tail: SEEDS[key][:16] + tail)))
+@given(
+    data=st.binary(max_size=300)
+    | st.sampled_from(sorted(SEEDS)).flatmap(
+        lambda key: st.binary(max_size=200).map(lambda tail: SEEDS[key][:16] + tail)
+    )
+)
 def test_random_bytes_decode_or_raise_image_error(data):
     """Pure noise, and noise behind a real format's magic number (so each decoder parses it)."""
     assert_decodes_or_refuses(data, None)
 
 
 @fuzz(300)
-@given(shape=st.tuples(st.integers(1, 40), st.integers(1, 40), st.sampled_from([None, 1, 3, 4])),
-       dtype=st.sampled_from([np.uint8, np.float32]), seed=st.integers(0, 2**16), sparse=st.booleans(),
-       method=st.sampled_from(["ink", "notebook"]))
+@given(
+    shape=st.tuples(st.integers(1, 40), st.integers(1, 40), st.sampled_from([None, 1, 3, 4])),
+    dtype=st.sampled_from([np.uint8, np.float32]),
+    seed=st.integers(0, 2**16),
+    sparse=st.booleans(),
+    method=st.sampled_from(["ink", "notebook"]),
+)
 def test_any_image_array_becomes_a_model_input_or_an_image_error(shape, dtype, seed, sparse, method):
     """Tiny, flat, one-pixel, transparent and noisy pictures: a (size, size, 3) input or an ImageError."""
     h, w, channels = shape
@@ -116,7 +139,7 @@ def test_any_image_array_becomes_a_model_input_or_an_image_error(shape, dtype, s
 # -- model cards ----------------------------------------------------------------------------------------------
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True) | st.text(max_size=12),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )

@@ -27,10 +27,17 @@ def _chain(*middle):
     import keras
     from keras import layers
 
-    return keras.Sequential([keras.Input((SIZE, SIZE, 3)), layers.Rescaling(1 / 255),
-                             layers.Conv2D(4, 3, activation="relu"), *middle,
-                             layers.Conv2D(4, 3, activation="relu"), layers.GlobalAveragePooling2D(),
-                             layers.Dense(3, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((SIZE, SIZE, 3)),
+            layers.Rescaling(1 / 255),
+            layers.Conv2D(4, 3, activation="relu"),
+            *middle,
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def test_chain_model_answers_like_the_batch_path_until_superseded():

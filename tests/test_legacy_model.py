@@ -13,12 +13,14 @@ from trainer.serving.modelio import load_model
 def _notebook_style_model(size: int):
     import keras
 
-    return keras.Sequential([
-        keras.Input((size, size, 3)),
-        keras.layers.Conv2D(4, 3, activation="relu"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(len(CLASS_NAMES), activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((size, size, 3)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(len(CLASS_NAMES), activation="softmax"),
+        ]
+    )
 
 
 def test_legacy_h5_loads_with_notebook_contract(tmp_path):
@@ -50,8 +52,9 @@ def test_legacy_h5_scales_inputs_outside(tmp_path):
 def test_h5_with_wrong_class_count_is_refused(tmp_path):
     import keras
 
-    model = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(7, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((224, 224, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(7, activation="softmax")]
+    )
     path = tmp_path / "other.h5"
     model.save(path)
     with pytest.raises(ModelError, match="7"):

@@ -24,8 +24,13 @@ from trainer.serving.modelio import LoadedModel, load_model, save_model
 def _small_keras(outputs: int, size: int = SIZE):
     import keras
 
-    return keras.Sequential([keras.Input((size, size, 3)), keras.layers.GlobalAveragePooling2D(),
-                             keras.layers.Dense(outputs, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((size, size, 3)),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(outputs, activation="softmax"),
+        ]
+    )
 
 
 def test_round_trip_keeps_card_and_predictions(tiny_model, synthetic_dataset):
@@ -63,8 +68,19 @@ def _with_card(tmp_path, tiny_model, name: str, content: bytes):
     return target
 
 
-@pytest.mark.parametrize("case", ["missing", "random_bytes", "text_renamed", "no_card", "wrong_suffix",
-                                  "card_output_mismatch", "card_size_mismatch", "card_garbage"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "random_bytes",
+        "text_renamed",
+        "no_card",
+        "wrong_suffix",
+        "card_output_mismatch",
+        "card_size_mismatch",
+        "card_garbage",
+    ],
+)
 def test_load_model_refuses_bad_files_with_one_sentence(tmp_path, tiny_model, case):
     if case == "missing":
         target = tmp_path / "nope.keras"
@@ -182,16 +198,22 @@ def test_cards_without_hashes_from_older_versions_still_load(tmp_path):
     keras.utils.set_random_seed(0)
     path = tmp_path / "old.keras"
     _small_keras(3).save(path)
-    card_path(path).write_text(json.dumps({"labels": LABELS, "architecture": "t", "input_size": SIZE,
-                                           "format": "mathsym-model-card/1"}))
+    card_path(path).write_text(
+        json.dumps({"labels": LABELS, "architecture": "t", "input_size": SIZE, "format": "mathsym-model-card/1"})
+    )
     model = load_model(path)
     assert model.labels == LABELS and model.card.card_version == 1
 
 
 def test_next_save_removes_what_killed_saves_left_and_nothing_else(tmp_path):
     _save(tmp_path)
-    orphans = [".m.keras.abcdefgh.tmp.keras", ".m.card.json.k2j4_x9z.tmp.json",
-               "..m.onnx.abcdefgh.tmp.onnx.q1w2e3r4.tmp", ".m.keras.0011aabb.bak", "..m.keras.journal.abcdefgh.tmp"]
+    orphans = [
+        ".m.keras.abcdefgh.tmp.keras",
+        ".m.card.json.k2j4_x9z.tmp.json",
+        "..m.onnx.abcdefgh.tmp.onnx.q1w2e3r4.tmp",
+        ".m.keras.0011aabb.bak",
+        "..m.keras.journal.abcdefgh.tmp",
+    ]
     kept = [".m.keras.notes", ".other.keras.abcdefgh.tmp.keras", "m.keras.abcdefgh.tmp.keras"]
     for name in orphans + kept:
         (tmp_path / name).write_bytes(b"x")
@@ -209,8 +231,9 @@ def test_cancel_before_the_commit_keeps_the_old_files(tmp_path):
     assert _files(tmp_path) == before
 
 
-@pytest.mark.parametrize("point", ["save:model-written", "save:onnx-renamed", "save:keras-renamed",
-                                   "save:json-renamed"])
+@pytest.mark.parametrize(
+    "point", ["save:model-written", "save:onnx-renamed", "save:keras-renamed", "save:json-renamed"]
+)
 def test_sigterm_at_any_step_of_the_save_rolls_back(tmp_path, monkeypatch, point):
     """A handler like the CLI's (the first signal only sets the cancel token) gets a cancelled save and the
     old files, whichever step the signal lands on, and it still sees the signal afterwards."""

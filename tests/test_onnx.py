@@ -18,8 +18,9 @@ from trainer.data.preprocess import to_model_input
 from trainer.data.strokes import draw_symbol
 from trainer.errors import ModelError
 from trainer.paths import card_path
+from trainer.serving.modelfiles import file_sha256
 from trainer.serving.modelio import LoadedModel, OnnxModel, load_model
-from trainer.serving.onnx import Session, export_onnx, sha256, twin_path
+from trainer.serving.onnx import Session, export_onnx, twin_path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "models" / "default.keras"
@@ -28,8 +29,7 @@ DEFAULT = ROOT / "models" / "default.keras"
 def _inputs(size: int, n: int = 8, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     labels = ["0", "3", "x", "add", "dec", "7", "eq", "z"]
-    return np.stack([to_model_input(draw_symbol(labels[i % len(labels)], rng, size=96), "ink", size)
-                     for i in range(n)])
+    return np.stack([to_model_input(draw_symbol(labels[i % len(labels)], rng, size=96), "ink", size) for i in range(n)])
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_a_running_pass_stops_when_superseded(tmp_path):
     worker = threading.Thread(target=lambda: result.setdefault("out", session.run_latest(image, 1)))
     start = time.perf_counter()
     worker.start()
-    while session._running is None and worker.is_alive():
+    while not session.running() and worker.is_alive():
         time.sleep(0.0005)
     session.supersede(2)
     worker.join()
@@ -176,12 +176,12 @@ def _record_twin_hash(model: Path, digest: str) -> None:
     cpath = card_path(model)
     data = json.loads(cpath.read_text())
     data["card_version"] = 2
-    data["files"] = {"model": sha256(model), "onnx": digest}
+    data["files"] = {"model": file_sha256(model), "onnx": digest}
     cpath.write_text(json.dumps(data))
 
 
 def test_twin_that_differs_from_the_card_hash_is_not_used(with_twin, caplog):
-    _record_twin_hash(with_twin, sha256(twin_path(with_twin)))
+    _record_twin_hash(with_twin, file_sha256(twin_path(with_twin)))
     assert isinstance(load_model(with_twin), OnnxModel)
     _record_twin_hash(with_twin, "0" * 64)
     with caplog.at_level(logging.WARNING, logger="trainer.serving.modelio"):
@@ -190,7 +190,7 @@ def test_twin_that_differs_from_the_card_hash_is_not_used(with_twin, caplog):
 
 
 def test_twin_the_card_records_but_is_missing_is_reported(with_twin, caplog):
-    _record_twin_hash(with_twin, sha256(twin_path(with_twin)))
+    _record_twin_hash(with_twin, file_sha256(twin_path(with_twin)))
     twin_path(with_twin).unlink()
     with caplog.at_level(logging.WARNING, logger="trainer.serving.modelio"):
         assert type(load_model(with_twin)) is LoadedModel
@@ -243,15 +243,28 @@ def _symbol_file(tmp_path) -> Path:
 
 def test_pad_recognises_with_the_default_twin_without_tensorflow(tmp_path):
     image = _symbol_file(tmp_path)
-    out = subprocess.run([sys.executable, "-c", NO_TF_PAD, str(tmp_path / "s.ini"), str(tmp_path / "models"),
-                          str(DEFAULT), str(image)], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         check=False, env={**_env(), "QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run(
+        [sys.executable, "-c", NO_TF_PAD, str(tmp_path / "s.ini"), str(tmp_path / "models"), str(DEFAULT), str(image)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**_env(), "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert out.stdout.split() == ["7", "False", "False"], out.stdout + out.stderr
 
 
 def test_predict_with_the_default_twin_without_tensorflow(tmp_path):
-    out = subprocess.run([sys.executable, "-c", NO_TF_PREDICT, str(DEFAULT), str(_symbol_file(tmp_path))],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False, env=_env())
+    out = subprocess.run(
+        [sys.executable, "-c", NO_TF_PREDICT, str(DEFAULT), str(_symbol_file(tmp_path))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=_env(),
+    )
     assert out.stdout.split() == ["7", "False", "False"], out.stdout + out.stderr
 
 
@@ -268,7 +281,7 @@ def test_cli_writes_the_twin_and_records_it_in_a_version_2_card(model_copy, caps
     assert main(["onnx", str(model_copy)]) == 0
     assert "tiny.onnx" in capsys.readouterr().out
     card = json.loads(card_path(model_copy).read_text())
-    assert card["files"]["onnx"] == sha256(twin_path(model_copy))
+    assert card["files"]["onnx"] == file_sha256(twin_path(model_copy))
     assert isinstance(load_model(model_copy), OnnxModel)
 
 
@@ -278,3 +291,23 @@ def test_cli_twin_of_a_missing_model_is_one_line(tmp_path, capsys):
     assert main(["onnx", str(tmp_path / "nothing.keras")]) == 1
     err = capsys.readouterr().err.strip()
     assert "nothing.keras" in err and "\n" not in err and "Traceback" not in err
+
+
+def test_notebook_h5_gets_a_twin_that_scales_like_the_notebook(tmp_path):
+    """A notebook .h5 takes /255 inputs; its twin takes the same raw uint8 inputs as every other model."""
+    import keras
+
+    from trainer.labels import CLASS_NAMES
+    from trainer.serving.modelio import add_twin
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    outputs = keras.layers.Dense(len(CLASS_NAMES), activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    path = tmp_path / "notebook.h5"
+    model.save(path)
+    assert add_twin(path) == tmp_path / "notebook.onnx"
+    served = load_model(path)
+    assert isinstance(served, OnnxModel) and served.card.scaling == "outside" and served.card.input_size == 32
+    x = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_allclose(served.predict_inputs(x), model(x.astype(np.float32) / 255.0).numpy(), atol=1e-5)

@@ -20,8 +20,11 @@ def test_percentile_matches_numpy(values):
 def test_plain_paper_shortcut_gives_the_fitted_surface():
     """A ring of one exact colour skips the fit; one ring pixel a shade off forces it: same model input."""
     rng = np.random.default_rng(3)
-    for label, paper, ink in (("3", (255, 255, 255), (0, 0, 0)), ("x", (250, 240, 190), (200, 20, 20)),
-                              ("dec", (30, 30, 30), (255, 255, 255))):
+    for label, paper, ink in (
+        ("3", (255, 255, 255), (0, 0, 0)),
+        ("x", (250, 240, 190), (200, 20, 20)),
+        ("dec", (30, 30, 30), (255, 255, 255)),
+    ):
         plain = draw_symbol(label, rng, size=120, ink=ink, background=paper)
         nudged = plain.copy()
         nudged[0, 0] = np.clip(nudged[0, 0].astype(int) + (1 if paper[0] < 255 else -1), 0, 255)

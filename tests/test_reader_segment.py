@@ -159,3 +159,16 @@ def test_halves_side_by_side_are_offered_as_one_symbol_and_can_be_merged():
     assert groups_of(seg) == [[0], [1, 2], [3]] and len(seg.crops) == 3
     spaced = segment(place(one, 0, 0, 60) + place(one, 30, 0, 60) + place(one, 60, 0, 60))
     assert spaced.close_pairs() == []
+
+
+def test_crops_are_rendered_only_from_min_symbols_on():
+    from trainer.data.strokes import TEMPLATES
+
+    one = place(TEMPLATES["add"], 0, 0, 60)  # two strokes, one symbol
+    two = one + place(TEMPLATES["eq"], 100, 0, 60)
+    assert len(segment(one).crops) == 1  # by default every symbol gets its crop
+    lone = segment_strokes(one, [4.0] * len(one), min_symbols=2)
+    assert len(lone.groups) == 1 and lone.crops == []  # the pad's single symbol: no crop it would not use
+    pair = segment_strokes(two, [4.0] * len(two), min_symbols=2)
+    assert len(pair.crops) == len(pair.groups) == 2
+    assert np.array_equal(pair.crops[0], segment(two).crops[0])

@@ -111,12 +111,19 @@ def test_pdf_pages_share_one_page_size(evaluation, tmp_path):
 
 
 def _report_metrics(labels: list[str], precision: dict[str, float]) -> dict:
-    report = {label: {"precision": precision.get(label, 1.0), "recall": 1.0, "f1-score": 1.0, "support": 10}
-              for label in labels}
+    report = {
+        label: {"precision": precision.get(label, 1.0), "recall": 1.0, "f1-score": 1.0, "support": 10}
+        for label in labels
+    }
     for key in ("macro avg", "weighted avg"):
         report[key] = {"precision": 0.99, "recall": 0.99, "f1-score": 0.99, "support": 10 * len(labels)}
-    return {"classification_report": report, "test_accuracy": 0.99, "test_images": 190, "test_errors": 2,
-            "confusion_matrix": np.eye(len(labels), dtype=int).tolist()}
+    return {
+        "classification_report": report,
+        "test_accuracy": 0.99,
+        "test_images": 190,
+        "test_errors": 2,
+        "confusion_matrix": np.eye(len(labels), dtype=int).tolist(),
+    }
 
 
 def test_classification_table_paints_only_perfect_cells_green(tmp_path):

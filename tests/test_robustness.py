@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer.labels import CLASS_NAMES
 from trainer.data.preprocess import to_model_input
-from trainer.evaluation.robustness import VARIANTS, apply_variant, canvas_drawings, ink_alpha
 from trainer.data.strokes import draw_symbol
+from trainer.evaluation.robustness import VARIANTS, apply_variant, canvas_drawings, ink_alpha
+from trainer.labels import CLASS_NAMES
 from trainer.paths import MODELS_DIR
 
 #: Minimum accuracy per variant on a 150-image stratified subsample of the notebook test split.

@@ -42,7 +42,7 @@ def one_error(err: str) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err
     assert lines[0].startswith(PREFIX), lines[0]
-    return lines[0][len(PREFIX):]
+    return lines[0][len(PREFIX) :]
 
 
 def names(folder: Path) -> list[str]:
@@ -51,6 +51,7 @@ def names(folder: Path) -> list[str]:
 
 # -- report: replaces only what it wrote ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def evaluation(tiny_model, synthetic_dataset):
     from trainer.data.loading import load_images
@@ -58,8 +59,9 @@ def evaluation(tiny_model, synthetic_dataset):
     from trainer.serving.modelio import load_model
 
     model = load_model(tiny_model)
-    images = load_images(notebook_split(scan_dataset(synthetic_dataset)).test, model.card.preprocessing,
-                         model.card.input_size)
+    images = load_images(
+        notebook_split(scan_dataset(synthetic_dataset)).test, model.card.preprocessing, model.card.input_size
+    )
     probabilities = model.predict_inputs(images.x)
     return model, images, probabilities, metrics_from_predictions(images.y, probabilities, model.labels)
 
@@ -125,6 +127,7 @@ def test_report_command_refuses_a_folder_with_other_files(capsys, tiny_model, sy
 
 # -- datasets every command refuses the same way ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def unreadable_dataset(tmp_path_factory) -> Path:
     """The 19 classes, ten files each, none of them a decodable image."""
@@ -150,8 +153,21 @@ def commands(data: Path, model: Path, out: Path) -> dict[str, list]:
         "train default": ["train", "default", "--data", data, "--image-size", "32", *quick],
         "train alexnet": ["train", "alexnet", "--data", data, "--image-size", "67", *quick],
         "train vgg19": ["train", "vgg19", "--data", data, "--image-size", "32", "--weights", "none", *quick],
-        "tune": ["tune", "--data", data, "--output", out / "m.keras", "--max-epochs", "1", "--image-size", "67",
-                 "--subset", "2", "--directory", out / "search"],
+        "tune": [
+            "tune",
+            "--data",
+            data,
+            "--output",
+            out / "m.keras",
+            "--max-epochs",
+            "1",
+            "--image-size",
+            "67",
+            "--subset",
+            "2",
+            "--directory",
+            out / "search",
+        ],
         "evaluate": ["evaluate", model, "--data", data],
         "report": ["report", model, "--data", data, "--output", out / "report"],
     }
@@ -168,8 +184,7 @@ def test_a_dataset_without_one_readable_image_says_so(capsys, unreadable_dataset
 
 
 @pytest.mark.parametrize("command", ["train default", "train alexnet", "train vgg19", "tune"])
-def test_a_one_class_dataset_is_refused_by_every_architecture(capsys, one_class_dataset, tiny_model, tmp_path,
-                                                               command):
+def test_a_one_class_dataset_is_refused_by_every_architecture(capsys, one_class_dataset, tiny_model, tmp_path, command):
     code, _, err = run(capsys, *commands(one_class_dataset, tiny_model, tmp_path)[command])
     message = one_error(err)
     assert code == 1 and "only one class (3)" in message and "at least two" in message, message
@@ -177,6 +192,7 @@ def test_a_one_class_dataset_is_refused_by_every_architecture(capsys, one_class_
 
 
 # -- split: removes only what it made ---------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def theirs(tmp_path) -> Path:
@@ -204,8 +220,9 @@ def test_failed_split_removes_only_its_own_staging(synthetic_dataset, tmp_path, 
     assert (theirs / "precious.txt").read_text() == "mine" and names(tmp_path) == [".out.partial", "data"]
 
 
-def test_interrupted_split_command_keeps_a_partial_folder_it_did_not_make(capsys, synthetic_dataset, tmp_path,
-                                                                          theirs, monkeypatch):
+def test_interrupted_split_command_keeps_a_partial_folder_it_did_not_make(
+    capsys, synthetic_dataset, tmp_path, theirs, monkeypatch
+):
     copy, calls = shutil.copy2, []
 
     def copy_then_interrupt(src, dst, *args, **kwargs):  # Ctrl+C arrives while files are being copied
@@ -235,8 +252,9 @@ def test_next_split_removes_what_a_killed_split_left_and_nothing_else(synthetic_
         "shutil.copy2 = slow\n"
         "write_split(notebook_split(scan_dataset(sys.argv[1])), sys.argv[2])\n"
     )
-    child = subprocess.Popen([sys.executable, "-c", stuck, str(synthetic_dataset), str(tmp_path / "out")],
-                             cwd=ROOT, stdout=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", stuck, str(synthetic_dataset), str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.PIPE
+    )
     assert child.stdout.readline() == b"stuck\n"
     child.kill()
     child.wait(timeout=60)
@@ -251,6 +269,7 @@ def test_next_split_removes_what_a_killed_split_left_and_nothing_else(synthetic_
 
 
 # -- huge images: decoded at a bounded size ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png"])
 def test_huge_images_are_decoded_at_a_bounded_size(tmp_path, suffix):
@@ -289,6 +308,7 @@ def test_normal_images_decode_exactly_as_before(synthetic_dataset):
 
 # -- control characters are shown escaped ---------------------------------------------------------------------
 
+
 def test_control_characters_are_shown_escaped():
     from trainer.labels import printable
 
@@ -300,10 +320,15 @@ def test_control_characters_are_shown_escaped():
 
 # -- predict into a closed pipe ---------------------------------------------------------------------------------
 
+
 def test_predict_into_a_closed_pipe_exits_quietly(tiny_model, synthetic_dataset):
     """``mathsym-train predict DIR | head -1``: the reader goes away; exit like a Unix tool killed by SIGPIPE."""
-    child = subprocess.Popen([sys.executable, "-m", "trainer", "--progress", "none", "predict", synthetic_dataset,
-                              "--model", tiny_model], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "trainer", "--progress", "none", "predict", synthetic_dataset, "--model", tiny_model],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     child.stdout.close()  # the reader is gone before the first line (as `| head -1` is after it)
     err = child.stderr.read().decode()
     assert child.wait(timeout=120) == 128 + signal.SIGPIPE

@@ -82,8 +82,25 @@ def test_unwritable_folder_is_a_message(tmp_path):
     assert blocked.read_text() == "a file where the folder should be"
 
 
-@pytest.mark.parametrize("name", ["", " ", ".", "..", ".hidden", "a/b", "a\\b", "new\nline", "nul\x00", "tab\t",
-                                  " 7", "what?", "x" * 101, "\u202eevil"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        " ",
+        ".",
+        "..",
+        ".hidden",
+        "a/b",
+        "a\\b",
+        "new\nline",
+        "nul\x00",
+        "tab\t",
+        " 7",
+        "what?",
+        "x" * 101,
+        "\u202eevil",
+    ],
+)
 def test_invalid_class_names_are_refused(tmp_path, name):
     with pytest.raises(SampleError):
         validate_label(name)
@@ -110,16 +127,19 @@ def _two_each(folder, classes=("7", "z")):
             save_sample(None, raster(c, seed), c, folder)
 
 
-@pytest.mark.parametrize("problem, message", [
-    ("missing", "does not exist"),
-    ("file", "is not a folder"),
-    ("empty", "holds no samples yet"),
-    ("junk", "not samples (notes.txt)"),
-    ("junk-in-class", "not samples (7/readme.md)"),
-    ("one-sample", "at least 2 samples; 'z' has 1"),
-    ("bad-name", "contains"),
-    ("bad-symbol-file", "must give the symbol"),
-])
+@pytest.mark.parametrize(
+    "problem, message",
+    [
+        ("missing", "does not exist"),
+        ("file", "is not a folder"),
+        ("empty", "holds no samples yet"),
+        ("junk", "not samples (notes.txt)"),
+        ("junk-in-class", "not samples (7/readme.md)"),
+        ("one-sample", "at least 2 samples; 'z' has 1"),
+        ("bad-name", "contains"),
+        ("bad-symbol-file", "must give the symbol"),
+    ],
+)
 def test_unusable_samples_folders_give_one_clear_message(tmp_path, problem, message):
     folder = tmp_path / "samples"
     if problem == "file":

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.paths import card_path
 from trainer.errors import Cancelled
 from trainer.labels import CLASS_NAMES
-from trainer.serving.modelio import load_model
+from trainer.paths import card_path
 from trainer.progress import CancelToken
+from trainer.serving.modelio import load_model
 from trainer.training.default import default_config, train_default
 
 

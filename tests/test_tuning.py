@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.serving.card import ModelCard
-from trainer.paths import card_path
 from trainer.errors import Cancelled
+from trainer.paths import card_path
 from trainer.progress import CancelToken
+from trainer.serving.card import ModelCard
 from trainer.training.runs import RunConfig
 from trainer.training.tuning import ACTIVATIONS, LEARNING_RATES, tune_alexnet
 
@@ -20,8 +20,9 @@ def _trial_dirs(project):
 
 def test_tune_then_resume(synthetic_dataset, tmp_path):
     directory = tmp_path / "tuning"
-    config = RunConfig(synthetic_dataset, output=tmp_path / "tuned.keras", image_size=SIZE, preprocessing="notebook",
-                       subset=4)
+    config = RunConfig(
+        synthetic_dataset, output=tmp_path / "tuned.keras", image_size=SIZE, preprocessing="notebook", subset=4
+    )
     events = []
     path = tune_alexnet(config, max_epochs=2, factor=3, directory=directory, progress=events.append)
     card = ModelCard.read(card_path(path))
@@ -36,8 +37,9 @@ def test_tune_then_resume(synthetic_dataset, tmp_path):
     assert trials
 
     # Resuming a finished search runs no new trial and finds the same best hyper-parameters.
-    again = RunConfig(synthetic_dataset, output=tmp_path / "resumed.keras", image_size=SIZE,
-                      preprocessing="notebook", subset=4)
+    again = RunConfig(
+        synthetic_dataset, output=tmp_path / "resumed.keras", image_size=SIZE, preprocessing="notebook", subset=4
+    )
     events.clear()
     path2 = tune_alexnet(again, max_epochs=2, factor=3, directory=directory, resume=True, progress=events.append)
     card2 = ModelCard.read(card_path(path2))

@@ -7,12 +7,12 @@ import time
 import numpy as np
 import pytest
 
-from trainer.serving.card import ModelCard
-from trainer.paths import card_path
 from trainer.errors import Cancelled
 from trainer.models import vgg19 as vgg
 from trainer.models.vgg19 import WEIGHTS_FILE, WeightsError, build_vgg19, build_vgg19_base
+from trainer.paths import card_path
 from trainer.progress import CancelToken
+from trainer.serving.card import ModelCard
 from trainer.training.runs import RunConfig
 
 SIZE = 32  # VGG19's smallest input
@@ -31,7 +31,7 @@ def test_weights_file_round_trip(saved_base):
     model = build_vgg19(19, 48, weights=path)  # conv weights do not depend on the input size
     loaded = model.get_layer("vgg19")
     assert not loaded.trainable
-    for a, b in zip(base.get_weights(), loaded.get_weights()):
+    for a, b in zip(base.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -116,8 +116,7 @@ def test_train_vgg19_with_cached_features(synthetic_dataset, tmp_path):
     from trainer.serving.modelio import load_model
     from trainer.train_vgg19 import train_vgg19
 
-    config = RunConfig(synthetic_dataset, output=tmp_path / "vgg.keras", epochs=2, image_size=SIZE,
-                       preprocessing="ink")
+    config = RunConfig(synthetic_dataset, output=tmp_path / "vgg.keras", epochs=2, image_size=SIZE, preprocessing="ink")
     events = []
     path = train_vgg19(config, weights=None, use_feature_cache=True, progress=events.append)
     card = ModelCard.read(card_path(path))

@@ -114,37 +114,67 @@ class Option:
 
     def argv(self, value: Any) -> list[str]:
         """The command-line words that give this option ``value`` (nothing for unset values)."""
-        if value is None or value is False or value == "" or (self.field and self.field.zero_means_unset
-                                                               and value == 0):
+        if (
+            value is None
+            or value is False
+            or value == ""
+            or (self.field and self.field.zero_means_unset and value == 0)
+        ):
             return []
         if self.flag_only:
             return [self.flag]
         return [str(value)] if self.positional else [self.flag, str(value)]
 
 
-DATA = Option("--data", "dataset folder: one sub-folder of images per class (the Kaggle layout)", metavar="DIR",
-              required=True, field=Field("Dataset folder:", "dataset"))
+DATA = Option(
+    "--data",
+    "dataset folder: one sub-folder of images per class (the Kaggle layout)",
+    metavar="DIR",
+    required=True,
+    field=Field("Dataset folder:", "dataset"),
+)
 SEED = Option("--seed", "split seed; the notebook used 1001", type=int, default=1001)
-LEAK_FREE = Option("--leak-free", "move test images that have a byte-identical copy in train to train",
-                   flag_only=True)
-MODEL_ARG = Option("model", "model file (.keras with its card, or a notebook .h5)", metavar="MODEL",
-                   field=Field("Model:", "model"))
+LEAK_FREE = Option("--leak-free", "move test images that have a byte-identical copy in train to train", flag_only=True)
+MODEL_ARG = Option(
+    "model", "model file (.keras with its card, or a notebook .h5)", metavar="MODEL", field=Field("Model:", "model")
+)
 
 
 def run_options(arch: Architecture) -> tuple[Option, ...]:
     """The options every training run takes, with this architecture's defaults in the help and the pad."""
     return (
         DATA,
-        Option("--output", "model file (.keras; its card goes beside it); default: a time-stamped file in "
-               "the models folder", metavar="PATH"),
-        Option("--epochs", arch.epochs_help, type=positive_int, default=arch.epochs, metavar="N",
-               field=Field("Epochs:", "int", 1, 1000)),
-        Option("--image-size", "input size in pixels", type=image_size, default=arch.image_size, metavar="S",
-               field=Field("Image size:", "int", 32, 512, tip="Side of the square model input in pixels")),
+        Option(
+            "--output",
+            "model file (.keras; its card goes beside it); default: a time-stamped file in the models folder",
+            metavar="PATH",
+        ),
+        Option(
+            "--epochs",
+            arch.epochs_help,
+            type=positive_int,
+            default=arch.epochs,
+            metavar="N",
+            field=Field("Epochs:", "int", 1, 1000),
+        ),
+        Option(
+            "--image-size",
+            "input size in pixels",
+            type=image_size,
+            default=arch.image_size,
+            metavar="S",
+            field=Field("Image size:", "int", 32, 512, tip="Side of the square model input in pixels"),
+        ),
         Option("--batch-size", "batch size", type=positive_int, default=arch.batch_size, metavar="N"),
-        Option("--subset", "use at most N training images per class (quick runs)", type=positive_int,
-               metavar="N", field=Field("Images per class (0 = all):", "int", 0, 1_000_000, zero_means_unset=True,
-                                        tip="Train on a quick subset")),
+        Option(
+            "--subset",
+            "use at most N training images per class (quick runs)",
+            type=positive_int,
+            metavar="N",
+            field=Field(
+                "Images per class (0 = all):", "int", 0, 1_000_000, zero_means_unset=True, tip="Train on a quick subset"
+            ),
+        ),
         Option("--preprocessing", "image preprocessing", choices=("notebook", "ink"), default=arch.preprocessing),
         SEED,
         LEAK_FREE,
@@ -202,47 +232,86 @@ ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
     for a in (
         Architecture(
-            "alexnet", "AlexNet", "the notebook's AlexNet",
+            "alexnet",
+            "AlexNet",
+            "the notebook's AlexNet",
             "Train the notebook's AlexNet from scratch (early stopping on the validation split). With --trials "
             "above 1, search its hyper-parameters with Hyperband first (see the tune command).",
-            builder="trainer.models.alexnet:build_alexnet", run="trainer.training.alexnet:run",
-            preprocessing="notebook", epochs=20,
+            builder="trainer.models.alexnet:build_alexnet",
+            run="trainer.training.alexnet:run",
+            preprocessing="notebook",
+            epochs=20,
             extra=(
                 Option("--activation", "activation of the hidden layers", choices=("relu", "tanh"), default="relu"),
                 Option("--learning-rate", "Adam learning rate", type=positive_float, default=1e-3, metavar="LR"),
-                Option("--trials", "search hyper-parameters with Hyperband first (as `tune`, with --epochs as the "
-                       "most epochs per trial; Hyperband derives the number of trials from it); 1 or absent: "
-                       "plain training", type=positive_int, metavar="N"),
+                Option(
+                    "--trials",
+                    "search hyper-parameters with Hyperband first (as `tune`, with --epochs as the "
+                    "most epochs per trial; Hyperband derives the number of trials from it); 1 or absent: "
+                    "plain training",
+                    type=positive_int,
+                    metavar="N",
+                ),
             ),
-            pad=PadJob("Train AlexNet", "Train A&lexNet…", "Train the notebook's AlexNet once (relu, Adam 1e-3, "
-                       "early stopping); Tune AlexNet… searches its hyper-parameters first.", output="model"),
+            pad=PadJob(
+                "Train AlexNet",
+                "Train A&lexNet…",
+                "Train the notebook's AlexNet once (relu, Adam 1e-3, "
+                "early stopping); Tune AlexNet… searches its hyper-parameters first.",
+                output="model",
+            ),
         ),
         Architecture(
-            "vgg19", "VGG19", "VGG19 fine-tuned (transfer learning)",
+            "vgg19",
+            "VGG19",
+            "VGG19 fine-tuned (transfer learning)",
             "Train the notebook's VGG19 transfer model: frozen base, Flatten, Dropout 0.5, Dense(19).",
-            builder="trainer.models.vgg19:build_vgg19", run="trainer.training.vgg19:run",
-            preprocessing="notebook", epochs=20,
+            builder="trainer.models.vgg19:build_vgg19",
+            run="trainer.training.vgg19:run",
+            preprocessing="notebook",
+            epochs=20,
             extra=(
-                Option("--weights", "starting weights of the VGG19 base: ImageNet (cached by Keras), none "
-                       "(random), or a weights file", default="imagenet", metavar="imagenet|none|PATH"),
-                Option("--no-feature-cache", "train the full model over the images every epoch, as the notebook "
-                       "did (slower)", flag_only=True),
+                Option(
+                    "--weights",
+                    "starting weights of the VGG19 base: ImageNet (cached by Keras), none (random), or a weights file",
+                    default="imagenet",
+                    metavar="imagenet|none|PATH",
+                ),
+                Option(
+                    "--no-feature-cache",
+                    "train the full model over the images every epoch, as the notebook did (slower)",
+                    flag_only=True,
+                ),
             ),
-            pad=PadJob("Train VGG19", "Train &VGG19…", "Fine-tune VGG19 (ImageNet weights) on the dataset.",
-                       output="model"),
+            pad=PadJob(
+                "Train VGG19", "Train &VGG19…", "Fine-tune VGG19 (ImageNet weights) on the dataset.", output="model"
+            ),
         ),
         Architecture(
-            "default", "Default model", "the app's small default model",
+            "default",
+            "Default model",
+            "the app's small default model",
             "Train the drawing pad's compact default model ('ink' preprocessing).",
-            builder="trainer.models.default:build_default", run="trainer.training.default:run",
-            preprocessing="ink", epochs=20, batch_size=128,
+            builder="trainer.models.default:build",
+            run="trainer.training.default:run",
+            preprocessing="ink",
+            epochs=20,
+            batch_size=128,
             extra=(
-                Option("--train-on", "train: the whole train split for the fixed schedule (how the shipped "
-                       "model was made); fit: the fit part only, keeping the epoch best on the validation part",
-                       choices=("train", "fit"), default="train"),
+                Option(
+                    "--train-on",
+                    "train: the whole train split for the fixed schedule (how the shipped "
+                    "model was made); fit: the fit part only, keeping the epoch best on the validation part",
+                    choices=("train", "fit"),
+                    default="train",
+                ),
             ),
-            pad=PadJob("Train Default Model", "Train &Default Model…",
-                       "Train the pad's own compact model (fast, made for drawn symbols).", output="model"),
+            pad=PadJob(
+                "Train Default Model",
+                "Train &Default Model…",
+                "Train the pad's own compact model (fast, made for drawn symbols).",
+                output="model",
+            ),
         ),
     )
 }
@@ -269,142 +338,254 @@ class Command:
     pad: PadJob | None = None
 
 
-OUTPUT_FOLDER = Option("--output", "output folder", metavar="DIR", required=True,
-                       field=Field("Output folder:", "folder"))
+OUTPUT_FOLDER = Option(
+    "--output", "output folder", metavar="DIR", required=True, field=Field("Output folder:", "folder")
+)
 
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
         Command(
-            "split", "split a dataset into train/val/test folders like the notebook",
+            "split",
+            "split a dataset into train/val/test folders like the notebook",
             "Copy (or link) a class-per-folder dataset into train/, val/ and test/ folders exactly as the "
             "notebook's split-folders call did on Windows (ratio 0.9/0/0.1, seed 1001), and write split.json. "
             "Prints per-class counts, skipped files and byte-identical duplicates.",
-            (DATA, replace(OUTPUT_FOLDER, help="new or empty folder for train/ val/ test/"), SEED, LEAK_FREE,
-             Option("--link", "create symbolic links instead of copying the images", flag_only=True)),
-            PadJob("Split Dataset", "&Split Dataset…", "Copy a class-per-folder dataset into train / validation / "
-                   "test folders, as the notebook did.", output="folder"),
+            (
+                DATA,
+                replace(OUTPUT_FOLDER, help="new or empty folder for train/ val/ test/"),
+                SEED,
+                LEAK_FREE,
+                Option("--link", "create symbolic links instead of copying the images", flag_only=True),
+            ),
+            PadJob(
+                "Split Dataset",
+                "&Split Dataset…",
+                "Copy a class-per-folder dataset into train / validation / test folders, as the notebook did.",
+                output="folder",
+            ),
         ),
         Command(
-            "train", "train a model (" + ", ".join(ARCHITECTURES) + ")",
+            "train",
+            "train a model (" + ", ".join(ARCHITECTURES) + ")",
             "Train a model on the notebook's split, evaluate it on the test split and save it with its card "
             "(atomically; a cancelled run writes nothing).",
         ),
         Command(
-            "tune", "search AlexNet hyper-parameters (Hyperband) and train the best",
+            "tune",
+            "search AlexNet hyper-parameters (Hyperband) and train the best",
             "Search AlexNet's hyper-parameters with Keras Tuner's Hyperband as the notebook did (activation "
             "relu|tanh, Adam learning rate 1e-2..1e-5, objective val_accuracy), then save the best model with its "
             "card.",
             (
                 DATA,
-                Option("--output", "model file (.keras); default: a time-stamped file in the models folder",
-                       metavar="PATH"),
-                Option("--max-epochs", "most epochs per trial", type=positive_int, default=100, metavar="N",
-                       field=Field("Max. epochs per trial:", "int", 1, 1000)),
+                Option(
+                    "--output", "model file (.keras); default: a time-stamped file in the models folder", metavar="PATH"
+                ),
+                Option(
+                    "--max-epochs",
+                    "most epochs per trial",
+                    type=positive_int,
+                    default=100,
+                    metavar="N",
+                    field=Field("Max. epochs per trial:", "int", 1, 1000),
+                ),
                 Option("--factor", "Hyperband reduction factor", type=hyperband_factor, default=3),
-                Option("--image-size", "input size in pixels", type=image_size, default=224, metavar="S",
-                       field=Field("Image size:", "int", 32, 512, tip="Side of the square model input in pixels")),
+                Option(
+                    "--image-size",
+                    "input size in pixels",
+                    type=image_size,
+                    default=224,
+                    metavar="S",
+                    field=Field("Image size:", "int", 32, 512, tip="Side of the square model input in pixels"),
+                ),
                 Option("--batch-size", "batch size", type=positive_int, default=64, metavar="N"),
-                Option("--subset", "use at most N training images per class", type=positive_int, metavar="N",
-                       field=Field("Images per class (0 = all):", "int", 0, 1_000_000, zero_means_unset=True)),
+                Option(
+                    "--subset",
+                    "use at most N training images per class",
+                    type=positive_int,
+                    metavar="N",
+                    field=Field("Images per class (0 = all):", "int", 0, 1_000_000, zero_means_unset=True),
+                ),
                 Option("--preprocessing", "image preprocessing", choices=("notebook", "ink"), default="notebook"),
                 SEED,
                 LEAK_FREE,
-                Option("--directory", "folder for the tuner's trials (default: <cache>/tuning/alexnet-<hash of "
-                       "data and budget>, so --resume finds it without --directory)", metavar="DIR"),
+                Option(
+                    "--directory",
+                    "folder for the tuner's trials (default: <cache>/tuning/alexnet-<hash of "
+                    "data and budget>, so --resume finds it without --directory)",
+                    metavar="DIR",
+                ),
                 Option("--resume", "continue the search stored in --directory", flag_only=True),
-                Option("--chief", "serve the search to workers on HOST:PORT, then train and save the best model "
-                       "(several machines: give all the same shared --directory)", metavar="HOST:PORT"),
-                Option("--worker", "run trials for the chief at HOST:PORT (with --tuner-id); or set the "
-                       "KERASTUNER_* variables", metavar="HOST:PORT"),
-                Option("--tuner-id", "this worker's name, unique among the workers; restart a dead worker with "
-                       "the same name to finish its trial", metavar="NAME"),
+                Option(
+                    "--chief",
+                    "serve the search to workers on HOST:PORT, then train and save the best model "
+                    "(several machines: give all the same shared --directory)",
+                    metavar="HOST:PORT",
+                ),
+                Option(
+                    "--worker",
+                    "run trials for the chief at HOST:PORT (with --tuner-id); or set the KERASTUNER_* variables",
+                    metavar="HOST:PORT",
+                ),
+                Option(
+                    "--tuner-id",
+                    "this worker's name, unique among the workers; restart a dead worker with "
+                    "the same name to finish its trial",
+                    metavar="NAME",
+                ),
             ),
-            PadJob("Tune AlexNet", "Tune &AlexNet…", "Search AlexNet hyper-parameters (Hyperband, at most this many "
-                   "epochs per trial), then train the best one.", output="model"),
+            PadJob(
+                "Tune AlexNet",
+                "Tune &AlexNet…",
+                "Search AlexNet hyper-parameters (Hyperband, at most this many "
+                "epochs per trial), then train the best one.",
+                output="model",
+            ),
         ),
         Command(
-            "adapt", "learn a writer's hand: fine-tune a model on personal samples",
+            "adapt",
+            "learn a writer's hand: fine-tune a model on personal samples",
             "Fine-tune a trained model (not from scratch) on a samples folder laid out like the dataset (the pad "
             "saves corrections there), mixed with a replay of the dataset's train split so nothing is forgotten. "
             "A class the model does not know is added (symbol.txt in its folder gives the character and LaTeX). "
             "The base and the new model are scored on the same test split; the card records the base model, the "
             "sample counts and a hash of the samples. The base model and the samples are only read.",
             (
-                Option("--samples", "samples folder: one sub-folder of images per class (default: your samples "
-                       "folder)", metavar="DIR", field=Field("Samples folder:", "dataset")),
-                Option("--model", "model to start from (default: the newest trained model, else the shipped "
-                       "default)", metavar="PATH", field=Field("Start from model:", "model")),
-                Option("--output", "model file (.keras); default: a time-stamped file in the models folder",
-                       metavar="PATH"),
-                Option("--epochs", "passes over the samples and the replay", type=positive_int, default=8,
-                       metavar="N", field=Field("Epochs:", "int", 1, 200)),
-                Option("--data", "dataset whose train split is replayed and whose test split scores both models "
-                       "(default: the base model's dataset if present, else generated template symbols)",
-                       metavar="DIR"),
+                Option(
+                    "--samples",
+                    "samples folder: one sub-folder of images per class (default: your samples folder)",
+                    metavar="DIR",
+                    field=Field("Samples folder:", "dataset"),
+                ),
+                Option(
+                    "--model",
+                    "model to start from (default: the newest trained model, else the shipped default)",
+                    metavar="PATH",
+                    field=Field("Start from model:", "model"),
+                ),
+                Option(
+                    "--output", "model file (.keras); default: a time-stamped file in the models folder", metavar="PATH"
+                ),
+                Option(
+                    "--epochs",
+                    "passes over the samples and the replay",
+                    type=positive_int,
+                    default=8,
+                    metavar="N",
+                    field=Field("Epochs:", "int", 1, 200),
+                ),
+                Option(
+                    "--data",
+                    "dataset whose train split is replayed and whose test split scores both models "
+                    "(default: the base model's dataset if present, else generated template symbols)",
+                    metavar="DIR",
+                ),
                 Option("--replay", "replayed train images per class", type=positive_int, default=40, metavar="N"),
                 Option("--subset", "use at most N samples per class", type=positive_int, metavar="N"),
-                Option("--learning-rate", "Adam learning rate (cosine decay): higher learns a hand faster and "
-                       "forgets more of the dataset", type=positive_float, default=5e-4, metavar="LR"),
+                Option(
+                    "--learning-rate",
+                    "Adam learning rate (cosine decay): higher learns a hand faster and forgets more of the dataset",
+                    type=positive_float,
+                    default=5e-4,
+                    metavar="LR",
+                ),
             ),
-            PadJob("Learn My Handwriting", "Learn My &Handwriting…", "Fine-tune the active model on your samples "
-                   "(the drawings you corrected), keeping what it knows. Takes about a minute.", output="model"),
+            PadJob(
+                "Learn My Handwriting",
+                "Learn My &Handwriting…",
+                "Fine-tune the active model on your samples "
+                "(the drawings you corrected), keeping what it knows. Takes about a minute.",
+                output="model",
+            ),
         ),
         Command(
-            "evaluate", "test a model on a dataset's test split",
+            "evaluate",
+            "test a model on a dataset's test split",
             "Score a model on the test split of a dataset (the notebook's split unless --leak-free): accuracy and "
             "the per-class classification report. Changes nothing unless --update-card.",
-            (MODEL_ARG, DATA, SEED, LEAK_FREE,
-             Option("--json", "print the metrics as JSON", flag_only=True),
-             Option("--update-card", "write these metrics into the model's card", flag_only=True)),
+            (
+                MODEL_ARG,
+                DATA,
+                SEED,
+                LEAK_FREE,
+                Option("--json", "print the metrics as JSON", flag_only=True),
+                Option("--update-card", "write these metrics into the model's card", flag_only=True),
+            ),
             PadJob("Evaluate Model", "&Evaluate…", "Measure a model's accuracy on the test split of a dataset."),
         ),
         Command(
-            "report", "export a confusion-matrix report (PNG, PDF, CSV, JSON)",
+            "report",
+            "export a confusion-matrix report (PNG, PDF, CSV, JSON)",
             "Evaluate a model on the test split and write a report folder: confusion-matrix heatmap, "
             "classification-report table and misclassified-image gallery (PNG and one PDF), the numbers as CSV "
             "and JSON. The folder appears complete or not at all.",
-            (MODEL_ARG, DATA, replace(OUTPUT_FOLDER, help="report folder (new, empty, or an older report)"), SEED,
-             LEAK_FREE),
-            PadJob("Export Confusion-Matrix Report", "&Export Confusion-Matrix Report…",
-                   "Evaluate the model on the test split and write the confusion matrix and per-class report into "
-                   "a folder.", output="folder"),
+            (
+                MODEL_ARG,
+                DATA,
+                replace(OUTPUT_FOLDER, help="report folder (new, empty, or an older report)"),
+                SEED,
+                LEAK_FREE,
+            ),
+            PadJob(
+                "Export Confusion-Matrix Report",
+                "&Export Confusion-Matrix Report…",
+                "Evaluate the model on the test split and write the confusion matrix and per-class report into "
+                "a folder.",
+                output="folder",
+            ),
         ),
         Command(
-            "predict", "recognise symbols in image files or folders",
+            "predict",
+            "recognise symbols in image files or folders",
             "Print the top-k classes of each image (folders are searched recursively). A file that cannot be read "
             "is reported and the others still predicted; the exit code is 1 if any failed.",
-            (Option("paths", "images or folders of images", nargs="+", metavar="FILE_OR_FOLDER"),
-             Option("--model", "model file (default: the newest trained model, else the shipped default)",
-                    metavar="PATH"),
-             Option("-k", "how many classes to show per image", type=positive_int, default=5),
-             Option("--json", "print the results as one JSON document", flag_only=True)),
+            (
+                Option("paths", "images or folders of images", nargs="+", metavar="FILE_OR_FOLDER"),
+                Option(
+                    "--model",
+                    "model file (default: the newest trained model, else the shipped default)",
+                    metavar="PATH",
+                ),
+                Option("-k", "how many classes to show per image", type=positive_int, default=5),
+                Option("--json", "print the results as one JSON document", flag_only=True),
+            ),
         ),
         Command(
-            "read", "read whole handwritten lines (e.g. 12÷4+3= or 2x+3=11) and calculate them",
+            "read",
+            "read whole handwritten lines (e.g. 12÷4+3= or 2x+3=11) and calculate them",
             "Segment each image into symbols, recognise them in one batch, choose the reading that parses as a "
             "line of arithmetic, and calculate it exactly: a value, a fraction with its decimal, or an equation in "
             "x, y, z solved. A file without a result says why; the exit code is 1 only if a file cannot be read.",
-            (Option("paths", "images or folders of images", nargs="+", metavar="FILE_OR_FOLDER"),
-             Option("--model", "model file (default: the newest trained model, else the shipped default)",
-                    metavar="PATH"),
-             Option("-k", "how many classes to keep per symbol", type=positive_int, default=3),
-             Option("--json", "print the results as one JSON document", flag_only=True)),
+            (
+                Option("paths", "images or folders of images", nargs="+", metavar="FILE_OR_FOLDER"),
+                Option(
+                    "--model",
+                    "model file (default: the newest trained model, else the shipped default)",
+                    metavar="PATH",
+                ),
+                Option("-k", "how many classes to keep per symbol", type=positive_int, default=3),
+                Option("--json", "print the results as one JSON document", flag_only=True),
+            ),
         ),
         Command(
-            "onnx", "write a model's ONNX twin (fast start, no TensorFlow when predicting)",
+            "onnx",
+            "write a model's ONNX twin (fast start, no TensorFlow when predicting)",
             "Export the model to X.onnx beside it, checked against the Keras model on template drawings; the pad, "
             "predict and read then run the twin with ONNX Runtime. For models that have none: a notebook .h5 or "
             "a model saved before twins existed (every save writes one now).",
             (replace(MODEL_ARG, field=None),),
         ),
         Command(
-            "info", "show a model's card",
+            "info",
+            "show a model's card",
             "Print what a model's card records: labels, input, preprocessing, dataset, split, test metrics, "
             "training and library versions.",
-            (replace(MODEL_ARG, field=None),
-             Option("--json", "print the whole card as JSON", flag_only=True),
-             Option("--check", "also load the model and check it matches its card", flag_only=True)),
+            (
+                replace(MODEL_ARG, field=None),
+                Option("--json", "print the whole card as JSON", flag_only=True),
+                Option("--check", "also load the model and check it matches its card", flag_only=True),
+            ),
         ),
     )
 }

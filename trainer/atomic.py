@@ -109,8 +109,12 @@ def _journal_backup(folder: Path, name: str, txn: str) -> Path:
     return folder / f".{name}.{txn}.bak"
 
 
-def replace_together(changes: Sequence[tuple[Path | None, Path]], journal: Path, step: str = "save",
-                     abort: Callable[[], bool] = lambda: False) -> None:
+def replace_together(
+    changes: Sequence[tuple[Path | None, Path]],
+    journal: Path,
+    step: str = "save",
+    abort: Callable[[], bool] = lambda: False,
+) -> None:
     """Replace every target by its finished temp file (source None: remove the target), in the given order,
     as one transaction: afterwards all targets are new, or (after a failure, a signal or ``abort()``) all
     are exactly as before.

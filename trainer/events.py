@@ -93,12 +93,12 @@ def parse_event(line: str) -> Event | None:
         return None
     kind = raw.get("event")
     if kind == "progress":
-        total = raw.get("total")
-        metrics = raw.get("metrics") if isinstance(raw.get("metrics"), dict) else {}
+        total = _number(raw.get("total"))
+        metrics = raw["metrics"] if isinstance(raw.get("metrics"), dict) else {}
         return Progress(
             stage=str(raw.get("stage") or ""),
             done=int(_number(raw.get("done")) or 0),
-            total=int(total) if _number(total) is not None else None,
+            total=None if total is None else int(total),
             message=str(raw.get("message") or ""),
             metrics={str(k): v for k, v in metrics.items() if _number(v) is not None},
             step=_count(raw.get("step")),

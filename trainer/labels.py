@@ -4,27 +4,66 @@ import unicodedata
 from collections.abc import Mapping
 
 CLASS_NAMES: tuple[str, ...] = (
-    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
-    "add", "dec", "div", "eq", "mul", "sub", "x", "y", "z",
+    "0",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
+    "add",
+    "dec",
+    "div",
+    "eq",
+    "mul",
+    "sub",
+    "x",
+    "y",
+    "z",
 )
 
 SYMBOLS: dict[str, str] = {
     **{d: d for d in "0123456789"},
-    "add": "+", "dec": ".", "div": "÷", "eq": "=", "mul": "×", "sub": "−",
-    "x": "x", "y": "y", "z": "z",
+    "add": "+",
+    "dec": ".",
+    "div": "÷",
+    "eq": "=",
+    "mul": "×",
+    "sub": "−",
+    "x": "x",
+    "y": "y",
+    "z": "z",
 }
 
 
 LATEX: dict[str, str] = {
     **{d: d for d in "0123456789"},
-    "add": "+", "dec": ".", "div": r"\div", "eq": "=", "mul": r"\times", "sub": "-",
-    "x": "x", "y": "y", "z": "z",
+    "add": "+",
+    "dec": ".",
+    "div": r"\div",
+    "eq": "=",
+    "mul": r"\times",
+    "sub": "-",
+    "x": "x",
+    "y": "y",
+    "z": "z",
 }
 
 #: The key that names each class when correcting an answer in the pad (typed text, so any keyboard layout).
 KEYS: dict[str, str] = {
     **{d: d for d in "0123456789"},
-    "+": "add", "-": "sub", "*": "mul", "/": "div", "=": "eq", ".": "dec", "x": "x", "y": "y", "z": "z",
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "=": "eq",
+    ".": "dec",
+    "x": "x",
+    "y": "y",
+    "z": "z",
 }
 
 
@@ -69,5 +108,7 @@ def printable(text: str) -> str:
     what a card, a file name or an error message holds is shown, never obeyed by a terminal or a widget."""
     if all(unicodedata.category(c) not in _UNPRINTABLE for c in text):
         return text
-    return "".join(c.encode("unicode_escape", "backslashreplace").decode("ascii")
-                   if unicodedata.category(c) in _UNPRINTABLE else c for c in text)
+    return "".join(
+        c.encode("unicode_escape", "backslashreplace").decode("ascii") if unicodedata.category(c) in _UNPRINTABLE else c
+        for c in text
+    )

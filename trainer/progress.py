@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from trainer.errors import Cancelled
 from trainer.events import Progress
-
 
 ProgressFn = Callable[[Progress], None]
 

@@ -36,8 +36,11 @@ def load_each_model_once():
     def cached(path):
         p = Path(path)
         twin = p.with_suffix(".onnx")  # a twin created later makes it another version
-        key = (str(p.resolve()), p.stat().st_mtime_ns, twin.is_file() and twin.stat().st_mtime_ns) \
-            if p.is_file() else None
+        key = (
+            (str(p.resolve()), p.stat().st_mtime_ns, twin.is_file() and twin.stat().st_mtime_ns)
+            if p.is_file()
+            else None
+        )
         if key is None or key not in cache:
             model = real(path)
             if key is None:
@@ -113,12 +116,25 @@ def make_window(qtbot, tmp_path, messages, opened_urls):
         opened_urls.append(url)
         return True
 
-    def make(model: Path | None = None, models_dir: Path | None = None, cli=None, settings: Path | None = None,
-             wait: bool = True, autoload: bool = True, open_url=opener):
+    def make(
+        model: Path | None = None,
+        models_dir: Path | None = None,
+        cli=None,
+        settings: Path | None = None,
+        wait: bool = True,
+        autoload: bool = True,
+        open_url=opener,
+    ):
         models_dir = models_dir or tmp_path / "models"
         models_dir.mkdir(exist_ok=True)
-        window = MainWindow(AppSettings(settings or tmp_path / "settings.ini"), models_dir=models_dir,
-                            model_path=model, cli=cli or FAKE_CLI, open_url=open_url, autoload=autoload)
+        window = MainWindow(
+            AppSettings(settings or tmp_path / "settings.ini"),
+            models_dir=models_dir,
+            model_path=model,
+            cli=cli or FAKE_CLI,
+            open_url=open_url,
+            autoload=autoload,
+        )
         qtbot.addWidget(window)
         window.resize(900, 600)
         window.show()

@@ -17,13 +17,13 @@ def template_points(label: str, canvas, fill: float = 0.6):
 
 def draw_stroke(canvas, points, steps: int = 4) -> None:
     """Press at the first point, move through the others (interpolated), release at the last."""
-    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, points[0])
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
     last = points[0]
     for p in points[1:]:
         for i in range(1, steps + 1):
             QTest.mouseMove(canvas, last + (p - last) * (i / steps))
         last = p
-    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, points[-1])
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
 
 
 def draw_symbol(canvas, label: str) -> None:

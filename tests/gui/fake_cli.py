@@ -42,8 +42,13 @@ def stages(epochs: int) -> None:
     for e in range(epochs):
         for b in range(1, batches + 1):
             progress("Training", e * batches + b, epochs * batches, f"epoch {e + 1}/{epochs}")
-        progress("Training", (e + 1) * batches, epochs * batches, f"epoch {e + 1}/{epochs}",
-                 {"epoch": e + 1, "loss": 1.0 / (e + 1), "accuracy": 0.2 + 0.1 * e})
+        progress(
+            "Training",
+            (e + 1) * batches,
+            epochs * batches,
+            f"epoch {e + 1}/{epochs}",
+            {"epoch": e + 1, "loss": 1.0 / (e + 1), "accuracy": 0.2 + 0.1 * e},
+        )
     for i in range(1, 4):
         progress("Testing", i, 3)
 
@@ -69,9 +74,21 @@ def main(args):
         stages(epochs)
     else:
         for e in range(1, epochs + 1):
-            emit(Progress("training", e, epochs, f"epoch {e}/{epochs}, ETA 1 s",
-                          {"loss": 1.0 / e, "accuracy": 1 - 0.5 / e, "val_loss": 1.2 / e, "val_accuracy": 1 - 0.6 / e,
-                           "epoch": e}))
+            emit(
+                Progress(
+                    "training",
+                    e,
+                    epochs,
+                    f"epoch {e}/{epochs}, ETA 1 s",
+                    {
+                        "loss": 1.0 / e,
+                        "accuracy": 1 - 0.5 / e,
+                        "val_loss": 1.2 / e,
+                        "val_accuracy": 1 - 0.6 / e,
+                        "epoch": e,
+                    },
+                )
+            )
             time.sleep(0.05)
     output = option(args, "--output")
     if command == "train":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -49,7 +50,7 @@ def test_an_error_in_a_slot_shows_a_dialog_logs_it_and_the_pad_keeps_working(qtb
     assert "still running" in box.text() and "RuntimeError: a slot broke on purpose" in box.informativeText()
     assert "Traceback" in box.detailedText() and "broken_slot" in box.detailedText()
     copy = next(b for b in box.buttons() if b.text() == COPY_TEXT)
-    qtbot.mouseClick(copy, Qt.LeftButton)
+    qtbot.mouseClick(copy, Qt.MouseButton.LeftButton)
     assert "a slot broke on purpose" in QApplication.clipboard().text()
     assert box.isVisible()  # copying keeps the dialog open
     logged = reporter.log_path.read_text(encoding="utf-8")
@@ -75,21 +76,25 @@ def test_an_error_in_a_worker_thread_is_shown_on_the_gui_thread(qtbot, reporter)
     assert "ValueError: a worker broke" in reporter.log_path.read_text(encoding="utf-8")
 
 
-def test_pad_opens_with_the_shipped_model_when_the_user_folder_cannot_be_written(qtbot, tmp_path, monkeypatch, capsys):
-    from mathsym_gui.app import main
-
+def test_pad_opens_with_the_shipped_model_when_the_user_folder_cannot_be_written(tmp_path):
+    """A real start of the app (its own process: main() owns the QApplication and quits it)."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where MATHSYM_HOME should be a folder")
-    monkeypatch.setenv("MATHSYM_HOME", str(blocker))
-    monkeypatch.delenv("MATHSYM_MODELS", raising=False)
-    monkeypatch.delenv("MATHSYM_CACHE", raising=False)
     image = tmp_path / "three.png"
     cv2.imwrite(str(image), render_symbol("3", size=224))
-    code = main([str(image), "--smoke-test", "--settings", str(tmp_path / "settings.ini")])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    assert f"smoke test: {image}: " in out and "default.keras" in out  # the shipped model answered
-    assert "cannot write to" in err and str(blocker / "models") in err and "MATHSYM_HOME" in err
+    env = {k: v for k, v in os.environ.items() if k not in ("MATHSYM_MODELS", "MATHSYM_CACHE")}
+    env.update(MATHSYM_HOME=str(blocker), QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run(
+        [sys.executable, "-m", "mathsym_gui", str(image), "--smoke-test", "--settings", str(tmp_path / "settings.ini")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"smoke test: {image}: " in done.stdout and "default.keras" in done.stdout  # the shipped model answered
+    assert "cannot write to" in done.stderr and str(blocker / "models") in done.stderr
+    assert "MATHSYM_HOME" in done.stderr
 
 
 def test_two_pads_keep_each_others_settings(qtbot, make_window, tmp_path):

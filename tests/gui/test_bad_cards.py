@@ -13,15 +13,19 @@ from trainer.paths import card_path
 from .drawing_helpers import draw_symbol, wait_for_current_prediction
 
 
-@pytest.mark.parametrize("change,expected", [
-    ({"metrics": "oops"}, '"metrics" must be an object'),
-    ({"dataset": []}, '"dataset" must be an object'),
-    ({"card_version": 99}, "newer than this MathSym"),
-    ({"labels": ["3\x1b[2J"] + [str(i) for i in range(18)]}, "control character U+001B"),
-    ("reversed", "does not belong to this model"),
-])
-def test_open_model_with_a_bad_card_keeps_the_current_model(qtbot, window, messages, tmp_path, pad_model,
-                                                            change, expected):
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"metrics": "oops"}, '"metrics" must be an object'),
+        ({"dataset": []}, '"dataset" must be an object'),
+        ({"card_version": 99}, "newer than this MathSym"),
+        ({"labels": ["3\x1b[2J"] + [str(i) for i in range(18)]}, "control character U+001B"),
+        ("reversed", "does not belong to this model"),
+    ],
+)
+def test_open_model_with_a_bad_card_keeps_the_current_model(
+    qtbot, window, messages, tmp_path, pad_model, change, expected
+):
     draw_symbol(window.canvas, "7")
     assert wait_for_current_prediction(qtbot, window).top[0][0] == "7"
     bad = tmp_path / "bad.keras"
@@ -34,8 +38,10 @@ def test_open_model_with_a_bad_card_keeps_the_current_model(qtbot, window, messa
     kind, title, text, _ = messages.last()
     assert kind == "error" and title == "Cannot Load Model" and expected in text and "Still using" in text
     assert "\x1b" not in text
-    assert window.model.name == pad_model.name and window.model.card.labels == json.loads(
-        card_path(pad_model).read_text())["labels"]
+    assert (
+        window.model.name == pad_model.name
+        and window.model.card.labels == json.loads(card_path(pad_model).read_text())["labels"]
+    )
     assert window.settings.get("model/active") != str(bad)
     window.canvas.undo()
     window.canvas.redo()

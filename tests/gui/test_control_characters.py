@@ -13,8 +13,12 @@ def test_a_model_file_name_with_control_characters_is_shown_escaped(qtbot, make_
     for sibling in pad_model.parent.glob(f"{pad_model.stem}.*"):
         shutil.copy(sibling, tmp_path / sibling.name.replace(pad_model.stem, model.stem, 1))
     window = make_window(model)
-    shown = [window.model_label.text(), window.model_label.toolTip(), window.windowTitle(),
-             window.statusBar().currentMessage()]
+    shown = [
+        window.model_label.text(),
+        window.model_label.toolTip(),
+        window.windowTitle(),
+        window.statusBar().currentMessage(),
+    ]
     assert window.model is not None and "evil\\x1b[2J\\u202e.keras" in window.model_label.text()
     assert not any(c in text for text in shown for c in "\x1b\u202e"), [ascii(t) for t in shown]
 

@@ -46,7 +46,7 @@ def test_clicking_a_row_saves_the_drawing_and_undo_removes_it(qtbot, pad, tmp_pa
     assert prediction is not None and len(prediction.top) == 5
     label = prediction.top[1][0]  # the second guess was right, say
     rows = pad.panel.list
-    QTest.mouseClick(rows, Qt.LeftButton, Qt.NoModifier, rows.row_rect(1).center())
+    QTest.mouseClick(rows, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rows.row_rect(1).center())
 
     names = files(folder, label)
     assert len(names) == 2 and {n.rsplit(".", 1)[1] for n in names} == {"json", "png"}
@@ -60,10 +60,10 @@ def test_clicking_a_row_saves_the_drawing_and_undo_removes_it(qtbot, pad, tmp_pa
 
     pad.activateWindow()
     qtbot.waitUntil(pad.isActiveWindow)
-    QTest.keyClick(pad.canvas, Qt.Key_Z, Qt.ControlModifier)  # Undo right after: the sample goes
+    QTest.keyClick(pad.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # Undo right after: the sample goes
     assert files(folder, label) == [] and pad.canvas.strokes == strokes
     assert pad.corrections.bar.counts_label.text() == "Your samples: none yet."
-    QTest.keyClick(pad.canvas, Qt.Key_Z, Qt.ControlModifier)  # then Undo is the drawing's again
+    QTest.keyClick(pad.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # then Undo is the drawing's again
     assert len(pad.canvas.strokes) == len(strokes) - 1
 
 
@@ -73,7 +73,9 @@ def test_typing_a_key_saves_and_typing_another_relabels(qtbot, pad, tmp_path):
     assert count_samples(folder) == {}
     draw_symbol(pad.canvas, "add")
     wait_for_current_prediction(qtbot, pad)
-    QTest.keyClick(pad.canvas, Qt.Key_7, Qt.ControlModifier)  # a shortcut combination is never a correction
+    QTest.keyClick(
+        pad.canvas, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier
+    )  # a shortcut combination is never a correction
     assert count_samples(folder) == {}
     QTest.keyClicks(pad.canvas, "-")
     assert count_samples(folder) == {"sub": 1}
@@ -85,7 +87,7 @@ def test_typing_a_key_saves_and_typing_another_relabels(qtbot, pad, tmp_path):
 
 
 def click_in_palette(name: str) -> None:
-    QTest.mouseClick(QApplication.activeModalWidget().buttons[name], Qt.LeftButton)
+    QTest.mouseClick(QApplication.activeModalWidget().buttons[name], Qt.MouseButton.LeftButton)
 
 
 def test_palette_and_new_symbol(qtbot, pad, tmp_path, messages, monkeypatch):
@@ -93,7 +95,7 @@ def test_palette_and_new_symbol(qtbot, pad, tmp_path, messages, monkeypatch):
     draw_symbol(pad.canvas, "z")
     wait_for_current_prediction(qtbot, pad)
     QTimer.singleShot(0, lambda: click_in_palette("z"))
-    QTest.mouseClick(pad.corrections.bar.pick_button, Qt.LeftButton)
+    QTest.mouseClick(pad.corrections.bar.pick_button, Qt.MouseButton.LeftButton)
     assert count_samples(folder) == {"z": 1}
 
     names = iter(["a/b", "sqrt"])
@@ -103,14 +105,21 @@ def test_palette_and_new_symbol(qtbot, pad, tmp_path, messages, monkeypatch):
 
     def new_symbol_twice():
         palette = QApplication.activeModalWidget()
-        QTest.mouseClick(palette.new_button, Qt.LeftButton)  # "a/b": refused with a message, the palette stays
+        QTest.mouseClick(
+            palette.new_button, Qt.MouseButton.LeftButton
+        )  # "a/b": refused with a message, the palette stays
         assert messages.last()[0] == dialogs.ERROR and "'/'" in messages.last()[2]
-        QTest.mouseClick(palette.new_button, Qt.LeftButton)  # "sqrt"
+        QTest.mouseClick(palette.new_button, Qt.MouseButton.LeftButton)  # "sqrt"
 
     QTimer.singleShot(0, new_symbol_twice)
     pad.act_save_sample.trigger()
     assert count_samples(folder) == {"sqrt": 1, "z": 1}
     assert "sqrt 1" in pad.corrections.bar.counts_label.text()
+
+    (folder / "sqrt" / "symbol.txt").write_text("√\n\\sqrt{}\n", encoding="utf-8")  # names the new class
+    pad.corrections.set_folder(folder)
+    assert "√ 1" in pad.corrections.bar.counts_label.text()
+    assert pad.panel.list.symbols["sqrt"] == {"symbol": "√", "latex": "\\sqrt{}"}  # predictions show it too
 
 
 def test_an_opened_image_is_saved_as_a_sample(qtbot, pad, tmp_path):
@@ -144,10 +153,11 @@ def test_card_symbols_name_new_classes(qtbot):
     qtbot.addWidget(rows)
     rows.symbols = {"lparen": {"symbol": "(", "latex": "\\left("}}
     rows.set_entries([("lparen", 0.9), ("7", 0.1)])
-    assert [r[0].text() for r in rows._rows[:2]] == ["(", "7"]
+    assert [rows.row(i)[0].text() for i in range(2)] == ["(", "7"]
 
 
 # -- the switch question ---------------------------------------------------------------------------------------
+
 
 def adapted_copy(source, folder, new_accuracy: float, base_accuracy: float):
     """The active model's files as an "adapt" result whose card scores it and its base on one test split."""
@@ -180,7 +190,7 @@ def test_the_real_question_box_defaults_to_no(qtbot):
     def press_enter():
         box = QApplication.activeModalWidget()
         answers.append(box.defaultButton().text())
-        QTest.keyClick(box, Qt.Key_Return)
+        QTest.keyClick(box, Qt.Key.Key_Return)
 
     QTimer.singleShot(0, press_enter)
     assert dialogs.show(None, dialogs.QUESTION_DEFAULT_NO, "Switch?", "The new model is worse.") is False
@@ -198,7 +208,21 @@ def test_train_dialogs_offer_fine_tuning_the_active_model(make_window, tmp_path)
     dialog.fields["subset"].setValue(5)
     combo.setCurrentIndex(1)
     argv = dialog.argv()
-    assert argv[len(FAKE_CLI):] == ["adapt", "--samples", str(dataset), "--data", str(dataset), "--model",
-                                    str(DEFAULT_MODEL), "--epochs", "3", "--subset", "5", "--output",
-                                    dialog.output_path, "--progress", "json"]
+    assert argv[len(FAKE_CLI) :] == [
+        "adapt",
+        "--samples",
+        str(dataset),
+        "--data",
+        str(dataset),
+        "--model",
+        str(DEFAULT_MODEL),
+        "--epochs",
+        "3",
+        "--subset",
+        "5",
+        "--output",
+        dialog.output_path,
+        "--progress",
+        "json",
+    ]
     assert not window.open_job("vgg19").start_from.model().item(1).isEnabled()  # not a VGG19 model

@@ -80,13 +80,22 @@ def test_drop_image_file_on_window(qtbot, window, tmp_path):
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     text = QMimeData()
     text.setText("words")
-    enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, text, Qt.LeftButton, Qt.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(50, 50), Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()  # plain text is not offered a drop
-    enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(window, QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    QApplication.sendEvent(
+        window,
+        QDropEvent(
+            QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        ),
+    )
     assert wait_for_current_prediction(qtbot, window).top[0][0] == "eq"
 
 
@@ -94,17 +103,24 @@ def _png_header_only(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + \
-        chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("text", "not an image"),
-    ("truncated", "corrupt or truncated"),
-    ("huge", "megapixels"),
-    ("empty", "empty file"),
-    ("missing", "does not exist"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("text", "not an image"),
+        ("truncated", "corrupt or truncated"),
+        ("huge", "megapixels"),
+        ("empty", "empty file"),
+        ("missing", "does not exist"),
+    ],
+)
 def test_bad_image_gives_message_and_keeps_drawing(qtbot, window, messages, tmp_path, case, expected):
     draw_stroke(window.canvas, [QPoint(100, 100), QPoint(200, 200)])
     before = window.canvas.strokes
@@ -113,7 +129,7 @@ def test_bad_image_gives_message_and_keeps_drawing(qtbot, window, messages, tmp_
         path.write_text("hello, I am not a picture")
     elif case == "truncated":
         write_png(path, "3")
-        path.write_bytes(path.read_bytes()[: 200])
+        path.write_bytes(path.read_bytes()[:200])
     elif case == "huge":
         path.write_bytes(_png_header_only(10000, 9000))  # 90 MP, refused from the header
     elif case == "empty":

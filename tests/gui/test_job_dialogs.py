@@ -26,9 +26,9 @@ def fake_model(monkeypatch, pad_model):
 
 def close(qtbot, dialog, how: str) -> None:
     if how == "button":
-        qtbot.mouseClick(dialog.close_button, Qt.LeftButton)
+        qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
     elif how == "escape":
-        QTest.keyClick(dialog, Qt.Key_Escape)
+        QTest.keyClick(dialog, Qt.Key.Key_Escape)
     else:  # what the window manager's close button does: a close request to the window
         dialog.windowHandle().close()
     QTest.qWait(20)
@@ -89,8 +89,9 @@ def test_closing_a_running_job_asks_once(qtbot, window, messages, dataset, monke
 
 
 @pytest.mark.parametrize("with_steps", [False, True])
-def test_training_progress_is_one_bar_with_named_stages(qtbot, window, messages, dataset, fake_model, monkeypatch,
-                                                        with_steps):
+def test_training_progress_is_one_bar_with_named_stages(
+    qtbot, window, messages, dataset, fake_model, monkeypatch, with_steps
+):
     monkeypatch.setenv("FAKE_CLI_MODE", "stages")
     if with_steps:
         monkeypatch.setenv("FAKE_CLI_STEPS", "1")
@@ -98,8 +99,9 @@ def test_training_progress_is_one_bar_with_named_stages(qtbot, window, messages,
     dialog.fields["data"].setText(str(dataset))
     dialog.fields["epochs"].setValue(3)
     seen = []  # (stage, bar value, bar text, status line) after the dialog handled each event
-    dialog.runner.progress.connect(lambda event: seen.append(
-        (event.stage, dialog.progress.value(), dialog.progress.text(), dialog.status.text())))
+    dialog.runner.progress.connect(
+        lambda event: seen.append((event.stage, dialog.progress.value(), dialog.progress.text(), dialog.status.text()))
+    )
     messages.answer = False
     with qtbot.waitSignal(dialog.jobFinished, timeout=30000):
         dialog.start()
@@ -129,6 +131,7 @@ def test_log_lines_are_readable(qtbot, window, messages, dataset, fake_model):
     with qtbot.waitSignal(dialog.jobFinished, timeout=30000):
         dialog.start()
     lines = dialog.log.toPlainText().splitlines()
-    assert any(line.startswith("training: epoch 1/2") and "loss 1.000" in line and "accuracy 50.0%" in line
-               for line in lines), lines
+    assert any(
+        line.startswith("training: epoch 1/2") and "loss 1.000" in line and "accuracy 50.0%" in line for line in lines
+    ), lines
     assert dialog.plot.legend() == ["loss", "val_loss", "accuracy", "val_accuracy"]

@@ -36,6 +36,7 @@ def run_job(qtbot, runner, argv, timeout=30000):
 
 # -- the runner, against the protocol ----------------------------------------------------------------------
 
+
 def test_runner_reads_progress_and_done(qtbot, fake_model, tmp_path):
     runner = JobRunner()
     events = []
@@ -46,10 +47,13 @@ def test_runner_reads_progress_and_done(qtbot, fake_model, tmp_path):
     assert "fake trainer starting" in result.log  # non-JSON lines are kept for the log
 
 
-@pytest.mark.parametrize("mode, message", [
-    ("error", "Dataset folder /nowhere does not exist."),
-    ("crash", "The job stopped unexpectedly (exit code 3)."),
-])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("error", "Dataset folder /nowhere does not exist."),
+        ("crash", "The job stopped unexpectedly (exit code 3)."),
+    ],
+)
 def test_runner_reports_failures(qtbot, monkeypatch, mode, message):
     monkeypatch.setenv("FAKE_CLI_MODE", mode)
     result = run_job(qtbot, JobRunner(), FAKE_CLI + ["train", "default", "--data", "d"])
@@ -76,6 +80,7 @@ def test_runner_missing_program(qtbot):
 
 # -- the Train menu --------------------------------------------------------------------------------------------
 
+
 def test_train_from_menu_plots_and_switches_to_new_model(qtbot, window, messages, dataset, fake_model):
     window.act_train["vgg19"].trigger()
     dialog = window.jobs["vgg19"]
@@ -83,13 +88,13 @@ def test_train_from_menu_plots_and_switches_to_new_model(qtbot, window, messages
     dialog.fields["data"].setText(str(dataset))
     dialog.fields["epochs"].setValue(4)
     argv = dialog.argv()
-    assert argv[len(FAKE_CLI):len(FAKE_CLI) + 2] == ["train", "vgg19"]
+    assert argv[len(FAKE_CLI) : len(FAKE_CLI) + 2] == ["train", "vgg19"]
     assert argv[-2:] == ["--progress", "json"] and "--epochs" in argv and "4" in argv
     with qtbot.waitSignal(dialog.jobFinished, timeout=30000):
         dialog.start_button.click()
         assert dialog.running and dialog.cancel_button.isEnabled()
     assert [m["epoch"] for m in dialog.plot.epochs] == [1, 2, 3, 4]
-    assert dialog.progress.value() == dialog.progress.maximum() == 1
+    assert dialog.progress.value() == dialog.progress.maximum() and "finished" in dialog.progress.text()
     assert "Finished" in dialog.status.text()
     kind, title, text, _ = messages.last()
     assert kind == "question" and "test accuracy 87.5%" in text and "Switch to the new model?" in text
@@ -100,10 +105,10 @@ def test_train_from_menu_plots_and_switches_to_new_model(qtbot, window, messages
     assert window.settings.get("paths/data") == str(dataset)
 
 
-def test_alexnet_dialog_defaults_follow_notebook(window):
-    window.act_train["alexnet"].trigger()
-    dialog = window.jobs["alexnet"]
-    assert dialog.value("epochs") == 100 and dialog.value("image_size") == 224 and dialog.value("trials") >= 1
+def test_alexnet_tuning_dialog_defaults_follow_notebook(window):
+    window.act_train["tune"].trigger()
+    dialog = window.jobs["tune"]
+    assert dialog.value("max_epochs") == 100 and dialog.value("image_size") == 224
 
 
 def test_dataset_without_classes_is_refused(qtbot, window, messages, tmp_path):
@@ -184,6 +189,7 @@ def test_export_report_opens_result_folder(qtbot, window, messages, dataset, fak
 
 # -- the real trainer CLI ------------------------------------------------------------------------------------
 
+
 @needs_cli
 def test_real_cli_tiny_training_from_menu(qtbot, make_window, pad_model, messages, dataset):
     window = make_window(pad_model, cli=TRAINER_CLI)
@@ -197,8 +203,7 @@ def test_real_cli_tiny_training_from_menu(qtbot, make_window, pad_model, message
     result = blocker.args[1]
     assert result.ok, result.log
     assert Path(result.done.model).is_file()
-    qtbot.waitUntil(lambda: window.model is not None and window.model.path == Path(result.done.model),
-                    timeout=60000)
+    qtbot.waitUntil(lambda: window.model is not None and window.model.path == Path(result.done.model), timeout=60000)
 
 
 @needs_cli

@@ -105,10 +105,10 @@ def test_hint_is_gone_at_the_first_pen_down(qtbot, window):
         return image.copy(QRect(canvas.mapTo(window, hint_area.topLeft()), hint_area.size()))
 
     assert ink_box(on_screen(), 200) is not None  # the hint is painted on the empty pad
-    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, QPoint(20, 20))
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(20, 20))
     QTest.mouseMove(canvas, QPoint(40, 30))
     assert ink_box(on_screen(), 200) is None  # and wholly gone once the pen is down
-    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, QPoint(40, 30))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(40, 30))
 
 
 def test_title_names_the_model_once(qtbot, window, pad_model):
@@ -140,15 +140,17 @@ def test_toolbar_icons_tooltips_and_clear_shortcuts(window):
     assert window.act_undo.toolTip().endswith(f"({undo_keys})")
     assert "(Ctrl+O)" in window.act_open_image.toolTip() and "(E)" in window.act_eraser.toolTip()
     clear = window.act_clear
-    assert {QKeySequence(QKeySequence.StandardKey.Delete)[0], QKeySequence("Ctrl+L")[0]} <= {s[0] for s in
-                                                                                          clear.shortcuts()}
+    assert {QKeySequence(QKeySequence.StandardKey.Delete)[0], QKeySequence("Ctrl+L")[0]} <= {
+        s[0] for s in clear.shortcuts()
+    }
     shown = clear.text().split("\t")[1]  # what the Edit menu prints beside "Clear"
     assert "Del" in shown and "Ctrl+L" in shown
     assert "Del" in clear.toolTip() and "Ctrl+L" in clear.toolTip()
 
 
-def test_report_folder_that_cannot_be_opened_is_named_and_its_path_copied(qtbot, make_window, pad_model, messages,
-                                                                          tmp_path, monkeypatch):
+def test_report_folder_that_cannot_be_opened_is_named_and_its_path_copied(
+    qtbot, make_window, pad_model, messages, tmp_path, monkeypatch
+):
     window = make_window(pad_model, open_url=lambda url: False)  # e.g. no file manager
     monkeypatch.setenv("FAKE_CLI_MODEL", str(pad_model))
     dialog = window.open_job("report")

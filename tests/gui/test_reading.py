@@ -32,7 +32,7 @@ def write_line(qtbot, window, labels, seed=0, dx=20.0):
 
 def wait_shown(qtbot, window):
     """Until the window has shown the answer to its newest request (not only received it)."""
-    qtbot.waitUntil(lambda: window.is_idle() and window._shown_id >= window.recognizer.latest_id, timeout=20000)
+    qtbot.waitUntil(window.is_idle, timeout=20000)
     return window.last_prediction
 
 
@@ -42,7 +42,7 @@ def test_a_written_line_is_read_typeset_and_calculated(qtbot, pad):
     panel = pad.line_reader.panel
     assert panel.text_label.text() == "12 ÷ 4 + 3 =" and panel.result_label.text() == "→ 6"
     assert len(panel.symbol_buttons) == 7 and panel.symbol_buttons[2].text() == "÷"
-    boxes = pad.canvas._symbol_boxes
+    boxes = pad.canvas.symbol_boxes()
     assert len(boxes) == 7 and "div" in boxes[2][1]  # each box's hover text: its top three
     assert pad.canvas.symbol_at(boxes[3][0].center() * pad.canvas.view_scale()) == 3
     assert pad.panel.hint.text().startswith("A line of symbols")
@@ -53,8 +53,8 @@ def test_copy_shortcuts_put_text_latex_and_result_on_the_clipboard(qtbot, pad):
     clipboard = QGuiApplication.clipboard()
     pad.activateWindow()  # shortcuts go to the active window
     qtbot.waitUntil(pad.isActiveWindow)
-    for key, expected in ((Qt.Key_T, "2x+3=11"), (Qt.Key_L, "2x + 3 = 11"), (Qt.Key_R, "x = 4")):
-        QTest.keyClick(pad, key, Qt.ControlModifier | Qt.ShiftModifier)
+    for key, expected in ((Qt.Key.Key_T, "2x+3=11"), (Qt.Key.Key_L, "2x + 3 = 11"), (Qt.Key.Key_R, "x = 4")):
+        QTest.keyClick(pad, key, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         assert clipboard.text() == expected
     shortcuts = [a.shortcut().toString() for a in pad.findChildren(type(pad.act_undo)) if not a.shortcut().isEmpty()]
     assert len(shortcuts) == len(set(shortcuts))  # no shortcut is taken twice
@@ -65,15 +65,20 @@ def test_correcting_a_symbol_decodes_the_line_again_and_saves_a_sample(qtbot, pa
     reader = pad.line_reader
     asked = []
     monkeypatch.setattr(reader, "choose_label", lambda index, where: asked.append(index) or "7")
-    QTest.mouseClick(reader.panel.symbol_buttons[3], Qt.LeftButton)
+    QTest.mouseClick(reader.panel.symbol_buttons[3], Qt.MouseButton.LeftButton)
     assert asked == [3]
     assert reader.reading.text == "12/7+3=" and reader.reading.result == "33/7 = 4.71428571429…"
     assert len(list((tmp_path / "samples" / "7").glob("*.png"))) == 1
     # a right click on a symbol's box on the pad asks too; the pin holds when another stroke is added
-    box = pad.canvas._symbol_boxes[0][0]
-    QTest.mouseClick(pad.canvas, Qt.RightButton, Qt.NoModifier, (box.center() * pad.canvas.view_scale()).toPoint())
+    box = pad.canvas.symbol_boxes()[0][0]
+    QTest.mouseClick(
+        pad.canvas,
+        Qt.MouseButton.RightButton,
+        Qt.KeyboardModifier.NoModifier,
+        (box.center() * pad.canvas.view_scale()).toPoint(),
+    )
     assert asked == [3, 0] and reader.reading.text == "72/7+3="
-    right = max(b.right() for b, _ in pad.canvas._symbol_boxes)
+    right = max(b.right() for b, _ in pad.canvas.symbol_boxes())
     assert write_line(qtbot, pad, ["5"], seed=1, dx=right).text == "72/7+3=5"
 
 
@@ -82,7 +87,7 @@ def test_one_symbol_is_still_recognised_alone_and_clearing_hides_the_reading(qtb
     assert pad.line_reader.panel.text_label.text() == "7 − 2"
     height = pad.canvas.height()
     pad.canvas.clear()
-    assert pad.line_reader.reading is None and pad.canvas._symbol_boxes == []
+    assert pad.line_reader.reading is None and pad.canvas.symbol_boxes() == []
     panel = pad.line_reader.panel
     assert panel.text_label.text() == "" and "Write several symbols" in panel.note_label.text()
     assert pad.canvas.height() == height  # the pad never jumps
@@ -102,8 +107,43 @@ def test_a_line_without_a_result_says_why(qtbot, pad):
 def test_typed_symbol_keys_do_not_label_a_whole_line(qtbot, pad, tmp_path):
     write_line(qtbot, pad, ["1", "add", "2"])
     assert not pad.corrections.bar.isVisible()
-    QTest.keyClick(pad, Qt.Key_3)
+    QTest.keyClick(pad, Qt.Key.Key_3)
     assert not (tmp_path / "samples").exists() or not any((tmp_path / "samples").rglob("*.png"))
     assert "This is a line" in pad.statusBar().currentMessage()
     pad.canvas.clear()
     assert pad.corrections.bar.isVisible()
+
+
+def test_an_opened_image_of_a_line_is_read_with_boxes_where_the_image_is_shown(qtbot, pad):
+    import cv2
+
+    from mathsym_gui.drawing import fit_rect
+
+    strokes, widths, placed = stroke_line(["9", "sub", "4", "eq"], np.random.default_rng(2), height=60.0)
+    alpha = np.zeros((150, 330), np.uint8)
+    for stroke, width in zip(strokes, widths, strict=True):
+        p = np.round(np.asarray(stroke)).astype(np.int32) + (10, 20)
+        if len(p) == 1:
+            cv2.circle(alpha, (int(p[0][0]), int(p[0][1])), round(width / 2), 255, -1, cv2.LINE_AA)
+        else:
+            cv2.polylines(alpha, [p], False, 255, round(width), cv2.LINE_AA)
+    image = np.stack([255 - alpha // 2, 255 - alpha, 255 - alpha // 3], axis=2).astype(np.uint8)  # coloured ink
+    pad.show_image(image)
+    reading = wait_shown(qtbot, pad) or pad.line_reader.reading
+    assert reading.text == "9-4=" and reading.result == "5"
+    shown = fit_rect(330, 150, pad.canvas.snapshot().width, pad.canvas.snapshot().height)
+    nine = pad.canvas.symbol_boxes()[0][0]
+    scale = shown.width() / 330
+    assert abs(nine.left() - (shown.left() + (placed[0].box[0] + 10) * scale)) < 6 * scale + 2
+
+
+def test_hovering_a_symbol_box_shows_its_top_three(qtbot, pad):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    write_line(qtbot, pad, ["4", "mul", "2"])
+    box, text = pad.canvas.symbol_boxes()[1]
+    pos = (box.center() * pad.canvas.view_scale()).toPoint()
+    QApplication.sendEvent(pad.canvas, QHelpEvent(QEvent.Type.ToolTip, pos, pad.canvas.mapToGlobal(pos)))
+    assert QToolTip.text() == text and text.splitlines()[0].startswith("×  mul")

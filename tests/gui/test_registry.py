@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from mathsym_gui.train_dialog import JobDialog
 from trainer.architectures import ARCHITECTURES, COMMANDS, pad_jobs
 from trainer.cli.parser import build_parser
-
-from mathsym_gui.train_dialog import JobDialog
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +22,14 @@ def test_untouched_dialog_sends_the_cli_defaults(qtbot, tmp_path, dataset, key):
     job = pad_jobs()[key]
     model = tmp_path / "m.keras"
     model.write_bytes(b"not read here")
-    dialog = JobDialog(job, ["mathsym-train"], data=str(dataset), model=str(model), output=str(tmp_path / "out"),
-                       models_dir=tmp_path / "models")
+    dialog = JobDialog(
+        job,
+        ["mathsym-train"],
+        data=str(dataset),
+        model=str(model),
+        output=str(tmp_path / "out"),
+        models_dir=tmp_path / "models",
+    )
     qtbot.addWidget(dialog)
     for option in job.fields:  # every dataset-like field (a samples folder too) gets the generated dataset
         if option.field.kind == "dataset":

@@ -36,8 +36,7 @@ def test_pad_creates_the_twin_and_switches_to_it(qtbot, make_window, tiny_model,
     assert messages.shown == []
 
 
-def test_a_failed_export_is_a_dialog_and_the_model_keeps_working(qtbot, make_window, tiny_model, tmp_path,
-                                                                 messages):
+def test_a_failed_export_is_a_dialog_and_the_model_keeps_working(qtbot, make_window, tiny_model, tmp_path, messages):
     model = _keras_only(tiny_model, tmp_path / "old")
     failing = [sys.executable, "-c", "import sys; sys.exit('mathsym-train: error: the disk is full.')"]
     window = make_window(model, cli=failing)

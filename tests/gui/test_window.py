@@ -10,10 +10,20 @@ from .conftest import REPO
 
 
 def test_menus_hold_every_command_with_shortcuts(window):
-    menus = {a.text().replace("&", ""): [x.text().replace("&", "") for x in a.menu().actions() if x.text()]
-             for a in window.menuBar().actions()}
+    menus = {
+        a.text().replace("&", ""): [x.text().replace("&", "") for x in a.menu().actions() if x.text()]
+        for a in window.menuBar().actions()
+    }
     assert menus["File"] == ["Open Image…", "Paste Image", "Export Confusion-Matrix Report…", "Quit"]
-    assert menus["Train"] == ["Split Dataset…", "Tune AlexNet…", "Train VGG19…", "Train Default Model…", "Evaluate…"]
+    assert menus["Train"] == [
+        "Split Dataset…",
+        "Train AlexNet…",
+        "Train VGG19…",
+        "Train Default Model…",
+        "Tune AlexNet…",
+        "Learn My Handwriting…",
+        "Evaluate…",
+    ]
     assert "Open Model…" in menus["Model"] and "Undo" in menus["Edit"] and "About MathSym" in menus["Help"]
     for name in ("canvas", "predictionList", "modelLabel", "previewLabel"):
         assert window.findChild(object, name) is not None, name
@@ -37,17 +47,32 @@ def test_about_dialog(window, messages):
 
 def test_app_starts_without_model_and_quits_cleanly(tmp_path):
     (tmp_path / "models").mkdir()
-    out = subprocess.run([sys.executable, "-m", "mathsym_gui", "--settings", str(tmp_path / "s.ini"),
-                          "--models-dir", str(tmp_path / "models"), "--quit-after", "300"],
-                         cwd=REPO, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mathsym_gui",
+            "--settings",
+            str(tmp_path / "s.ini"),
+            "--models-dir",
+            str(tmp_path / "models"),
+            "--quit-after",
+            "300",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "s.ini").read_text().count("geometry") == 1  # settings were saved on close
 
 
 def test_module_entry_point_help():
-    out = subprocess.run([sys.executable, "-m", "mathsym_gui", "--help"], cwd=REPO, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "mathsym_gui", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and "usage: mathsym" in out.stdout
 
 

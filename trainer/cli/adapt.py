@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from trainer.cli.commands import check_output_file, finish_training
 from trainer.cli.context import Context
 from trainer.errors import MathSymError
 
 
 def cmd_adapt(ctx: Context) -> int:
-    from trainer.cli.commands import _finish_training, check_output_file
     from trainer.data.samples import scan_samples
     from trainer.paths import find_model, samples_dir
 
@@ -26,7 +26,14 @@ def cmd_adapt(ctx: Context) -> int:
     ctx.cancellable = True
     from trainer.training.adapt import AdaptConfig, adapt
 
-    config = AdaptConfig(samples, base, output=Path(a.output) if a.output else None, epochs=a.epochs,
-                         data=Path(a.data) if a.data else None, replay_per_class=a.replay, samples_per_class=a.subset,
-                         learning_rate=a.learning_rate)
-    return _finish_training(ctx, adapt(config, progress=ctx.progress, cancel=ctx.cancel))
+    config = AdaptConfig(
+        samples,
+        base,
+        output=Path(a.output) if a.output else None,
+        epochs=a.epochs,
+        data=Path(a.data) if a.data else None,
+        replay_per_class=a.replay,
+        samples_per_class=a.subset,
+        learning_rate=a.learning_rate,
+    )
+    return finish_training(ctx, adapt(config, progress=ctx.progress, cancel=ctx.cancel))

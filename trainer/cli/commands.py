@@ -18,6 +18,7 @@ from trainer.errors import MathSymError, ModelError
 
 # -- output checks ------------------------------------------------------------------------------------------
 
+
 def _existing_ancestor(path: Path) -> Path:
     p = path.absolute().parent
     while not p.exists() and p != p.parent:
@@ -50,6 +51,7 @@ def check_output_dir(path: Path, what: str) -> None:
 
 # -- commands -----------------------------------------------------------------------------------------------
 
+
 def cmd_split(ctx: Context) -> int:
     from trainer.data.dataset import find_duplicates, scan_dataset
     from trainer.data.split import leak_free_split, notebook_split, write_split
@@ -79,17 +81,24 @@ def cmd_split(ctx: Context) -> int:
         ctx.say(f"{name:<7}{symbol(name):>7}{train_counts[name]:>8}{test_counts[name]:>7}")
     ctx.say(f"{'total':<14}{len(split.train):>8}{len(split.test):>7}")
     if index.skipped:
-        ctx.say(f"Skipped {len(index.skipped)} hidden or non-image file(s): " + ", ".join(str(p) for p in index.skipped))
+        skipped = ", ".join(str(p) for p in index.skipped)
+        ctx.say(f"Skipped {len(index.skipped)} hidden or non-image file(s): {skipped}")
     ctx.say("Duplicates: " + duplicates.summary())
     if split.kind == "leak-free":
-        ctx.say(f"Split: leak-free (the notebook split, seed {split.seed}, with {split.moved_to_train} test image(s) "
-                "that have a byte-identical copy in train moved to train)")
+        ctx.say(
+            f"Split: leak-free (the notebook split, seed {split.seed}, with {split.moved_to_train} test image(s) "
+            "that have a byte-identical copy in train moved to train)"
+        )
     else:
         ctx.say(f"Split: notebook (split-folders ratio 0.9/0/0.1, seed {split.seed}, Windows file order)")
     ctx.say(f"Wrote {output} ({'symlinks' if a.link else 'copies'}) and {output / 'split.json'}")
-    ctx.done(split=str(output), **split.describe(), skipped=[str(p) for p in index.skipped],
-             duplicate_groups=len(duplicates.groups),
-             cross_class_duplicates=[[str(p) for p in g] for g in duplicates.cross_class])
+    ctx.done(
+        split=str(output),
+        **split.describe(),
+        skipped=[str(p) for p in index.skipped],
+        duplicate_groups=len(duplicates.groups),
+        cross_class_duplicates=[[str(p) for p in g] for g in duplicates.cross_class],
+    )
     ctx.timing()
     return 0
 
@@ -100,7 +109,7 @@ def _check_dataset_exists(path: str) -> None:
     scan_dataset(path)  # DatasetError before any heavy import
 
 
-def _finish_training(ctx: Context, path: Path) -> int:
+def finish_training(ctx: Context, path: Path) -> int:
     from trainer.paths import card_path
     from trainer.serving.card import ModelCard
 
@@ -127,8 +136,9 @@ def _late(target: str) -> Callable:
     try:
         return load(target)
     except ModuleNotFoundError as exc:
-        raise MathSymError(f"{target.partition(':')[0]} needs the Python package {exc.name!r}, which is not "
-                           "installed.") from exc
+        raise MathSymError(
+            f"{target.partition(':')[0]} needs the Python package {exc.name!r}, which is not installed."
+        ) from exc
 
 
 def run_config(ctx: Context, arch: Architecture, epochs: int):
@@ -136,11 +146,18 @@ def run_config(ctx: Context, arch: Architecture, epochs: int):
     from trainer.training.runs import RunConfig
 
     a = ctx.args
-    return RunConfig(dataset=Path(a.data), output=Path(a.output) if a.output else None, epochs=epochs,
-                     image_size=a.image_size, batch_size=a.batch_size,
-                     split="leak-free" if a.leak_free else "notebook", seed=a.seed, subset=a.subset,
-                     preprocessing=a.preprocessing,
-                     extra={"command": " ".join([PROG, *map(shlex.quote, ctx.argv)])})
+    return RunConfig(
+        dataset=Path(a.data),
+        output=Path(a.output) if a.output else None,
+        epochs=epochs,
+        image_size=a.image_size,
+        batch_size=a.batch_size,
+        split="leak-free" if a.leak_free else "notebook",
+        seed=a.seed,
+        subset=a.subset,
+        preprocessing=a.preprocessing,
+        extra={"command": " ".join([PROG, *map(shlex.quote, ctx.argv)])},
+    )
 
 
 def cmd_train(ctx: Context) -> int:
@@ -153,7 +170,7 @@ def cmd_train(ctx: Context) -> int:
     run = _late(arch.run)
     options = {o.dest: getattr(a, o.dest) for o in arch.extra}
     path = run(run_config(ctx, arch, a.epochs), options, progress=ctx.progress, cancel=ctx.cancel)
-    return _finish_training(ctx, Path(path))
+    return finish_training(ctx, Path(path))
 
 
 def cmd_tune(ctx: Context) -> int:
@@ -168,15 +185,16 @@ def cmd_tune(ctx: Context) -> int:
     config = run_config(ctx, ARCHITECTURES["alexnet"], a.max_epochs)
     budget = {"max_epochs": a.max_epochs, "factor": a.factor, "directory": a.directory}
     if role is not None and not role.chief:  # a worker runs trials; the chief saves the model
-        _late("trainer.training.tuning:work_on_search")(config, role, progress=ctx.progress, cancel=ctx.cancel,
-                                                        **budget)
+        _late("trainer.training.tuning:work_on_search")(
+            config, role, progress=ctx.progress, cancel=ctx.cancel, **budget
+        )
         ctx.say(f"Worker {role.tuner_id}: the search is over; the chief at {role.address} saves the best model.")
         ctx.done(worker=role.tuner_id)
         ctx.timing()
         return 0
     tune = _late("trainer.training.tuning:tune_alexnet")
     path = tune(config, resume=a.resume, progress=ctx.progress, cancel=ctx.cancel, chief=role, **budget)
-    return _finish_training(ctx, Path(path))
+    return finish_training(ctx, Path(path))
 
 
 def _evaluate(ctx: Context):
@@ -229,10 +247,12 @@ def cmd_report(ctx: Context) -> int:
     check_report_target(output)  # before the evaluation, not after it
     ctx.cancellable = True
     ev = _evaluate(ctx)
-    files = export_report(ev.model, ev.images, ev.metrics, output, ctx.progress, probabilities=ev.probabilities,
-                          cancel=ctx.cancel)
+    files = export_report(
+        ev.model, ev.images, ev.metrics, output, ctx.progress, probabilities=ev.probabilities, cancel=ctx.cancel
+    )
     m = ev.metrics
-    ctx.say(f"Test accuracy {m['test_accuracy'] * 100:.2f} % ({m['test_images'] - m['test_errors']}/{m['test_images']})")
+    right = m["test_images"] - m["test_errors"]
+    ctx.say(f"Test accuracy {m['test_accuracy'] * 100:.2f} % ({right}/{m['test_images']})")
     ctx.say(f"Wrote the report to {output}:")
     for path in files.values():
         ctx.say(f"  {path.name}")
@@ -251,15 +271,21 @@ def cmd_predict(ctx: Context) -> int:
     results = predict_paths(model, a.paths, k=a.k, progress=ctx.progress)
     failed = [r for r in results if not r.ok]
     if a.json and ctx.mode != "json":
-        print(json.dumps({"model": str(path), "results": [r.to_dict() for r in results]}, ensure_ascii=False),
-              file=ctx.stdout, flush=True)
+        print(
+            json.dumps({"model": str(path), "results": [r.to_dict() for r in results]}, ensure_ascii=False),
+            file=ctx.stdout,
+            flush=True,
+        )
     else:
         for r in results:
             ctx.say(r.line())
     ctx.done(model=str(path), results=[r.to_dict() for r in results], failed=len(failed))
     if failed:
-        print(f"{PROG}: error: {len(failed)} of {len(results)} file(s) could not be predicted.", file=ctx.stderr,
-              flush=True)
+        print(
+            f"{PROG}: error: {len(failed)} of {len(results)} file(s) could not be predicted.",
+            file=ctx.stderr,
+            flush=True,
+        )
         return EXIT_ERROR
     return 0
 
@@ -294,22 +320,3 @@ def cmd_info(ctx: Context) -> int:
             ctx.say("Check: the model loads and matches its card.")
     ctx.done(model=str(path), card=asdict(card))
     return 0
-
-
-#: The handler of each registry command (``trainer.architectures.COMMANDS``).
-from trainer.cli.adapt import cmd_adapt  # it imports this module's helpers inside its handler
-from trainer.cli.read import cmd_read
-from trainer.cli.twin import cmd_onnx
-
-HANDLERS: dict[str, Callable[[Context], int]] = {
-    "split": cmd_split,
-    "train": cmd_train,
-    "tune": cmd_tune,
-    "evaluate": cmd_evaluate,
-    "report": cmd_report,
-    "predict": cmd_predict,
-    "info": cmd_info,
-    "onnx": cmd_onnx,
-    "adapt": cmd_adapt,
-    "read": cmd_read,
-}

@@ -56,11 +56,22 @@ class Context:
         if self.mode == "json":
             print(event.to_json(), file=self.stdout, flush=True)
 
-    def done(self, model: str | os.PathLike | None = None, report: str | os.PathLike | None = None,
-             test_accuracy: float | None = None, **details: Any) -> None:
-        self.emit(Done(seconds=round(time.monotonic() - self.started, 1),
-                       model=None if model is None else str(model), report=None if report is None else str(report),
-                       test_accuracy=test_accuracy, details=details))
+    def done(
+        self,
+        model: str | os.PathLike | None = None,
+        report: str | os.PathLike | None = None,
+        test_accuracy: float | None = None,
+        **details: Any,
+    ) -> None:
+        self.emit(
+            Done(
+                seconds=round(time.monotonic() - self.started, 1),
+                model=None if model is None else str(model),
+                report=None if report is None else str(report),
+                test_accuracy=test_accuracy,
+                details=details,
+            )
+        )
 
     def timing(self) -> None:
         print(f"done in {time.monotonic() - self.started:.1f} s", file=self.stderr, flush=True)
@@ -72,7 +83,7 @@ class Signals:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.signum: int | None = None
-        self.previous: dict[int, object] = {}
+        self.previous: dict[int, Any] = {}
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():

@@ -8,8 +8,8 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 
-from trainer.cli.commands import HANDLERS
 from trainer.cli.context import (
     EXIT_ERROR,
     EXIT_SIGINT,
@@ -23,10 +23,11 @@ from trainer.cli.context import (
     one_line,
     os_message,
 )
+from trainer.cli.handlers import HANDLERS
 from trainer.cli.parser import UsageError, build_parser, peek_mode
 from trainer.errors import Cancelled, MathSymError
 from trainer.events import Failed
-from trainer.progress import JsonLines, TerminalBar, ignore
+from trainer.progress import JsonLines, ProgressFn, TerminalBar, ignore
 
 #: The reader of stdout went away (``mathsym-train predict DIR | head -1``): end as a Unix tool killed by
 #: SIGPIPE does, with 128 + 13 and nothing printed.
@@ -62,8 +63,12 @@ def _run(argv: list[str] | None) -> int:
     ctx.args = args
     ctx.mode = getattr(args, "progress", "bar")
     debug = getattr(args, "debug", False)
-    ctx.progress = {"bar": lambda: TerminalBar(sys.stderr), "json": lambda: JsonLines(sys.stdout),
-                    "none": lambda: ignore}[ctx.mode]()
+    sinks: dict[str, Callable[[], ProgressFn]] = {
+        "bar": lambda: TerminalBar(sys.stderr),
+        "json": lambda: JsonLines(sys.stdout),
+        "none": lambda: ignore,
+    }
+    ctx.progress = sinks[ctx.mode]()
     signals = Signals(ctx)
     signals.install()
     try:

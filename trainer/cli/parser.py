@@ -42,8 +42,12 @@ class _Formatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if ("default" not in text and action.option_strings and action.default not in (None, False)
-                and action.default is not argparse.SUPPRESS):
+        if (
+            "default" not in text
+            and action.option_strings
+            and action.default not in (None, False)
+            and action.default is not argparse.SUPPRESS
+        ):
             text += " (default: %(default)s)"
         return text
 
@@ -63,30 +67,47 @@ def _add_options(parser: argparse.ArgumentParser, options: tuple[Option, ...]) -
 def build_parser() -> argparse.ArgumentParser:
     """One sub-command per registry command; ``train`` gets one sub-command per architecture. Each parser
     records ``command`` (and ``arch``) so the dispatcher finds the handler."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     g = common.add_argument_group("output options")
-    g.add_argument("--progress", choices=PROGRESS_MODES, default=argparse.SUPPRESS,
-                   help="progress as a bar on stderr, JSON lines on stdout (for the GUI), or none (default: bar)")
-    g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                   help="show the traceback of unexpected errors")
+    g.add_argument(
+        "--progress",
+        choices=PROGRESS_MODES,
+        default=argparse.SUPPRESS,
+        help="progress as a bar on stderr, JSON lines on stdout (for the GUI), or none (default: bar)",
+    )
+    g.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of unexpected errors"
+    )
 
     parser = _Parser(
-        prog=PROG, formatter_class=_Formatter, parents=[common],
+        prog=PROG,
+        formatter_class=_Formatter,
+        parents=[common],
         description="Train, evaluate and use MathSym's handwritten math symbol models (19 classes).",
         epilog=f"Examples:\n  {PROG} split --data {DEFAULT_DATA_HINT} --output split\n"
-               f"  {PROG} train default --data {DEFAULT_DATA_HINT}\n"
-               f"  {PROG} evaluate MODEL.keras --data {DEFAULT_DATA_HINT}\n"
-               f"  {PROG} predict drawing.png\n\nRun '{PROG} COMMAND --help' for a command's options.",
+        f"  {PROG} train default --data {DEFAULT_DATA_HINT}\n"
+        f"  {PROG} evaluate MODEL.keras --data {DEFAULT_DATA_HINT}\n"
+        f"  {PROG} predict drawing.png\n\nRun '{PROG} COMMAND --help' for a command's options.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for command in COMMANDS.values():
-        p = sub.add_parser(command.name, help=command.help, description=command.description,
-                           formatter_class=_Formatter, parents=[common])
+        p = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=command.description,
+            formatter_class=_Formatter,
+            parents=[common],
+        )
         if command.name == "train":
             arches = p.add_subparsers(dest="arch", metavar="ARCH", required=True, parser_class=_Parser)
             for arch in ARCHITECTURES.values():
-                q = arches.add_parser(arch.name, help=arch.help, description=arch.description,
-                                      formatter_class=_Formatter, parents=[common])
+                q = arches.add_parser(
+                    arch.name,
+                    help=arch.help,
+                    description=arch.description,
+                    formatter_class=_Formatter,
+                    parents=[common],
+                )
                 _add_options(q, arch.options)
         else:
             _add_options(p, command.options)

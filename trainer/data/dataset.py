@@ -62,7 +62,7 @@ def scan_dataset(root: str | os.PathLike) -> DatasetIndex:
     files: dict[str, list[Path]] = {}
     skipped: list[Path] = [p for p in root.iterdir() if not p.is_dir()]
     for name in classes:
-        images = []
+        images: list[Path] = []
         for p in sorted((root / name).iterdir(), key=lambda q: q.name):
             (images if p.is_file() and is_image_name(p) else skipped).append(p)
         if not images:

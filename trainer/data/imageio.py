@@ -8,6 +8,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -47,7 +48,7 @@ def read_image(source: str | os.PathLike | bytes, limit: int | None = None) -> n
         if isinstance(source, bytes):
             if not source:
                 raise ImageError(f"{name} is empty.")
-            handle = io.BytesIO(source)
+            handle: BinaryIO = io.BytesIO(source)
         else:
             path = Path(source)
             if not path.is_file():

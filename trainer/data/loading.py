@@ -39,9 +39,15 @@ def _cache_key(samples: list[Sample], method: str, size: int) -> str:
     return h.hexdigest()[:24]
 
 
-def load_images(samples: list[Sample], method: str = "ink", size: int = INPUT_SIZE,
-                progress: ProgressFn = ignore, cancel: CancelToken | None = None,
-                use_cache: bool = True, stage: str = "Reading images") -> Images:
+def load_images(
+    samples: list[Sample],
+    method: str = "ink",
+    size: int = INPUT_SIZE,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+    use_cache: bool = True,
+    stage: str = "Reading images",
+) -> Images:
     """Decode and preprocess ``samples``; unreadable files are reported by path, not fatal.
 
     Raises DatasetError, naming the first few files, when ``samples`` is not empty but none could be read:
@@ -79,8 +85,12 @@ def load_images(samples: list[Sample], method: str = "ink", size: int = INPUT_SI
             progress(Progress(stage, min(start + step, len(samples)), len(samples)))
     keep = np.flatnonzero(ok)
     labels = np.array([s.label for s in samples], np.int32)
-    result = Images(x[keep], labels[keep], [samples[i].path for i in keep],
-                    [(samples[i].path, m) for i, m in sorted(failures.items())])
+    result = Images(
+        x[keep],
+        labels[keep],
+        [samples[i].path for i in keep],
+        [(samples[i].path, m) for i, m in sorted(failures.items())],
+    )
     _some_readable(result)
     if use_cache:
         _write_cache(cached, result, keep, failures)
@@ -92,16 +102,26 @@ def _some_readable(images: Images) -> Images:
         return images
     first = ", ".join(str(path) for path, _ in images.failures[:SHOWN_FAILURES])
     more = f" and {len(images.failures) - SHOWN_FAILURES} more" if len(images.failures) > SHOWN_FAILURES else ""
-    raise DatasetError(f"No image could be read: none of the {len(images.failures)} files decoded. Unreadable: "
-                       f"{first}{more} (first error: {images.failures[0][1]})")
+    raise DatasetError(
+        f"No image could be read: none of the {len(images.failures)} files decoded. Unreadable: "
+        f"{first}{more} (first error: {images.failures[0][1]})"
+    )
 
 
 def _write_cache(path: Path, images: Images, keep: np.ndarray, failures: dict[int, str]) -> None:
     order = sorted(failures)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda f: np.savez(f, x=images.x, y=images.y, keep=keep,
-                                              failed=np.array(order, np.int64),
-                                              messages=np.array([failures[i] for i in order], str)))
+        atomic_write(
+            path,
+            lambda f: np.savez(
+                f,
+                x=images.x,
+                y=images.y,
+                keep=keep,
+                failed=np.array(order, np.int64),
+                messages=np.array([failures[i] for i in order], str),
+            ),
+        )
     except OSError:
         pass  # caching is an optimisation; a read-only home must not fail training

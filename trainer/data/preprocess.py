@@ -15,7 +15,6 @@ Training, evaluation, prediction and the GUI all call :func:`to_model_input`. Th
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 import cv2
 import numpy as np
@@ -26,7 +25,6 @@ from trainer.errors import EmptyImageError
 #: Bump whenever an output of to_model_input changes: cached preprocessed arrays are keyed by it.
 VERSION = 4
 
-Method = Literal["notebook", "ink"]
 METHODS: tuple[str, ...] = ("notebook", "ink")
 INPUT_SIZE = 224
 
@@ -54,7 +52,7 @@ def load_rgb(image: ImageLike) -> np.ndarray:
     return read_image(image, limit=DECODE_LIMIT)
 
 
-def to_model_input(image: ImageLike, method: Method = "ink", size: int = INPUT_SIZE) -> np.ndarray:
+def to_model_input(image: ImageLike, method: str = "ink", size: int = INPUT_SIZE) -> np.ndarray:
     """Turn any image into the model's (size, size, 3) uint8 RGB input.
 
     Raises ImageError for unreadable input and EmptyImageError when "ink" finds nothing drawn.
@@ -98,9 +96,11 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK) -> np.ndarray:
     scale = min(1.0, work / max(h, w))
     if scale < 1.0:
         rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    img = rgb.astype(np.float32) / 255.0
+    img = rgb.astype(np.float32)
+    img /= 255.0
     background, noise = _background(img)
-    # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis.
+    # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis. A flat
+    # background is a number per channel (cv2 takes a 1-element array as a scalar): no planes to build.
     channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background, strict=True)]
     diff = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
     floor = max(0.06, 4.0 * noise)
@@ -108,7 +108,9 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK) -> np.ndarray:
     if strong.size == 0:
         return np.zeros(diff.shape, np.float32)
     top = max(_percentile_90(strong), floor + 0.05)
-    return np.clip((diff - floor) / (top - floor), 0.0, 1.0).astype(np.float32)
+    ink = diff - floor  # float32 throughout, in place: the same values as one expression, fewer arrays
+    ink /= top - floor
+    return np.clip(ink, 0.0, 1.0, out=ink)
 
 
 def _percentile_90(values: np.ndarray) -> float:
@@ -125,7 +127,8 @@ def _percentile_90(values: np.ndarray) -> float:
 
 def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
     """Fit a quadratic colour surface to the border ring; return it (one plane per channel, clipped to
-    [0, 1]) and the ring's noise level.
+    [0, 1], or one number per channel, as a 1-element float64 array, when the ring is one exact colour) and
+    the ring's noise level.
 
     The fits solve the 6x6 normal equations (float64) instead of calling ``lstsq``, and a ring of one exact
     colour (a pad drawing on plain paper) is that colour without any fit: both were most of the time spent
@@ -133,10 +136,11 @@ def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
     """
     h, w = img.shape[:2]
     ring = max(1, round(0.04 * min(h, w)))
+    corner = img[0, 0]
+    if all((band == corner).all() for band in (img[:ring], img[h - ring :], img[:, :ring], img[:, w - ring :])):
+        return [np.array([np.float32(min(max(float(c), 0.0), 1.0))], np.float64) for c in corner], 1e-3
     ys, xs = _ring_pixels(h, w, ring)
     samples = img[ys, xs]
-    if (samples == samples[0]).all():
-        return [np.full((h, w), min(max(float(c), 0.0), 1.0), np.float32) for c in samples[0]], 1e-3
     u = np.arange(w, dtype=np.float32) / max(w - 1, 1) - 0.5  # per column
     v = np.arange(h, dtype=np.float32) / max(h - 1, 1) - 0.5  # per row
     ru, rv = u[xs], v[ys]
@@ -223,8 +227,12 @@ def edge_line_halo(mask: np.ndarray) -> np.ndarray | None:
     # Such a line covers EDGE_SPAN of its edge within the band: without that much ink there, none exists.
     if not any(
         np.count_nonzero(band.any(axis=axis)) >= EDGE_SPAN * side
-        for band, axis, side in ((mask[:band_y], 0, w), (mask[h - band_y:], 0, w),
-                                 (mask[:, :band_x], 1, h), (mask[:, w - band_x:], 1, h))
+        for band, axis, side in (
+            (mask[:band_y], 0, w),
+            (mask[h - band_y :], 0, w),
+            (mask[:, :band_x], 1, h),
+            (mask[:, w - band_x :], 1, h),
+        )
     ):
         return None
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -248,13 +256,13 @@ def _frame(ink: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.nda
     cy, cx = (y0 + y1) / 2.0, (x0 + x1) / 2.0
     scale = size / side
     # Affine map from source to the output frame; pixels outside the image are no ink.
-    matrix = np.float32([[scale, 0, size / 2.0 - cx * scale], [0, scale, size / 2.0 - cy * scale]])
+    matrix = np.array([[scale, 0, size / 2.0 - cx * scale], [0, scale, size / 2.0 - cy * scale]], np.float32)
     flags = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
     if scale < 1.0:  # INTER_AREA is only honoured by resize: shrink first, then place.
         h, w = ink.shape
         small = cv2.resize(ink, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         fx, fy = small.shape[1] / w, small.shape[0] / h
-        matrix = np.float32([[1, 0, size / 2.0 - cx * fx], [0, 1, size / 2.0 - cy * fy]])
+        matrix = np.array([[1, 0, size / 2.0 - cx * fx], [0, 1, size / 2.0 - cy * fy]], np.float32)
         return cv2.warpAffine(small, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=0.0)
     return cv2.warpAffine(ink, matrix, (size, size), flags=flags, borderValue=0.0)
 

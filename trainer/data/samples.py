@@ -42,17 +42,19 @@ class SampleError(DatasetError):
 def validate_label(name: object) -> str:
     """Return ``name`` when it can be a class label (trainer.labels) and a class folder on every OS; raise
     SampleError otherwise."""
+    if not isinstance(name, str) or not name.strip():
+        raise SampleError("A class name cannot be empty.")
     problem = label_problem(name)
     if problem is not None:
-        shown = repr(printable(name)) if isinstance(name, str) else "A class name"
-        raise SampleError(f"Class name {shown} {problem}." if isinstance(name, str) and name.strip()
-                          else "A class name cannot be empty.")
+        raise SampleError(f"Class name {printable(name)!r} {problem}.")
     if name.startswith("."):
         raise SampleError(f"Class name {name!r} cannot start with a dot (such folders are hidden or special).")
     bad = sorted({c for c in name if c in _FORBIDDEN})
     if bad:
-        raise SampleError(f"Class name {name!r} contains {', '.join(repr(c) for c in bad)}; path separators and "
-                          "the characters Windows refuses in folder names cannot be used.")
+        raise SampleError(
+            f"Class name {name!r} contains {', '.join(repr(c) for c in bad)}; path separators and "
+            "the characters Windows refuses in folder names cannot be used."
+        )
     if name != name.strip():
         raise SampleError(f"Class name {name!r} starts or ends with a space.")
     return name
@@ -77,8 +79,9 @@ def _raster_png(raster: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
-def save_sample(strokes: list[dict] | None, raster: np.ndarray, label: str, folder: str | os.PathLike,
-                meta: dict | None = None) -> SavedSample:
+def save_sample(
+    strokes: list[dict] | None, raster: np.ndarray, label: str, folder: str | os.PathLike, meta: dict | None = None
+) -> SavedSample:
     """Write one labelled sample (raster PNG + strokes JSON) into ``folder/label/``, each file atomically.
 
     ``strokes`` is None for an opened image. On any write error both new files are removed, earlier samples
@@ -87,8 +90,14 @@ def save_sample(strokes: list[dict] | None, raster: np.ndarray, label: str, fold
     validate_label(label)
     png = _raster_png(raster)
     created = datetime.now(UTC)
-    record = {"format": SAMPLE_FORMAT, "label": label, "created": created.isoformat(timespec="seconds"),
-              "source": "drawing" if strokes is not None else "image", **(meta or {}), "strokes": strokes or []}
+    record = {
+        "format": SAMPLE_FORMAT,
+        "label": label,
+        "created": created.isoformat(timespec="seconds"),
+        "source": "drawing" if strokes is not None else "image",
+        **(meta or {}),
+        "strokes": strokes or [],
+    }
     stem = created.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     target = Path(folder) / label
     saved = SavedSample(label, target / f"{stem}.png", target / f"{stem}.json")
@@ -102,8 +111,9 @@ def save_sample(strokes: list[dict] | None, raster: np.ndarray, label: str, fold
                 p.unlink(missing_ok=True)
             except OSError:
                 pass
-        raise SampleError(f"Cannot save the sample in {target}: {exc.strerror or exc}. "
-                          "Your drawing and earlier samples are kept.") from exc
+        raise SampleError(
+            f"Cannot save the sample in {target}: {exc.strerror or exc}. Your drawing and earlier samples are kept."
+        ) from exc
     return saved
 
 
@@ -191,8 +201,9 @@ def scan_samples(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLASS) 
         raise SampleError(f"Samples folder {root} holds no samples yet (no class sub-folders).")
     if junk:
         shown = ", ".join(str(p.relative_to(root)) for p in junk[:3]) + (" …" if len(junk) > 3 else "")
-        raise SampleError(f"Samples folder {root} holds {len(junk)} file(s) that are not samples ({shown}); "
-                          "move them elsewhere.")
+        raise SampleError(
+            f"Samples folder {root} holds {len(junk)} file(s) that are not samples ({shown}); move them elsewhere."
+        )
     try:
         index = scan_dataset(root)
     except DatasetError as exc:

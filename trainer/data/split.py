@@ -69,8 +69,9 @@ class Split:
         }
 
 
-def notebook_split(index: DatasetIndex, seed: int = NOTEBOOK_SEED,
-                   ratio: tuple[float, float, float] = NOTEBOOK_RATIO) -> Split:
+def notebook_split(
+    index: DatasetIndex, seed: int = NOTEBOOK_SEED, ratio: tuple[float, float, float] = NOTEBOOK_RATIO
+) -> Split:
     """split-folders' ratio split, reproduced file for file as it ran on Windows."""
     if round(sum(ratio), 5) != 1 or len(ratio) != 3:
         raise DatasetError(f"Split ratios must be three numbers summing to 1; got {ratio}.")
@@ -84,13 +85,12 @@ def notebook_split(index: DatasetIndex, seed: int = NOTEBOOK_SEED,
         n_train = int(ratio[0] * len(files))
         n_val = int(ratio[1] * len(files))
         train += [Sample(p, label) for p in files[:n_train]]
-        val += [Sample(p, label) for p in files[n_train:n_train + n_val]]
-        test += [Sample(p, label) for p in files[n_train + n_val:]]
+        val += [Sample(p, label) for p in files[n_train : n_train + n_val]]
+        test += [Sample(p, label) for p in files[n_train + n_val :]]
     return Split("notebook", seed, index.class_names, train, test, val)
 
 
-def leak_free_split(index: DatasetIndex, seed: int = NOTEBOOK_SEED,
-                    duplicates: Duplicates | None = None) -> Split:
+def leak_free_split(index: DatasetIndex, seed: int = NOTEBOOK_SEED, duplicates: Duplicates | None = None) -> Split:
     """The notebook split, but any test image with a byte-identical copy in train moves to train."""
     split = notebook_split(index, seed)
     duplicates = duplicates or find_duplicates(index)
@@ -108,8 +108,9 @@ def leaked_test_samples(split: Split, duplicates: Duplicates) -> set[Path]:
     return {s.path for s in split.test if duplicates.digest[s.path] in train_digests}
 
 
-def validation_split(train: list[Sample], fraction: float = NOTEBOOK_VALIDATION,
-                     seed: int = NOTEBOOK_SEED) -> tuple[list[Sample], list[Sample]]:
+def validation_split(
+    train: list[Sample], fraction: float = NOTEBOOK_VALIDATION, seed: int = NOTEBOOK_SEED
+) -> tuple[list[Sample], list[Sample]]:
     """(fit, validation) as ``image_dataset_from_directory`` cut them from the split's train folder."""
     ordered = sorted(train, key=lambda s: (s.label, s.path.name))
     rng = np.random.RandomState(seed)

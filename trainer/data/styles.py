@@ -56,10 +56,19 @@ RENDERINGS = ("canvas", "inverted", "tiny_28x28")
 _TRAIN_RENDERING_P = (0.6, 0.2, 0.2)
 
 _PALETTES = {  # (ink, paper) pairs; train and test share none
-    "train": [((0, 0, 0), (255, 255, 255)), ((20, 40, 200), (255, 255, 255)), ((200, 30, 30), (250, 244, 225)),
-              ((20, 130, 40), (235, 240, 250)), ((90, 90, 90), (255, 255, 255))],
-    "test": [((30, 30, 60), (245, 245, 240)), ((120, 40, 160), (255, 255, 255)), ((0, 110, 160), (240, 235, 245)),
-             ((110, 60, 20), (250, 250, 235))],
+    "train": [
+        ((0, 0, 0), (255, 255, 255)),
+        ((20, 40, 200), (255, 255, 255)),
+        ((200, 30, 30), (250, 244, 225)),
+        ((20, 130, 40), (235, 240, 250)),
+        ((90, 90, 90), (255, 255, 255)),
+    ],
+    "test": [
+        ((30, 30, 60), (245, 245, 240)),
+        ((120, 40, 160), (255, 255, 255)),
+        ((0, 110, 160), (240, 235, 245)),
+        ((110, 60, 20), (250, 250, 235)),
+    ],
 }
 _INVERTED = {
     "train": [((255, 255, 255), (0, 0, 0)), ((230, 230, 210), (30, 50, 40)), ((255, 220, 80), (20, 20, 40))],
@@ -87,9 +96,11 @@ class Style:
 
 # -- templates (unit square, y down) ------------------------------------------------------------------------
 
+
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, n: int = 24) -> Stroke:
-    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
-            for a in np.linspace(start, end, n)]
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a in np.linspace(start, end, n)
+    ]
 
 
 def _zero(v, rng):
@@ -114,8 +125,7 @@ def _one_base(v, rng):
 
 def _two_top(v) -> Stroke:
     r = v["round"]
-    return [(0.27, 0.3), (0.33, 0.17), (0.5, 0.1), (0.66 + 0.04 * r, 0.15), (0.7 + 0.04 * r, 0.3),
-            (0.62, 0.47)]
+    return [(0.27, 0.3), (0.33, 0.17), (0.5, 0.1), (0.66 + 0.04 * r, 0.15), (0.7 + 0.04 * r, 0.3), (0.62, 0.47)]
 
 
 def _two_plain(v, rng):
@@ -130,14 +140,26 @@ def _two_loop(v, rng):
 
 def _three_round(v, rng):
     m = v["middle"]
-    return [[(0.27, 0.17), (0.45, 0.1), (0.65, 0.15), (0.7, 0.3), (0.6, 0.43), (m, 0.48), (0.62, 0.53),
-             (0.74, 0.68), (0.68, 0.84), (0.5, 0.91), (0.27, 0.84)]]
+    return [
+        [
+            (0.27, 0.17),
+            (0.45, 0.1),
+            (0.65, 0.15),
+            (0.7, 0.3),
+            (0.6, 0.43),
+            (m, 0.48),
+            (0.62, 0.53),
+            (0.74, 0.68),
+            (0.68, 0.84),
+            (0.5, 0.91),
+            (0.27, 0.84),
+        ]
+    ]
 
 
 def _three_flat(v, rng):
     m = v["middle"]
-    return [[(0.28, 0.12), (0.7, 0.12), (m, 0.42), (0.62, 0.47), (0.73, 0.63), (0.68, 0.82), (0.5, 0.9),
-             (0.28, 0.84)]]
+    return [[(0.28, 0.12), (0.7, 0.12), (m, 0.42), (0.62, 0.47), (0.73, 0.63), (0.68, 0.82), (0.5, 0.9), (0.28, 0.84)]]
 
 
 def _four_closed(v, rng):
@@ -152,8 +174,16 @@ def _four_open(v, rng):
 
 def _five_belly(v) -> Stroke:
     b = v["belly"]
-    return [(0.33, 0.1), (0.3, 0.45), (0.5, 0.4), (0.66 + b, 0.48), (0.72 + b, 0.66), (0.64 + b, 0.84),
-            (0.48, 0.91), (0.27, 0.85)]
+    return [
+        (0.33, 0.1),
+        (0.3, 0.45),
+        (0.5, 0.4),
+        (0.66 + b, 0.48),
+        (0.72 + b, 0.66),
+        (0.64 + b, 0.84),
+        (0.48, 0.91),
+        (0.27, 0.85),
+    ]
 
 
 def _five_one(v, rng):
@@ -166,8 +196,10 @@ def _five_two(v, rng):
 
 def _six(v, rng):
     r = v["loop"]
-    return [[(0.66, 0.1), (0.46, 0.22), (0.32, 0.45), (0.29, 0.7)] + _arc(0.5, 0.72, 0.21 * r + 0.02, 0.18 * r, 180,
-                                                                         180 + 340, 20)]
+    return [
+        [(0.66, 0.1), (0.46, 0.22), (0.32, 0.45), (0.29, 0.7)]
+        + _arc(0.5, 0.72, 0.21 * r + 0.02, 0.18 * r, 180, 180 + 340, 20)
+    ]
 
 
 def _seven_stem(v) -> Stroke:
@@ -216,8 +248,10 @@ def _plus(v, rng, tilt: float):
     h, w, dx = v["vertical"], v["horizontal"], v["cross"]
     a = math.radians(tilt)
     arms = [[(0, -h / 2), (0, h / 2)], [(-w / 2 + dx, 0), (w / 2 + dx, 0)]]
-    return [[(0.5 + x * math.cos(a) - y * math.sin(a), 0.5 + x * math.sin(a) + y * math.cos(a)) for x, y in arm]
-            for arm in arms]
+    return [
+        [(0.5 + x * math.cos(a) - y * math.sin(a), 0.5 + x * math.sin(a) + y * math.cos(a)) for x, y in arm]
+        for arm in arms
+    ]
 
 
 def _add_upright(v, rng):
@@ -245,8 +279,10 @@ def _div(v, rng):
 def _eq(v, rng):
     g, length = v["gap"], v["length"]
     second = length * v["ratio"]
-    return [[(0.5 - length / 2, 0.5 - g / 2), (0.5 + length / 2, 0.5 - g / 2)],
-            [(0.5 - second / 2 + v["shift"], 0.5 + g / 2), (0.5 + second / 2 + v["shift"], 0.5 + g / 2)]]
+    return [
+        [(0.5 - length / 2, 0.5 - g / 2), (0.5 + length / 2, 0.5 - g / 2)],
+        [(0.5 - second / 2 + v["shift"], 0.5 + g / 2), (0.5 + second / 2 + v["shift"], 0.5 + g / 2)],
+    ]
 
 
 def _mul(v, rng):
@@ -263,14 +299,18 @@ def _sub(v, rng):
 
 def _x_paren(v, rng):
     c = v["bulge"]
-    return [[(0.3, 0.15), (0.45 + c, 0.3), (0.5 + c, 0.5), (0.45 + c, 0.72), (0.32, 0.88)],
-            [(0.72, 0.15), (0.56 - c, 0.3), (0.5 - c, 0.5), (0.56 - c, 0.72), (0.72, 0.88)]]
+    return [
+        [(0.3, 0.15), (0.45 + c, 0.3), (0.5 + c, 0.5), (0.45 + c, 0.72), (0.32, 0.88)],
+        [(0.72, 0.15), (0.56 - c, 0.3), (0.5 - c, 0.5), (0.56 - c, 0.72), (0.72, 0.88)],
+    ]
 
 
 def _x_cursive(v, rng):
     h = v["hook"]
-    return [[(0.2, 0.2 + h), (0.25, 0.14), (0.33, 0.15), (0.5, 0.5), (0.67, 0.85), (0.75, 0.86), (0.8, 0.8 - h)],
-            [(0.74, 0.15), (0.26, 0.85)]]
+    return [
+        [(0.2, 0.2 + h), (0.25, 0.14), (0.33, 0.15), (0.5, 0.5), (0.67, 0.85), (0.75, 0.86), (0.8, 0.8 - h)],
+        [(0.74, 0.15), (0.26, 0.85)],
+    ]
 
 
 def _y_straight(v, rng):
@@ -279,14 +319,19 @@ def _y_straight(v, rng):
 
 
 def _y_u(v, rng):
-    return [[(0.27, 0.15), (0.28, 0.38), (0.38, 0.5), (0.52, 0.5), (0.66, 0.38)],
-            [(0.7, 0.15), (0.69, 0.6), (0.64 + v["tail"], 0.9)]]
+    return [
+        [(0.27, 0.15), (0.28, 0.38), (0.38, 0.5), (0.52, 0.5), (0.66, 0.38)],
+        [(0.7, 0.15), (0.69, 0.6), (0.64 + v["tail"], 0.9)],
+    ]
 
 
 def _y_looped(v, rng):
     r = v["loop"]
-    return [[(0.25, 0.15), (0.27, 0.38), (0.38, 0.5), (0.52, 0.48), (0.66, 0.36), (0.7, 0.15), (0.69, 0.55),
-             (0.64, 0.8)] + _arc(0.64 - r, 0.8, r, 0.11, 0, 180, 10)[1:] + [(0.52, 0.72), (0.68, 0.62)]]
+    return [
+        [(0.25, 0.15), (0.27, 0.38), (0.38, 0.5), (0.52, 0.48), (0.66, 0.36), (0.7, 0.15), (0.69, 0.55), (0.64, 0.8)]
+        + _arc(0.64 - r, 0.8, r, 0.11, 0, 180, 10)[1:]
+        + [(0.52, 0.72), (0.68, 0.62)]
+    ]
 
 
 def _z_path(v) -> Stroke:
@@ -305,81 +350,220 @@ def _z_bar(v, rng):
 
 _THIN = {"width": (0.02, 0.08)}
 STYLES: tuple[Style, ...] = (
-    Style("0", "0 round", "an oval, closed or with a small gap/overlap", _zero,
-          {"ratio": (0.6, 1.0), "start": (-130.0, -50.0), "overlap": (-15.0, 25.0)}),
-    Style("0", "0 narrow", "a tall narrow oval", _zero,
-          {"ratio": (0.32, 0.55), "start": (-130.0, -50.0), "overlap": (-10.0, 25.0)}, _THIN),
+    Style(
+        "0",
+        "0 round",
+        "an oval, closed or with a small gap/overlap",
+        _zero,
+        {"ratio": (0.6, 1.0), "start": (-130.0, -50.0), "overlap": (-15.0, 25.0)},
+    ),
+    Style(
+        "0",
+        "0 narrow",
+        "a tall narrow oval",
+        _zero,
+        {"ratio": (0.32, 0.55), "start": (-130.0, -50.0), "overlap": (-10.0, 25.0)},
+        _THIN,
+    ),
     Style("1", "1 plain", "a bare vertical bar", _one_plain, {"lean": (-0.05, 0.05)}),
-    Style("1", "1 flag", "a bar with a flag sloping down at the top (a flat one is a 7)", _one_flag,
-          {"flag": (0.08, 0.22), "drop": (0.75, 1.4)}),
-    Style("1", "1 flag and base", "flag and a horizontal base", _one_base,
-          {"flag": (0.08, 0.22), "drop": (0.75, 1.4), "base": (0.12, 0.24)}),
+    Style(
+        "1",
+        "1 flag",
+        "a bar with a flag sloping down at the top (a flat one is a 7)",
+        _one_flag,
+        {"flag": (0.08, 0.22), "drop": (0.75, 1.4)},
+    ),
+    Style(
+        "1",
+        "1 flag and base",
+        "flag and a horizontal base",
+        _one_base,
+        {"flag": (0.08, 0.22), "drop": (0.75, 1.4), "base": (0.12, 0.24)},
+    ),
     Style("2", "2 plain", "round top, diagonal, flat base", _two_plain, {"round": (0.0, 1.0), "base": (0.35, 0.6)}),
-    Style("2", "2 loop", "a small loop at the bottom-left before the base", _two_loop,
-          {"round": (0.0, 1.0), "base": (0.35, 0.55), "loop": (0.05, 0.09)}),
+    Style(
+        "2",
+        "2 loop",
+        "a small loop at the bottom-left before the base",
+        _two_loop,
+        {"round": (0.0, 1.0), "base": (0.35, 0.55), "loop": (0.05, 0.09)},
+    ),
     Style("3", "3 round", "two round bowls", _three_round, {"middle": (0.38, 0.52)}),
     Style("3", "3 flat top", "a flat top bar, then a round bowl", _three_flat, {"middle": (0.42, 0.52)}),
     Style("4", "4 closed", "one stroke, a closed triangle", _four_closed, {"bar": (0.58, 0.72), "stem": (0.58, 0.68)}),
-    Style("4", "4 open", "an L and a separate stem, open at the top", _four_open,
-          {"bar": (0.55, 0.7), "stem": (0.6, 0.7), "stem_top": (0.1, 0.35)}),
+    Style(
+        "4",
+        "4 open",
+        "an L and a separate stem, open at the top",
+        _four_open,
+        {"bar": (0.55, 0.7), "stem": (0.6, 0.7), "stem_top": (0.1, 0.35)},
+    ),
     Style("5", "5 one stroke", "hat, back and belly in one stroke", _five_one, {"belly": (-0.04, 0.04)}),
-    Style("5", "5 two strokes", "belly first, the hat added after", _five_two, {"belly": (-0.04, 0.04),
-                                                                                  "hat": (-0.04, 0.04)}),
+    Style(
+        "5",
+        "5 two strokes",
+        "belly first, the hat added after",
+        _five_two,
+        {"belly": (-0.04, 0.04), "hat": (-0.04, 0.04)},
+    ),
     Style("6", "6", "a curved back into a loop", _six, {"loop": (0.8, 1.2)}),
     Style("7", "7 plain", "a top bar and a stem", _seven_plain, {"serif": (0.0, 0.1), "foot": (0.36, 0.56)}),
-    Style("7", "7 barred", "with a cross-bar through the stem", _seven_bar,
-          {"serif": (0.0, 0.1), "foot": (0.36, 0.56), "bar": (0.1, 0.2)}),
+    Style(
+        "7",
+        "7 barred",
+        "with a cross-bar through the stem",
+        _seven_bar,
+        {"serif": (0.0, 0.1), "foot": (0.36, 0.56), "bar": (0.1, 0.2)},
+    ),
     Style("8", "8 one stroke", "two loops in one stroke", _eight_one, {"top": (0.75, 1.15)}),
     Style("8", "8 two circles", "two stacked circles", _eight_two, {"top": (0.75, 1.15)}),
-    Style("9", "9 straight tail", "a head and a straight tail", _nine_straight, {"head": (0.85, 1.15),
-                                                                                 "lean": (-0.06, 0.02)}),
-    Style("9", "9 curled tail", "a head and a tail curling left", _nine_curled, {"head": (0.85, 1.15),
-                                                                                "curl": (0.0, 0.08)}),
-    Style("add", "+ upright", "two arms, any lengths", _add_upright,
-          {"vertical": (0.45, 0.75), "horizontal": (0.45, 0.75), "cross": (-0.06, 0.06)}, {"rotate": (-6.0, 6.0)}),
-    Style("add", "+ tilted", "turned 10-22 degrees", _add_tilted,
-          {"vertical": (0.45, 0.75), "horizontal": (0.45, 0.75), "cross": (-0.06, 0.06), "tilt": (10.0, 22.0)},
-          {"rotate": (0.0, 0.0), "slant": (-0.15, 0.15)}),
+    Style(
+        "9",
+        "9 straight tail",
+        "a head and a straight tail",
+        _nine_straight,
+        {"head": (0.85, 1.15), "lean": (-0.06, 0.02)},
+    ),
+    Style(
+        "9",
+        "9 curled tail",
+        "a head and a tail curling left",
+        _nine_curled,
+        {"head": (0.85, 1.15), "curl": (0.0, 0.08)},
+    ),
+    Style(
+        "add",
+        "+ upright",
+        "two arms, any lengths",
+        _add_upright,
+        {"vertical": (0.45, 0.75), "horizontal": (0.45, 0.75), "cross": (-0.06, 0.06)},
+        {"rotate": (-6.0, 6.0)},
+    ),
+    Style(
+        "add",
+        "+ tilted",
+        "turned 10-22 degrees",
+        _add_tilted,
+        {"vertical": (0.45, 0.75), "horizontal": (0.45, 0.75), "cross": (-0.06, 0.06), "tilt": (10.0, 22.0)},
+        {"rotate": (0.0, 0.0), "slant": (-0.15, 0.15)},
+    ),
     Style("dec", ". small", "a small dot", _dot_small, {}, {"width": (0.02, 0.07), "scale": (0.03, 0.12)}),
-    Style("dec", ". big", "a big, round or oval blob", _dot_big, {"radius": (0.01, 0.03), "oval": (0.65, 1.5)},
-          {"width": (0.06, 0.12), "scale": (0.05, 0.2)}),
-    Style("div", "÷ small dots", "bar and two small dots", _div,
-          {"gap": (0.15, 0.28), "bar": (0.22, 0.34), "shift": (-0.04, 0.04)}, _THIN, dot_scale=(1.0, 1.6)),
-    Style("div", "÷ big dots", "bar and two big dots", _div,
-          {"gap": (0.2, 0.32), "bar": (0.22, 0.34), "shift": (-0.04, 0.04)}, {"width": (0.02, 0.05)},
-          dot_scale=(2.0, 3.0)),
-    Style("eq", "= short", "two short bars", _eq,
-          {"gap": (0.12, 0.24), "length": (0.25, 0.4), "ratio": (0.8, 1.15), "shift": (-0.04, 0.04)}, _THIN),
-    Style("eq", "= long", "two long bars", _eq,
-          {"gap": (0.1, 0.22), "length": (0.5, 0.75), "ratio": (0.8, 1.15), "shift": (-0.06, 0.06)}, _THIN),
-    Style("mul", "× straight cross", "two straight diagonals (a printed x is the close second)", _mul,
-          {"angle": (35.0, 55.0), "arm": (0.25, 0.38), "ratio": (0.8, 1.15)}, {"rotate": (-8.0, 8.0)}, second="x"),
-    Style("sub", "− short thick", "a short bar, broad pen (at least 2.5 times as long as thick)", _sub,
-          {"length": (0.2, 0.34), "sag": (-0.02, 0.02)}, {"width": (0.05, 0.09), "aspect": (-0.1, 0.3)}),
-    Style("sub", "− short thin", "a short bar, fine pen", _sub, {"length": (0.16, 0.3), "sag": (-0.02, 0.02)},
-          {"width": (0.015, 0.045)}),
-    Style("sub", "− long thick", "a long bar, broad pen", _sub, {"length": (0.45, 0.8), "sag": (-0.03, 0.03)},
-          {"width": (0.06, 0.14)}),
-    Style("sub", "− long thin", "a long bar, fine pen", _sub, {"length": (0.45, 0.8), "sag": (-0.03, 0.03)},
-          {"width": (0.015, 0.045)}),
+    Style(
+        "dec",
+        ". big",
+        "a big, round or oval blob",
+        _dot_big,
+        {"radius": (0.01, 0.03), "oval": (0.65, 1.5)},
+        {"width": (0.06, 0.12), "scale": (0.05, 0.2)},
+    ),
+    Style(
+        "div",
+        "÷ small dots",
+        "bar and two small dots",
+        _div,
+        {"gap": (0.15, 0.28), "bar": (0.22, 0.34), "shift": (-0.04, 0.04)},
+        _THIN,
+        dot_scale=(1.0, 1.6),
+    ),
+    Style(
+        "div",
+        "÷ big dots",
+        "bar and two big dots",
+        _div,
+        {"gap": (0.2, 0.32), "bar": (0.22, 0.34), "shift": (-0.04, 0.04)},
+        {"width": (0.02, 0.05)},
+        dot_scale=(2.0, 3.0),
+    ),
+    Style(
+        "eq",
+        "= short",
+        "two short bars",
+        _eq,
+        {"gap": (0.12, 0.24), "length": (0.25, 0.4), "ratio": (0.8, 1.15), "shift": (-0.04, 0.04)},
+        _THIN,
+    ),
+    Style(
+        "eq",
+        "= long",
+        "two long bars",
+        _eq,
+        {"gap": (0.1, 0.22), "length": (0.5, 0.75), "ratio": (0.8, 1.15), "shift": (-0.06, 0.06)},
+        _THIN,
+    ),
+    Style(
+        "mul",
+        "× straight cross",
+        "two straight diagonals (a printed x is the close second)",
+        _mul,
+        {"angle": (35.0, 55.0), "arm": (0.25, 0.38), "ratio": (0.8, 1.15)},
+        {"rotate": (-8.0, 8.0)},
+        second="x",
+    ),
+    Style(
+        "sub",
+        "− short thick",
+        "a short bar, broad pen (at least 2.5 times as long as thick)",
+        _sub,
+        {"length": (0.2, 0.34), "sag": (-0.02, 0.02)},
+        {"width": (0.05, 0.09), "aspect": (-0.1, 0.3)},
+    ),
+    Style(
+        "sub",
+        "− short thin",
+        "a short bar, fine pen",
+        _sub,
+        {"length": (0.16, 0.3), "sag": (-0.02, 0.02)},
+        {"width": (0.015, 0.045)},
+    ),
+    Style(
+        "sub",
+        "− long thick",
+        "a long bar, broad pen",
+        _sub,
+        {"length": (0.45, 0.8), "sag": (-0.03, 0.03)},
+        {"width": (0.06, 0.14)},
+    ),
+    Style(
+        "sub",
+        "− long thin",
+        "a long bar, fine pen",
+        _sub,
+        {"length": (0.45, 0.8), "sag": (-0.03, 0.03)},
+        {"width": (0.015, 0.045)},
+    ),
     Style("x", "x )(", "two back-to-back curves", _x_paren, {"bulge": (-0.03, 0.04)}),
-    Style("x", "x cursive", "a diagonal with hooked ends, crossed by a straight one", _x_cursive,
-          {"hook": (0.04, 0.12)}),
-    Style("y", "y straight tail", "a v with a straight tail", _y_straight,
-          {"join": (0.42, 0.55), "tail": (-0.06, 0.06)}),
+    Style(
+        "x", "x cursive", "a diagonal with hooked ends, crossed by a straight one", _x_cursive, {"hook": (0.04, 0.12)}
+    ),
+    Style(
+        "y", "y straight tail", "a v with a straight tail", _y_straight, {"join": (0.42, 0.55), "tail": (-0.06, 0.06)}
+    ),
     Style("y", "y u-shaped", "a u with a straight descender", _y_u, {"tail": (-0.1, 0.0)}),
     Style("y", "y looped tail", "a u with a looped descender", _y_looped, {"loop": (0.1, 0.16)}),
     Style("z", "z plain", "a Z without cross-bar", _z_plain, {"top": (-0.02, 0.06), "tilt_base": (-0.03, 0.03)}),
-    Style("z", "z barred", "a Z with a cross-bar", _z_bar,
-          {"top": (-0.02, 0.06), "tilt_base": (-0.03, 0.03), "bar": (0.1, 0.2)}),
+    Style(
+        "z",
+        "z barred",
+        "a Z with a cross-bar",
+        _z_bar,
+        {"top": (-0.02, 0.06), "tilt_base": (-0.03, 0.03), "bar": (0.1, 0.2)},
+    ),
 )
 
 
 def style_table() -> list[dict]:
     """Every style with its class, description and parameter ranges (for the README and the card)."""
-    return [{"class": s.label, "style": s.name, "description": s.description,
-             "params": {k: list(r) for k, r in s.params.items()},
-             "common": {k: list(r) for k, r in s.common.items()}, "second": s.second} for s in STYLES]
+    return [
+        {
+            "class": s.label,
+            "style": s.name,
+            "description": s.description,
+            "params": {k: list(r) for k, r in s.params.items()},
+            "common": {k: list(r) for k, r in s.common.items()},
+            "second": s.second,
+        }
+        for s in STYLES
+    ]
 
 
 def band_intervals(r: Range, split: str) -> list[Range]:
@@ -436,20 +620,25 @@ def _alpha(strokes: list[np.ndarray], v: Values, rendering: str, rng: np.random.
     box = (hi - lo + pen) * k  # the ink's extent, pen included
     offset = rng.uniform(0.1, 0.9, 2) * np.maximum(1.0 - box, 0.0) - (lo - pen / 2) * k
     placed = [[tuple(p) for p in s * k + offset] for s in strokes]
-    alpha = render(placed, size, width=v["width"] * k, ink=(255, 255, 255), background=(0, 0, 0),
-                   dot_scale=v["dot_scale"])[:, :, 0].astype(np.float32) / 255.0
+    alpha = (
+        render(placed, size, width=v["width"] * k, ink=(255, 255, 255), background=(0, 0, 0), dot_scale=v["dot_scale"])[
+            :, :, 0
+        ].astype(np.float32)
+        / 255.0
+    )
     if rendering != "tiny_28x28":
         return alpha
     ys, xs = np.nonzero(alpha > 0.1)
-    crop = alpha[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    crop = alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     square = np.zeros((max(crop.shape),) * 2, np.float32)
     oy, ox = (square.shape[0] - crop.shape[0]) // 2, (square.shape[1] - crop.shape[1]) // 2
-    square[oy:oy + crop.shape[0], ox:ox + crop.shape[1]] = crop
+    square[oy : oy + crop.shape[0], ox : ox + crop.shape[1]] = crop
     return np.pad(cv2.resize(square, (24, 24), interpolation=cv2.INTER_AREA), 2)
 
 
-def draw_style(style: Style, split: str, rng: np.random.Generator,
-               rendering: str = "canvas") -> tuple[np.ndarray, Values]:
+def draw_style(
+    style: Style, split: str, rng: np.random.Generator, rendering: str = "canvas"
+) -> tuple[np.ndarray, Values]:
     """One drawing of ``style`` as raw RGB, with the parameter values it was drawn with."""
     if split not in SPLIT_BANDS:
         raise ValueError(f"split must be one of {tuple(SPLIT_BANDS)}; got {split!r}.")
@@ -494,8 +683,13 @@ def per_class_counts(per_class: int, styles: tuple[Style, ...] = STYLES) -> dict
     return {name: -(-per_class // len(names)) for names in by_class.values() for name in names}
 
 
-def style_set(split: str, per_style: int | dict[str, int], seed: int = 0, classes: tuple[str, ...] = CLASS_NAMES,
-              styles: tuple[Style, ...] = STYLES) -> StyleSet:
+def style_set(
+    split: str,
+    per_style: int | dict[str, int],
+    seed: int = 0,
+    classes: tuple[str, ...] = CLASS_NAMES,
+    styles: tuple[Style, ...] = STYLES,
+) -> StyleSet:
     """``per_style`` drawings (a number, or one per style name) of every style whose class is in ``classes``.
 
     "train" gives the training variants, "test" the style test set (disjoint parameter bands, seeds and
@@ -512,8 +706,11 @@ def style_set(split: str, per_style: int | dict[str, int], seed: int = 0, classe
         rng = np.random.default_rng([SEED_BASE[split] + seed, index])
         count = per_style if isinstance(per_style, int) else per_style.get(style.name, 0)
         for i in range(count):
-            rendering = (RENDERINGS[int(rng.choice(len(RENDERINGS), p=_TRAIN_RENDERING_P))] if split == "train"
-                         else RENDERINGS[i % len(RENDERINGS)])
+            rendering = (
+                RENDERINGS[int(rng.choice(len(RENDERINGS), p=_TRAIN_RENDERING_P))]
+                if split == "train"
+                else RENDERINGS[i % len(RENDERINGS)]
+            )
             image, values = draw_style(style, split, rng, rendering)
             out.images.append(image)
             out.styles.append(style.name)

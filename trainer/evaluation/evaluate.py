@@ -19,14 +19,20 @@ if TYPE_CHECKING:
     from trainer.serving.modelio import LoadedModel
 
 
-def predict_arrays(predict_inputs, x: np.ndarray, progress: ProgressFn = ignore,
-                   cancel: CancelToken | None = None, batch: int = 64, stage: str = "Evaluating") -> np.ndarray:
+def predict_arrays(
+    predict_inputs,
+    x: np.ndarray,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+    batch: int = 64,
+    stage: str = "Evaluating",
+) -> np.ndarray:
     """Run ``predict_inputs`` (uint8 batch -> probabilities) over ``x`` in batches with progress."""
     out = []
     for start in range(0, len(x), batch):
         if cancel:
             cancel.check()
-        out.append(np.asarray(predict_inputs(x[start:start + batch])))
+        out.append(np.asarray(predict_inputs(x[start : start + batch])))
         progress(Progress(stage, min(start + batch, len(x)), len(x)))
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
@@ -40,13 +46,14 @@ def metrics_from_predictions(y_true: np.ndarray, probabilities: np.ndarray, labe
     matrix = confusion_matrix(y_true, y_pred, labels=indices)
     support = matrix.sum(axis=1)
     recall = np.divide(np.diag(matrix), support, out=np.zeros(len(labels)), where=support > 0)
-    report = classification_report(y_true, y_pred, labels=indices, target_names=labels, output_dict=True,
-                                   zero_division=0)
+    report = classification_report(
+        y_true, y_pred, labels=indices, target_names=labels, output_dict=True, zero_division=0
+    )
     return {
         "test_accuracy": float((y_pred == y_true).mean()) if len(y_true) else 0.0,
         "test_images": int(len(y_true)),
         "test_errors": int((y_pred != y_true).sum()),
-        "per_class_recall": {name: float(r) for name, r in zip(labels, recall)},
+        "per_class_recall": {name: float(r) for name, r in zip(labels, recall, strict=True)},
         "confusion_matrix": matrix.tolist(),
         "classification_report": report,
     }
@@ -63,9 +70,14 @@ class Evaluation:
     split: Split
 
 
-def evaluate_on_dataset(model_path: str | os.PathLike, data: str | os.PathLike, seed: int = NOTEBOOK_SEED,
-                        leak_free: bool = False, progress: ProgressFn = ignore,
-                        cancel: CancelToken | None = None) -> Evaluation:
+def evaluate_on_dataset(
+    model_path: str | os.PathLike,
+    data: str | os.PathLike,
+    seed: int = NOTEBOOK_SEED,
+    leak_free: bool = False,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+) -> Evaluation:
     """Load the model, split the dataset like the notebook (or leak-free) and score the test split; unreadable
     test images are skipped and listed in ``metrics["unreadable"]``."""
     from trainer.data.dataset import scan_dataset
@@ -82,8 +94,14 @@ def evaluate_on_dataset(model_path: str | os.PathLike, data: str | os.PathLike, 
             f"({', '.join(model.labels)})."
         )
     split = leak_free_split(index, seed) if leak_free else notebook_split(index, seed)
-    images = load_images(split.test, method=model.card.preprocessing, size=model.card.input_size,
-                         progress=progress, cancel=cancel, stage="Reading test images")
+    images = load_images(
+        split.test,
+        method=model.card.preprocessing,
+        size=model.card.input_size,
+        progress=progress,
+        cancel=cancel,
+        stage="Reading test images",
+    )
     if len(images.y) == 0:
         raise DatasetError("No test image could be read; nothing to evaluate.")
     probabilities = predict_arrays(model.predict_inputs, images.x, progress, cancel, stage="Evaluating")
@@ -100,5 +118,11 @@ def classification_text(evaluation: Evaluation) -> str:
 
     labels = list(evaluation.model.labels)
     names = [x if symbol(x) == x else f"{x} {symbol(x)}" for x in labels]
-    return classification_report(evaluation.images.y, evaluation.probabilities.argmax(axis=1),
-                                 labels=list(range(len(labels))), target_names=names, digits=4, zero_division=0)
+    return classification_report(
+        evaluation.images.y,
+        evaluation.probabilities.argmax(axis=1),
+        labels=list(range(len(labels))),
+        target_names=names,
+        digits=4,
+        zero_division=0,
+    )

@@ -50,9 +50,16 @@ PDF_PAGE = (8.27, 11.69)
 PERFECT = "#c8e6c9"
 
 
-def export_report(model, images, metrics: dict | None, output_dir: str | os.PathLike,
-                  progress: ProgressFn = ignore, *, probabilities: np.ndarray | None = None,
-                  cancel: CancelToken | None = None) -> dict[str, Path]:
+def export_report(
+    model,
+    images,
+    metrics: dict | None,
+    output_dir: str | os.PathLike,
+    progress: ProgressFn = ignore,
+    *,
+    probabilities: np.ndarray | None = None,
+    cancel: CancelToken | None = None,
+) -> dict[str, Path]:
     """Write the report of ``model`` on ``images`` (the preprocessed test split) into ``output_dir``.
 
     ``metrics`` is :func:`trainer.evaluation.evaluate.metrics_from_predictions`' result (computed here when None);
@@ -123,8 +130,10 @@ def earlier_report_files(output: Path) -> list[str]:
     foreign = [name for name in entries if name != MANIFEST and not _unchanged(output / name, written.get(name))]
     if foreign or not written:
         shown = ", ".join(foreign[:5] or entries[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise MathSymError(f"Report folder {output} holds files that no report wrote or that were changed since "
-                           f"({shown}); choose a new or empty folder. Nothing was changed.")
+        raise MathSymError(
+            f"Report folder {output} holds files that no report wrote or that were changed since "
+            f"({shown}); choose a new or empty folder. Nothing was changed."
+        )
     return [name for name in entries if name != MANIFEST]
 
 
@@ -186,8 +195,18 @@ def _move_into_place(staging: Path, output: Path) -> None:
 
 # -- writing ------------------------------------------------------------------------------------------------
 
-def _write_all(folder: Path, model, images, metrics: dict, probabilities: np.ndarray, labels: list[str],
-               progress: ProgressFn, cancel: CancelToken | None, steps: int) -> dict[str, Path]:
+
+def _write_all(
+    folder: Path,
+    model,
+    images,
+    metrics: dict,
+    probabilities: np.ndarray,
+    labels: list[str],
+    progress: ProgressFn,
+    cancel: CancelToken | None,
+    steps: int,
+) -> dict[str, Path]:
     from matplotlib.backends.backend_pdf import PdfPages
 
     files = {kind: folder / name for kind, name in FILES.items()}
@@ -236,13 +255,21 @@ def _misclassified(images, probabilities: np.ndarray, predicted: np.ndarray) -> 
     return wrong
 
 
-def _write_numbers(files: dict[str, Path], name: str, model_path: str, card, images, metrics: dict, labels: list[str],
-                   wrong: list[tuple[int, int, float]]) -> None:
+def _write_numbers(
+    files: dict[str, Path],
+    name: str,
+    model_path: str,
+    card,
+    images,
+    metrics: dict,
+    labels: list[str],
+    wrong: list[tuple[int, int, float]],
+) -> None:
     matrix = np.asarray(metrics["confusion_matrix"], dtype=int)
     with open(files["confusion_csv"], "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["true \\ predicted", *labels])
-        for label, row in zip(labels, matrix):
+        for label, row in zip(labels, matrix, strict=True):
             w.writerow([label, *row.tolist()])
     report = metrics.get("classification_report", {})
     with open(files["per_class_csv"], "w", newline="", encoding="utf-8") as f:
@@ -251,8 +278,16 @@ def _write_numbers(files: dict[str, Path], name: str, model_path: str, card, ima
         for key in [*labels, "macro avg", "weighted avg"]:
             r = report.get(key)
             if r:
-                w.writerow([key, symbol(key) if key in labels else "", f"{r['precision']:.4f}", f"{r['recall']:.4f}",
-                            f"{r['f1-score']:.4f}", int(r["support"])])
+                w.writerow(
+                    [
+                        key,
+                        symbol(key) if key in labels else "",
+                        f"{r['precision']:.4f}",
+                        f"{r['recall']:.4f}",
+                        f"{r['f1-score']:.4f}",
+                        int(r["support"]),
+                    ]
+                )
         w.writerow(["accuracy", "", "", "", f"{metrics.get('test_accuracy', 0.0):.4f}", metrics.get("test_images", "")])
     with open(files["misclassified_csv"], "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -262,18 +297,29 @@ def _write_numbers(files: dict[str, Path], name: str, model_path: str, card, ima
     summary = {
         "model": name,
         "model_path": model_path,
-        **({"architecture": card.architecture, "preprocessing": card.preprocessing, "input_size": card.input_size}
-           if card is not None else {}),
+        **(
+            {"architecture": card.architecture, "preprocessing": card.preprocessing, "input_size": card.input_size}
+            if card is not None
+            else {}
+        ),
         "labels": labels,
         **metrics,
-        "misclassified": [{"file": str(images.paths[i]), "true": labels[int(images.y[i])], "predicted": labels[p],
-                           "confidence": round(c, 6)} for i, p, c in wrong],
+        "misclassified": [
+            {
+                "file": str(images.paths[i]),
+                "true": labels[int(images.y[i])],
+                "predicted": labels[p],
+                "confidence": round(c, 6),
+            }
+            for i, p, c in wrong
+        ],
         "unreadable": [[str(p), m] for p, m in getattr(images, "failures", [])],
     }
     files["metrics_json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 # -- figures ------------------------------------------------------------------------------------------------
+
 
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
@@ -309,8 +355,16 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], name: str, metrics: 
                 color = "white" if share[i, j] > 0.55 else "#08306b"
             else:
                 color = "white" if share[i, j] > 0.35 else "#67000d"
-            ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=font, color=color,
-                    fontweight="normal" if i == j else "bold")
+            ax.text(
+                j,
+                i,
+                str(m[i, j]),
+                ha="center",
+                va="center",
+                fontsize=font,
+                color=color,
+                fontweight="normal" if i == j else "bold",
+            )
     # Label and symbol together ("mul ×", "x x"), so × and x cannot be mistaken; a digit is its own symbol.
     ax.set_xticks(range(n), [_header(x, "\n") for x in labels], fontsize=9)
     ax.set_yticks(range(n), [_header(x, " ") for x in labels], fontsize=10)
@@ -387,7 +441,7 @@ def report_figure(metrics: dict, labels: list[str], name: str):
 
 def gallery_figures(images, wrong: list[tuple[int, int, float]], labels: list[str], name: str) -> list:
     """Pages of misclassified inputs (what the model saw), captioned with file, true -> predicted, confidence."""
-    shown = wrong[:GALLERY_PAGE * GALLERY_PAGES]
+    shown = wrong[: GALLERY_PAGE * GALLERY_PAGES]
     if not shown:
         fig = _figure(7.5, 2.0)
         fig.text(0.5, 0.5, "No misclassified test images.", ha="center", va="center", fontsize=14)
@@ -396,7 +450,7 @@ def gallery_figures(images, wrong: list[tuple[int, int, float]], labels: list[st
     pages = []
     count = math.ceil(len(shown) / GALLERY_PAGE)
     for page in range(count):
-        items = shown[page * GALLERY_PAGE:(page + 1) * GALLERY_PAGE]
+        items = shown[page * GALLERY_PAGE : (page + 1) * GALLERY_PAGE]
         cols = min(GALLERY_COLUMNS, len(items)) if count == 1 else GALLERY_COLUMNS
         rows = math.ceil(len(items) / cols)
         fig = _figure(max(5.5, 1.7 * cols), 2.3 * rows + 0.8)
@@ -412,13 +466,17 @@ def gallery_figures(images, wrong: list[tuple[int, int, float]], labels: list[st
             if len(file) > 24:
                 file = file[:10] + "…" + file[-12:]
             true = labels[int(images.y[i])]
-            ax.set_title(f"{file}\ntrue {_short(true)}\nread {_short(labels[pred])}, {conf * 100:.0f} %", fontsize=8,
-                         linespacing=1.15)
+            ax.set_title(
+                f"{file}\ntrue {_short(true)}\nread {_short(labels[pred])}, {conf * 100:.0f} %",
+                fontsize=8,
+                linespacing=1.15,
+            )
         more = f" (page {page + 1} of {count})" if count > 1 else ""
         hidden = len(wrong) - len(shown)
         tail = f"; {hidden} more not shown" if hidden and page == count - 1 else ""
-        fig.suptitle(f"Misclassified test images: {name}\n{len(wrong)} wrong, most confident first{more}{tail}",
-                     fontsize=11)
+        fig.suptitle(
+            f"Misclassified test images: {name}\n{len(wrong)} wrong, most confident first{more}{tail}", fontsize=11
+        )
         pages.append(fig)
     return pages
 

@@ -8,14 +8,14 @@ templates, as the app's canvas makes them. No Qt; shared by tests and ``benchmar
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 
-from trainer.labels import CLASS_NAMES
 from trainer.data.preprocess import edge_line_halo, stroke_width
 from trainer.data.strokes import draw_symbol
+from trainer.labels import CLASS_NAMES
 
 Variant = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -91,7 +91,7 @@ def tight28(rgb, rng):
     side = max(crop.shape)
     square = np.zeros((side, side), np.float32)
     oy, ox = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
-    square[oy:oy + crop.shape[0], ox:ox + crop.shape[1]] = crop
+    square[oy : oy + crop.shape[0], ox : ox + crop.shape[1]] = crop
     small = cv2.resize(square, (24, 24), interpolation=cv2.INTER_AREA)
     return compose(np.pad(small, 2))
 
@@ -106,7 +106,7 @@ def _placed(rgb, scale: float, centre: tuple[float, float], canvas: int = 448) -
     out = np.zeros((canvas, canvas), np.float32)
     cy, cx = int(centre[0] * canvas - h / 2), int(centre[1] * canvas - w / 2)
     cy, cx = int(np.clip(cy, 0, canvas - h)), int(np.clip(cx, 0, canvas - w))
-    out[cy:cy + h, cx:cx + w] = crop
+    out[cy : cy + h, cx : cx + w] = crop
     return compose(out)
 
 
@@ -135,7 +135,7 @@ def photographed(rgb, rng):
     image = paper * (1 - alpha[..., None]) + ink * alpha[..., None]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(angle) * (xx / w - 0.5) + np.sin(angle) * (yy / h - 0.5))
+    ramp = np.cos(angle) * (xx / w - 0.5) + np.sin(angle) * (yy / h - 0.5)
     light = 1.0 - rng.uniform(0.25, 0.45) * (ramp + 0.5)
     image = image * light[..., None]
     image += rng.normal(0, 6, image.shape)
@@ -164,15 +164,18 @@ def apply_variant(name: str, images: list[np.ndarray], seed: int = 0) -> list[np
     return [VARIANTS[name](img, rng) for img in images]
 
 
-def canvas_drawings(per_class: int = 10, seed: int = 0, size: int = 280,
-                    classes: tuple[str, ...] = CLASS_NAMES) -> tuple[list[np.ndarray], np.ndarray]:
+def canvas_drawings(
+    per_class: int = 10, seed: int = 0, size: int = 280, classes: tuple[str, ...] = CLASS_NAMES
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Jittered stroke-template drawings as the app's canvas renders them: several pen colours and widths."""
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for label, name in enumerate(classes):
         for i in range(per_class):
-            style = {"ink": _COLOURS[i % len(_COLOURS)] if i % 3 else (0, 0, 0),
-                     "width": float(rng.uniform(0.02, 0.07))}
+            style = {
+                "ink": _COLOURS[i % len(_COLOURS)] if i % 3 else (0, 0, 0),
+                "width": float(rng.uniform(0.02, 0.07)),
+            }
             images.append(draw_symbol(name, rng, size=size, **style))
             labels.append(label)
     return images, np.array(labels, np.int32)

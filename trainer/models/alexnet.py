@@ -32,8 +32,7 @@ def check_alexnet_settings(input_size: int, activation: str = "relu") -> None:
         raise ModelError(f"AlexNet needs images of at least {MIN_INPUT_SIZE} pixels; got {input_size}.")
 
 
-def build_alexnet(num_classes: int, input_size: int = 224, activation: str = "relu",
-                  learning_rate: float = 1e-3):
+def build_alexnet(num_classes: int, input_size: int = 224, activation: str = "relu", learning_rate: float = 1e-3):
     """The notebook's AlexNet, compiled (Adam ``learning_rate``, categorical cross-entropy, accuracy)."""
     import keras
     from keras import layers
@@ -66,6 +65,9 @@ def build_alexnet(num_classes: int, input_size: int = 224, activation: str = "re
         ],
         name="alexnet",
     )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model

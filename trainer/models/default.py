@@ -23,10 +23,18 @@ def front(input_size: int = 224, internal: int = INTERNAL) -> keras.Sequential:
         reduce = layers.AveragePooling2D(input_size // internal, name="area_resize")
     else:
         reduce = layers.Resizing(internal, internal, interpolation="area", name="area_resize")
-    grey = layers.Conv2D(1, 1, use_bias=False, trainable=False, name="grey",
-                         kernel_initializer=keras.initializers.Constant(1.0 / 3.0))
-    return keras.Sequential([keras.Input((input_size, input_size, 3)), reduce,
-                             layers.Rescaling(-1.0 / 255.0, offset=1.0, name="ink"), grey], name="front")
+    grey = layers.Conv2D(
+        1, 1, use_bias=False, trainable=False, name="grey", kernel_initializer=keras.initializers.Constant(1.0 / 3.0)
+    )
+    return keras.Sequential(
+        [
+            keras.Input((input_size, input_size, 3)),
+            reduce,
+            layers.Rescaling(-1.0 / 255.0, offset=1.0, name="ink"),
+            grey,
+        ],
+        name="front",
+    )
 
 
 def _block(x, filters: int, convs: int, name: str):
@@ -37,8 +45,9 @@ def _block(x, filters: int, convs: int, name: str):
     return x
 
 
-def core(classes: int, internal: int = INTERNAL, widths: tuple[int, ...] = WIDTHS,
-         dropout: float = 0.25) -> keras.Model:
+def core(
+    classes: int, internal: int = INTERNAL, widths: tuple[int, ...] = WIDTHS, dropout: float = 0.25
+) -> keras.Model:
     """The CNN on (internal, internal, 1) ink: conv blocks with BatchNorm, global pooling, softmax."""
     inputs = keras.Input((internal, internal, 1), name="ink")
     x = inputs
@@ -66,5 +75,5 @@ def reduce_inputs(x: np.ndarray, input_size: int, internal: int = INTERNAL, batc
     model = front(input_size, internal)
     out = np.empty((len(x), internal, internal, 1), np.float32)
     for start in range(0, len(x), batch):
-        out[start:start + batch] = model(x[start:start + batch].astype(np.float32), training=False)
+        out[start : start + batch] = model(x[start : start + batch].astype(np.float32), training=False)
     return out

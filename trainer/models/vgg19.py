@@ -63,8 +63,9 @@ def imagenet_weights_path() -> Path:
     target = cache / "models" / WEIGHTS_FILE
     try:
         with contextlib.redirect_stdout(sys.stderr):  # Keras prints download progress; stdout may be JSON
-            path = keras.utils.get_file(WEIGHTS_FILE, _weights_url(), cache_subdir="models",
-                                        file_hash=WEIGHTS_HASH, cache_dir=str(cache))
+            path = keras.utils.get_file(
+                WEIGHTS_FILE, _weights_url(), cache_subdir="models", file_hash=WEIGHTS_HASH, cache_dir=str(cache)
+            )
     except Exception as exc:  # noqa: BLE001  (URL errors, HTTP errors, hash mismatch: all mean "not here")
         raise WeightsError(
             "The ImageNet VGG19 weights are not in the Keras cache and could not be downloaded "
@@ -106,7 +107,10 @@ def build_vgg19_base(input_size: int = 224, weights: str | os.PathLike | None = 
                 problem = exc
         skipped = [w for w in caught if "skipping" in str(w.message).lower() or "could not" in str(w.message).lower()]
         if problem is not None or skipped:
-            detail = f"{type(problem).__name__}: {_first_line(problem)}" if problem else _first_line(skipped[0].message)
+            if problem is not None:
+                detail = f"{type(problem).__name__}: {_first_line(problem)}"
+            else:
+                detail = str(skipped[0].message).splitlines()[0]
             raise WeightsError(
                 f"{path.name} does not hold VGG19 convolutional-base weights (no top) that fit this network ({detail})."
             ) from problem
@@ -114,8 +118,9 @@ def build_vgg19_base(input_size: int = 224, weights: str | os.PathLike | None = 
     return base
 
 
-def build_vgg19(num_classes: int, input_size: int = 224, weights: str | os.PathLike | None = "imagenet",
-                learning_rate: float = 1e-3):
+def build_vgg19(
+    num_classes: int, input_size: int = 224, weights: str | os.PathLike | None = "imagenet", learning_rate: float = 1e-3
+):
     """The notebook's VGG19 model (frozen base + Flatten + Dropout 0.5 + Dense softmax), compiled."""
     import keras
     from keras import layers
@@ -137,8 +142,11 @@ def build_vgg19(num_classes: int, input_size: int = 224, weights: str | os.PathL
 def compile_classifier(model, learning_rate: float = 1e-3) -> None:
     import keras
 
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
 
 def feature_extractor(model):

@@ -119,10 +119,13 @@ def card_summary(path: Path, card: ModelCard) -> list[str]:
     """The card as aligned human-readable lines (``mathsym-train info``)."""
     from trainer.labels import symbol
 
-    lines = [f"Model:          {path}", f"Architecture:   {card.architecture}",
-             f"Input:          {card.input_size}x{card.input_size} RGB, preprocessing {card.preprocessing!r}, "
-             f"scaling {card.scaling}",
-             f"Labels ({len(card.labels)}):    " + " ".join(symbol(x) for x in card.labels)]
+    lines = [
+        f"Model:          {path}",
+        f"Architecture:   {card.architecture}",
+        f"Input:          {card.input_size}x{card.input_size} RGB, preprocessing {card.preprocessing!r}, "
+        f"scaling {card.scaling}",
+        f"Labels ({len(card.labels)}):    " + " ".join(symbol(x) for x in card.labels),
+    ]
     if card.created:
         lines.append(f"Created:        {card.created}")
     d = card.dataset
@@ -133,15 +136,21 @@ def card_summary(path: Path, card: ModelCard) -> list[str]:
         if d.get("unreadable"):
             extra.append(f"{len(d['unreadable'])} unreadable")
         if d.get("duplicate_groups") is not None:
-            extra.append(f"{d['duplicate_groups']} duplicate groups, {len(d.get('cross_class_duplicates') or [])} "
-                         "across classes")
-        lines.append(f"Dataset:        {d.get('path', '?')} ({d.get('images', '?')} images"
-                     + (f"; {', '.join(extra)}" if extra else "") + ")")
+            extra.append(
+                f"{d['duplicate_groups']} duplicate groups, {len(d.get('cross_class_duplicates') or [])} across classes"
+            )
+        lines.append(
+            f"Dataset:        {d.get('path', '?')} ({d.get('images', '?')} images"
+            + (f"; {', '.join(extra)}" if extra else "")
+            + ")"
+        )
     s = card.split
     if s:
-        lines.append(f"Split:          {s.get('kind', '?')}, seed {s.get('seed', '?')}: train {s.get('train', '?')}"
-                     f" (fit {s.get('fit', '?')}, validation {s.get('val', '?')}), test {s.get('test', '?')}, "
-                     f"fingerprint {s.get('test_fingerprint', '?')}")
+        lines.append(
+            f"Split:          {s.get('kind', '?')}, seed {s.get('seed', '?')}: train {s.get('train', '?')}"
+            f" (fit {s.get('fit', '?')}, validation {s.get('val', '?')}), test {s.get('test', '?')}, "
+            f"fingerprint {s.get('test_fingerprint', '?')}"
+        )
     m = card.metrics
     if m and m.get("test_accuracy") is not None:
         total = m.get("test_images", 0)

@@ -66,27 +66,47 @@ LIST: Check = (lambda v: isinstance(v, list), "a list")
 #: Keys inside each section (all optional; other keys are kept unchecked) and what they must hold.
 SECTIONS: dict[str, dict[str, Check]] = {
     "dataset": {
-        "path": TEXT, "images": COUNT, "skipped": TEXTS, "duplicate_groups": COUNT,
-        "unreadable": (_list_of(lambda x: isinstance(x, list) and len(x) == 2 and all(map(_is_str, x))),
-                       "a list of [path, reason] pairs"),
+        "path": TEXT,
+        "images": COUNT,
+        "skipped": TEXTS,
+        "duplicate_groups": COUNT,
+        "unreadable": (
+            _list_of(lambda x: isinstance(x, list) and len(x) == 2 and all(map(_is_str, x))),
+            "a list of [path, reason] pairs",
+        ),
         "cross_class_duplicates": (_list_of(_list_of(_is_str)), "a list of lists of paths"),
     },
     "split": {
-        "kind": TEXT, "seed": INT, "train": COUNT, "test": COUNT, "fit": COUNT, "val": COUNT,
-        "test_fingerprint": TEXT, "moved_to_train": COUNT, "validation": FRACTION,
+        "kind": TEXT,
+        "seed": INT,
+        "train": COUNT,
+        "test": COUNT,
+        "fit": COUNT,
+        "val": COUNT,
+        "test_fingerprint": TEXT,
+        "moved_to_train": COUNT,
+        "validation": FRACTION,
         "ratio": (_list_of(_is_number), "a list of numbers"),
         "test_per_class": (_dict_of(_is_int), "an object of counts per class"),
         "subset_per_class": (_or_none(_is_int), "a whole number or null"),
     },
     "metrics": {
         "test_accuracy": (_or_none(FRACTION[0]), "a number from 0 to 1 or null"),
-        "test_images": COUNT, "test_errors": COUNT,
+        "test_images": COUNT,
+        "test_errors": COUNT,
         "per_class_recall": (_dict_of(FRACTION[0]), "an object of numbers from 0 to 1 per class"),
         "confusion_matrix": (_list_of(_list_of(_is_int)), "a list of rows of whole numbers"),
-        "classification_report": OBJECT, "evaluated": TEXT, "evaluated_split": OBJECT, "unreadable": LIST,
+        "classification_report": OBJECT,
+        "evaluated": TEXT,
+        "evaluated_split": OBJECT,
+        "unreadable": LIST,
     },
     "training": {
-        "command": TEXT, "epochs": COUNT, "batch_size": COUNT, "seconds": NUMBER, "history": LIST,
+        "command": TEXT,
+        "epochs": COUNT,
+        "batch_size": COUNT,
+        "seconds": NUMBER,
+        "history": LIST,
         "best_epoch": (_or_none(_is_int), "a whole number or null"),
     },
     "versions": {},
@@ -124,8 +144,9 @@ def card_version(data: dict) -> int:
     version = data.get("card_version", 1)
     _need(_is_int(version) and version >= 1, '"card_version"', "a whole number from 1", version)
     if version > CARD_VERSION:
-        raise ModelError(f"it is card version {version}, newer than this MathSym reads ({CARD_VERSION}); "
-                         "update MathSym")
+        raise ModelError(
+            f"it is card version {version}, newer than this MathSym reads ({CARD_VERSION}); update MathSym"
+        )
     return version
 
 
@@ -141,8 +162,9 @@ def check_card(data: dict) -> None:
         size = data["input_size"]
         _need(_is_int(size) and 8 <= size <= 1024, '"input_size"', "a whole number from 8 to 1024", size)
     if "preprocessing" in data:
-        _need(data["preprocessing"] in METHODS, '"preprocessing"', f"one of {', '.join(METHODS)}",
-              data["preprocessing"])
+        _need(
+            data["preprocessing"] in METHODS, '"preprocessing"', f"one of {', '.join(METHODS)}", data["preprocessing"]
+        )
     if "scaling" in data:
         _need(data["scaling"] in SCALINGS, '"scaling"', "inside or outside", data["scaling"])
     for key in ("created", "notes"):

@@ -16,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from trainer.atomic import fsync_file, orphan_pattern, remove_orphans, replace_together, roll_back
+from trainer.atomic import atomic_write_bytes, fsync_file, orphan_pattern, remove_orphans, replace_together, roll_back
 from trainer.errors import ModelError
 from trainer.paths import card_path
 from trainer.serving.card import ModelCard
+from trainer.serving.card_schema import CARD_FORMAT, CARD_VERSION
+from trainer.serving.onnx import twin_path
 
 CONTRACT_ENTRY = "mathsym-contract.json"
 CONTRACT_FORMAT = "mathsym-model-contract/1"
@@ -32,11 +34,6 @@ CONTRACT_KEYS = ("labels", "input_size", "preprocessing", "scaling")
 #: How long a save waits for another save of the same model, and a load for a save in progress (seconds).
 SAVE_LOCK_TIMEOUT = 600.0
 LOAD_LOCK_TIMEOUT = 60.0
-
-
-def twin_path(model_path: Path) -> Path:
-    """``X.keras`` -> ``X.onnx``."""
-    return model_path.with_suffix(".onnx")
 
 
 def journal_path(model_path: Path) -> Path:
@@ -72,8 +69,9 @@ def read_contract(keras_file: Path) -> dict | None:
                 return None
             data = json.loads(z.read(CONTRACT_ENTRY).decode("utf-8"))
     except (zipfile.BadZipFile, EOFError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        raise ModelError(f"Model file {keras_file} is damaged (truncated or corrupt: {exc}); it is not a "
-                         "loadable Keras model.") from exc
+        raise ModelError(
+            f"Model file {keras_file} is damaged (truncated or corrupt: {exc}); it is not a loadable Keras model."
+        ) from exc
     except OSError as exc:
         raise ModelError(f"Model file {keras_file} cannot be read: {exc.strerror or exc}.") from exc
     if not isinstance(data, dict) or data.get("format") != CONTRACT_FORMAT:
@@ -88,18 +86,24 @@ def check_files(model_path: Path, card: ModelCard) -> None:
     recorded = read_contract(model_path) if model_path.suffix.lower() == ".keras" else None
     expected = (card.files or {}).get("model")
     if expected and file_sha256(model_path) != expected:
-        raise ModelError(f"Model file {model_path} does not match its card {cpath} (SHA-256 differs): the model "
-                         "was damaged, edited or only half replaced; save or restore the pair together.")
+        raise ModelError(
+            f"Model file {model_path} does not match its card {cpath} (SHA-256 differs): the model "
+            "was damaged, edited or only half replaced; save or restore the pair together."
+        )
     if recorded is None:
         if card.card_version >= 2 and model_path.suffix.lower() == ".keras":
-            raise ModelError(f"Model file {model_path} lacks the contract its card {cpath} requires (labels, "
-                             "input size, preprocessing); it was not saved by MathSym.")
+            raise ModelError(
+                f"Model file {model_path} lacks the contract its card {cpath} requires (labels, "
+                "input size, preprocessing); it was not saved by MathSym."
+            )
         return  # a model saved before contracts existed (version 1 card): the legacy path
     for key in CONTRACT_KEYS:
         if recorded.get(key) != getattr(card, key):
-            raise ModelError(f"The card {cpath} says {key} {_short(getattr(card, key))}, but the model file "
-                             f"{model_path} was saved with {_short(recorded.get(key))}; the card does not "
-                             "belong to this model.")
+            raise ModelError(
+                f"The card {cpath} says {key} {_short(getattr(card, key))}, but the model file "
+                f"{model_path} was saved with {_short(recorded.get(key))}; the card does not "
+                "belong to this model."
+            )
 
 
 def _short(value: object) -> str:
@@ -128,8 +132,7 @@ def locked(model_path: Path, timeout: float) -> Iterator[None]:
     try:
         lock.acquire()
     except Timeout as exc:
-        raise ModelError(f"{model_path} is being saved by another process; try again when it has finished.") \
-            from exc
+        raise ModelError(f"{model_path} is being saved by another process; try again when it has finished.") from exc
     try:
         yield
     finally:
@@ -149,7 +152,9 @@ def recover(model_path: Path) -> bool:
     return rolled_back
 
 
-def commit(model_path: Path, model_tmp: Path, card_tmp: Path, twin_tmp: Path | None, abort=lambda: False) -> None:
+def commit(
+    model_path: Path, model_tmp: Path, card_tmp: Path, twin_tmp: Path | None, abort: Callable[[], bool] = lambda: False
+) -> None:
     """Put finished temp files in place in the safe order: twin (or remove a stale one), model, card last."""
     for tmp in (model_tmp, card_tmp, twin_tmp):
         if tmp is not None:
@@ -168,7 +173,8 @@ def repair(model_path: Path) -> None:
     pattern = orphan_pattern(_names(model_path))
     folder = model_path.parent
     if not journal_path(model_path).exists() and not any(
-            pattern.fullmatch(p.name) for p in (folder.iterdir() if folder.is_dir() else ())):
+        pattern.fullmatch(p.name) for p in (folder.iterdir() if folder.is_dir() else ())
+    ):
         return
     try:
         with locked(model_path, LOAD_LOCK_TIMEOUT):
@@ -179,8 +185,6 @@ def repair(model_path: Path) -> None:
 
 def stamp_card(card: ModelCard, model_tmp: Path, twin_tmp: Path | None, twin_missing: str | None) -> bytes:
     """The card's bytes with the hashes of the files it will sit beside."""
-    from trainer.serving.card_schema import CARD_FORMAT, CARD_VERSION
-
     card.files = {"model": file_sha256(model_tmp), "onnx": file_sha256(twin_tmp) if twin_tmp is not None else None}
     if twin_missing:
         card.files["onnx_missing"] = twin_missing
@@ -192,8 +196,6 @@ def stamp_card(card: ModelCard, model_tmp: Path, twin_tmp: Path | None, twin_mis
 def update_card(model_path: Path, card: ModelCard) -> None:
     """Rewrite the card of an existing model (new metrics), under the lock, after checking that the model file
     is still the one the card describes; the recorded hashes stay valid because the model is unchanged."""
-    from trainer.atomic import atomic_write_bytes
-
     with locked(model_path, SAVE_LOCK_TIMEOUT):
         recover(model_path)
         check_files(model_path, card)

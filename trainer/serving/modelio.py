@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,7 +18,10 @@ from trainer.paths import card_path
 from trainer.progress import CancelToken
 from trainer.serving import modelfiles
 from trainer.serving.card import ModelCard, legacy_notebook_card
-from trainer.serving.onnx import Session, sha256, twin_path
+from trainer.serving.onnx import Session, twin_path
+
+if TYPE_CHECKING:
+    from trainer.serving.interruptible import InterruptibleForward
 
 MODEL_SUFFIXES = (".keras", ".h5")
 
@@ -71,8 +75,13 @@ def _export_twin(model, card: ModelCard, path: Path) -> tuple[Path | None, str |
     shape = getattr(model, "input_shape", None)
     size = shape[1] if isinstance(shape, tuple) and len(shape) == 4 and shape[1] else card.input_size
     rng = np.random.default_rng(0)
-    check = np.concatenate([np.zeros((1, size, size, 3), np.uint8), np.full((1, size, size, 3), 255, np.uint8),
-                            rng.integers(0, 256, (2, size, size, 3), dtype=np.uint8)])
+    check = np.concatenate(
+        [
+            np.zeros((1, size, size, 3), np.uint8),
+            np.full((1, size, size, 3), 255, np.uint8),
+            rng.integers(0, 256, (2, size, size, 3), dtype=np.uint8),
+        ]
+    )
     tmp = temp_beside(twin_path(path))
     try:
         export_onnx(model, tmp, check, scale=1 / 255 if card.scaling == "outside" else 1.0)
@@ -107,7 +116,7 @@ class LoadedModel:
 
         self._forward = forward
         self._scale = scale
-        self._interruptible = None  # built by warm_up
+        self._interruptible: InterruptibleForward | None = None  # built by warm_up
 
     @property
     def labels(self) -> list[str]:
@@ -126,7 +135,7 @@ class LoadedModel:
         inputs = np.asarray(inputs, dtype=np.uint8)
         if inputs.ndim == 3:
             inputs = inputs[None]
-        out = [self._run_batch(inputs[i:i + batch_size]) for i in range(0, len(inputs), batch_size)]
+        out = [self._run_batch(inputs[i : i + batch_size]) for i in range(0, len(inputs), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
     def _run_batch(self, batch: np.ndarray) -> np.ndarray:
@@ -146,8 +155,9 @@ class LoadedModel:
         against :meth:`predict_inputs` traces the batch graph too."""
         from trainer.serving.interruptible import InterruptibleForward
 
-        self._interruptible = InterruptibleForward.for_model(self.keras_model, self.card.input_size, self._scale,
-                                                             self.predict_inputs)
+        self._interruptible = InterruptibleForward.for_model(
+            self.keras_model, self.card.input_size, self._scale, self.predict_inputs
+        )
 
     @property
     def interruptible(self) -> bool:
@@ -184,16 +194,19 @@ class OnnxModel(LoadedModel):
         """The twin ``twin`` of model file ``path``; ModelError when it is unreadable or does not match the
         card (its recorded sha256, labels or input size)."""
         expected = _recorded_twin_hash(card)
-        if expected and sha256(twin) != expected:
+        if expected and modelfiles.file_sha256(twin) != expected:
             raise ModelError("its sha256 differs from the one in the model card")
         session = Session(twin)
         size = session.input_shape[1]
         if card is None:
             card = legacy_notebook_card(path, size if isinstance(size, int) else 224)
-        if session.input_shape[1:] != (card.input_size, card.input_size, 3) or \
-                session.output_shape[-1] != len(card.labels):
-            raise ModelError(f"it maps {session.input_shape} to {session.output_shape}, but the card says "
-                             f"{card.input_size}x{card.input_size} RGB to {len(card.labels)} classes")
+        if session.input_shape[1:] != (card.input_size, card.input_size, 3) or session.output_shape[-1] != len(
+            card.labels
+        ):
+            raise ModelError(
+                f"it maps {session.input_shape} to {session.output_shape}, but the card says "
+                f"{card.input_size}x{card.input_size} RGB to {len(card.labels)} classes"
+            )
         return cls(session, card, path)
 
     @property
@@ -278,7 +291,7 @@ def add_twin(path: str | os.PathLike) -> Path:
             export_onnx(model.keras_model, temps[0], check, 1 / 255 if model.card.scaling == "outside" else 1.0)
             changes = [(temps[0], twin)]
             if model.card.files:
-                model.card.files = {**model.card.files, "onnx": sha256(temps[0])}
+                model.card.files = {**model.card.files, "onnx": modelfiles.file_sha256(temps[0])}
                 model.card.files.pop("onnx_missing", None)
                 temps.append(temp_beside(card_path(path)))
                 temps[1].write_bytes(model.card.to_json().encode("utf-8"))
@@ -321,10 +334,12 @@ def _check_against_card(model, card: ModelCard, path: Path) -> None:
             "belong to this model."
         )
     shape = model.input_shape
-    if isinstance(shape, list) or len(shape) != 4 or shape[3] != 3 or (
-        shape[1] is not None and (shape[1], shape[2]) != (card.input_size, card.input_size)
+    if (
+        isinstance(shape, list)
+        or len(shape) != 4
+        or shape[3] != 3
+        or (shape[1] is not None and (shape[1], shape[2]) != (card.input_size, card.input_size))
     ):
         raise ModelError(
-            f"{path.name} takes inputs of shape {shape}, but its card says {card.input_size}x"
-            f"{card.input_size} RGB."
+            f"{path.name} takes inputs of shape {shape}, but its card says {card.input_size}x{card.input_size} RGB."
         )

@@ -1,14 +1,13 @@
-"""The ONNX twin of a saved model: ``X.onnx`` beside ``X.keras`` (or a notebook ``X.h5``).
+"""The ONNX twin of a saved model (``X.onnx`` beside ``X.keras`` or a notebook ``X.h5``): export and runtime.
 
-The pad and ``predict`` run the twin with ONNX Runtime, which starts in a fraction of a second and needs no
-TensorFlow; training, evaluation and the export itself keep using Keras. The twin takes the same uint8
+The pad, ``predict`` and ``read`` run the twin with ONNX Runtime, which starts in a fraction of a second and
+needs no TensorFlow; training, tuning and the export itself use Keras. The twin takes the same uint8
 (N, size, size, 3) inputs the preprocessing makes and returns the same probabilities: the cast (and the
 /255 of legacy notebook models) is part of its graph.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ import numpy as np
 from trainer.atomic import atomic_write_bytes
 from trainer.errors import ModelError
 
-SUFFIX = ".onnx"
 OPSET = 17
 #: Largest difference from the Keras model's probabilities that still counts as the same model.
 TOLERANCE = 1e-4
@@ -30,12 +28,7 @@ INTRA_OP_THREADS = 1
 
 def twin_path(model_path: str | os.PathLike) -> Path:
     """Where the ONNX twin of a model file lives: ``X.keras`` -> ``X.onnx``."""
-    return Path(model_path).with_suffix(SUFFIX)
-
-
-def sha256(path: str | os.PathLike) -> str:
-    """Hex digest of a file's bytes (the card records one per model file)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return Path(model_path).with_suffix(".onnx")
 
 
 def export_onnx(keras_model, path: str | os.PathLike, check_inputs: np.ndarray, scale: float = 1.0) -> None:
@@ -50,8 +43,9 @@ def export_onnx(keras_model, path: str | os.PathLike, check_inputs: np.ndarray, 
 
     check_inputs = np.asarray(check_inputs)
     if check_inputs.dtype != np.uint8 or check_inputs.ndim != 4 or len(check_inputs) == 0:
-        raise ValueError(f"check_inputs must be a non-empty uint8 batch (N, S, S, 3); got {check_inputs.dtype} "
-                         f"{check_inputs.shape}.")
+        raise ValueError(
+            f"check_inputs must be a non-empty uint8 batch (N, S, S, 3); got {check_inputs.dtype} {check_inputs.shape}."
+        )
     size = check_inputs.shape[1]
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8, name="image")])
@@ -63,13 +57,15 @@ def export_onnx(keras_model, path: str | os.PathLike, check_inputs: np.ndarray, 
     except Exception as exc:  # tf2onnx raises many types for ops it cannot convert
         raise ModelError(f"The model cannot be exported to ONNX ({type(exc).__name__}: {exc}).") from exc
     data = proto.SerializeToString()
-    expected = np.concatenate([forward(check_inputs[i:i + 32])["probabilities"].numpy()
-                               for i in range(0, len(check_inputs), 32)])
+    expected = np.concatenate(
+        [forward(check_inputs[i : i + 32])["probabilities"].numpy() for i in range(0, len(check_inputs), 32)]
+    )
     got = Session(data, threads=max(1, os.cpu_count() or 1)).run(check_inputs)
     diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
     if diff > TOLERANCE or not np.array_equal(got.argmax(axis=1), expected.argmax(axis=1)):
-        raise ModelError(f"The ONNX export does not reproduce the Keras model (largest difference {diff:.2g}); "
-                         "it was not written.")
+        raise ModelError(
+            f"The ONNX export does not reproduce the Keras model (largest difference {diff:.2g}); it was not written."
+        )
     try:
         atomic_write_bytes(Path(path), data)
     except OSError as exc:
@@ -126,6 +122,10 @@ class Session:
             raise
         finally:
             self._running = None
+
+    def running(self) -> bool:
+        """True while a :meth:`run_latest` pass is in progress."""
+        return self._running is not None
 
     def supersede(self, ticket: int) -> None:
         """Thread-safe: a :meth:`run_latest` with an older ticket gives up (tickets must increase)."""

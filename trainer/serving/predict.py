@@ -68,7 +68,8 @@ def expand_paths(paths) -> list[Path | Result]:
         p = Path(raw)
         if p.is_dir():
             found = sorted(
-                q for q in p.rglob("*")
+                q
+                for q in p.rglob("*")
                 if q.is_file() and is_image_name(q) and not any(part.startswith(".") for part in q.relative_to(p).parts)
             )
             if not found:
@@ -81,8 +82,9 @@ def expand_paths(paths) -> list[Path | Result]:
     return out
 
 
-def predict_paths(model, paths, k: int = 5, progress: ProgressFn = ignore,
-                  cancel: CancelToken | None = None) -> list[Result]:
+def predict_paths(
+    model, paths, k: int = 5, progress: ProgressFn = ignore, cancel: CancelToken | None = None
+) -> list[Result]:
     """Top-k predictions for files and folders (expanded), in input order; errors are per file.
 
     ``model`` is a :class:`trainer.serving.modelio.LoadedModel`; inputs are preprocessed per its card and predicted
@@ -97,7 +99,7 @@ def predict_paths(model, paths, k: int = 5, progress: ProgressFn = ignore,
         for start in range(0, len(todo), CHUNK):
             if cancel:
                 cancel.check()
-            chunk = [results[i] for i in todo[start:start + CHUNK]]
+            chunk = [results[i] for i in todo[start : start + CHUNK]]
             inputs = list(pool.map(partial(_preprocessed, model), chunk))
             good = [(result, x) for result, x in zip(chunk, inputs, strict=True) if x is not None]
             if good:
@@ -125,7 +127,7 @@ def _file_error(path: Path, exc: Exception) -> str:
     # ImageError messages name the file already; the result line names it too.
     for prefix in (f"{path} ", f"{path}: "):
         if message.startswith(prefix):
-            message = message[len(prefix):]
+            message = message[len(prefix) :]
     return message
 
 

@@ -10,7 +10,6 @@ the base model, the sample counts and a hash of the samples. Nothing is written 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from trainer.data.dataset import DatasetIndex, Sample, scan_dataset
+from trainer.data.dataset import DatasetIndex, Sample, file_digest, scan_dataset
 from trainer.data.loading import Images, load_images
 from trainer.data.samples import SampleError, SampleSet, scan_samples
 from trainer.data.split import notebook_split
@@ -37,7 +36,7 @@ REPLAY_PER_CLASS = 40
 #: Test images per class when the test split is generated (no dataset at hand).
 GENERATED_TEST_PER_CLASS = 20
 #: Train-split images per class, never trained on, that check a new class does not take old classes' images.
-VALIDATION_PER_CLASS = 20
+VALIDATION_PER_CLASS = 100
 #: Only the last this many convolution/dense layers are fine-tuned (the classifier and the layer below it).
 TRAINED_LAYERS = 2
 #: Penalties (subtracted from a new class's logit) tried, smallest first, by :func:`_calibrate_new_classes`.
@@ -63,7 +62,7 @@ class AdaptConfig:
 class _Replay:
     train: Images
     test: Images
-    val: Images  # train-split images not replayed: where a new class may not take old classes' images
+    val: Images | None  # train-split images not replayed, to check new classes: they take no old ones
     source: str  # what was replayed, for the card
     split: dict
     test_files: frozenset[Path] = frozenset()  # never trained on, even when the samples folder holds them
@@ -78,7 +77,7 @@ def _subset(samples: list[Sample], per_class: int, seed: int, skip: int = 0) -> 
     kept = []
     for label in sorted(by_class):
         group = by_class[label]
-        kept += [group[i] for i in sorted(rng.permutation(len(group))[skip:skip + per_class])]
+        kept += [group[i] for i in sorted(rng.permutation(len(group))[skip : skip + per_class])]
     return kept
 
 
@@ -87,23 +86,43 @@ def _relabel(samples: list[Sample], index: DatasetIndex, labels: list[str]) -> l
     return [Sample(s.path, where[index.class_names[s.label]]) for s in samples]
 
 
-def _dataset_replay(root: Path, labels: list[str], card: ModelCard, config: AdaptConfig,
-                    progress: ProgressFn, cancel: CancelToken | None) -> _Replay:
+def _dataset_replay(
+    root: Path,
+    labels: list[str],
+    card: ModelCard,
+    config: AdaptConfig,
+    with_val: bool,
+    progress: ProgressFn,
+    cancel: CancelToken | None,
+) -> _Replay:
     index = scan_dataset(root)
     unknown = [c for c in index.class_names if c not in labels]
     if unknown:
-        raise DatasetError(f"Dataset {root} has classes the model does not know ({', '.join(unknown[:5])}); "
-                           "choose the dataset the model was trained on.")
+        raise DatasetError(
+            f"Dataset {root} has classes the model does not know ({', '.join(unknown[:5])}); "
+            "choose the dataset the model was trained on."
+        )
     split = notebook_split(index)
-    load = {"method": card.preprocessing, "size": card.input_size, "progress": progress, "cancel": cancel}
-    train = load_images(_relabel(_subset(split.train, config.replay_per_class, config.seed), index, labels),
-                        stage="Reading replay images", **load)
-    test = load_images(_relabel(split.test, index, labels), stage="Reading test images", **load)
-    val = load_images(_relabel(_subset(split.train, VALIDATION_PER_CLASS, config.seed, config.replay_per_class),
-                               index, labels), stage="Reading validation images", **load)
-    return _Replay(train, test, val, f"{len(train.y)} images of the train split of {root.resolve()}",
-                   {**split.describe(), "dataset": str(root.resolve())},
-                   frozenset(s.path.resolve() for s in split.test))
+
+    def read(chosen: list[Sample], stage: str) -> Images:
+        return load_images(
+            _relabel(chosen, index, labels), card.preprocessing, card.input_size, progress, cancel, stage=stage
+        )
+
+    train = read(_subset(split.train, config.replay_per_class, config.seed), "Reading replay images")
+    test = read(split.test, "Reading test images")
+    val = None
+    if with_val:
+        held_back = _subset(split.train, VALIDATION_PER_CLASS, config.seed, skip=config.replay_per_class)
+        val = read(held_back, "Reading validation images")
+    return _Replay(
+        train,
+        test,
+        val,
+        f"{len(train.y)} images of the train split of {root.resolve()}",
+        {**split.describe(), "dataset": str(root.resolve())},
+        frozenset(s.path.resolve() for s in split.test),
+    )
 
 
 def _generated(labels: list[str], per_class: int, seed: int, card: ModelCard) -> Images:
@@ -118,29 +137,39 @@ def _generated(labels: list[str], per_class: int, seed: int, card: ModelCard) ->
                 xs.append(to_model_input(draw_symbol(name, rng, size=128), card.preprocessing, card.input_size))
                 ys.append(i)
     if not xs:
-        raise ModelError("The model's classes have no stroke templates to replay; pass the dataset it was "
-                         "trained on (--data).")
+        raise ModelError(
+            "The model's classes have no stroke templates to replay; pass the dataset it was trained on (--data)."
+        )
     return Images(np.stack(xs), np.array(ys, np.int32), [])
 
 
-def _replay(base: LoadedModel, config: AdaptConfig, progress: ProgressFn, cancel: CancelToken | None) -> _Replay:
-    root = config.data or base.card.dataset.get("path")
-    if config.data is not None or (root and Path(root).is_dir()):
-        return _dataset_replay(Path(root), base.labels, base.card, config, progress, cancel)
+def _replay(
+    base: LoadedModel, config: AdaptConfig, with_val: bool, progress: ProgressFn, cancel: CancelToken | None
+) -> _Replay:
+    recorded = base.card.dataset.get("path")
+    root = config.data or (Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else None)
+    if root is not None:
+        return _dataset_replay(Path(root), base.labels, base.card, config, with_val, progress, cancel)
     progress(Progress("Drawing replay symbols", 0, None, "no dataset at hand: replaying template symbols"))
     train = _generated(base.labels, config.replay_per_class, config.seed, base.card)
     test = _generated(base.labels, GENERATED_TEST_PER_CLASS, config.seed + 1, base.card)
-    val = _generated(base.labels, VALIDATION_PER_CLASS, config.seed + 2, base.card)
-    return _Replay(train, test, val, f"{len(train.y)} generated template symbols",
-                   {"kind": "generated template symbols", "seed": config.seed + 1, "test": len(test.y)})
+    val = _generated(base.labels, GENERATED_TEST_PER_CLASS, config.seed + 2, base.card) if with_val else None
+    return _Replay(
+        train,
+        test,
+        val,
+        f"{len(train.y)} generated template symbols",
+        {"kind": "generated template symbols", "seed": config.seed + 1, "test": len(test.y)},
+    )
 
 
 def _grow(model: keras.Model, classes: int, seed: int) -> keras.Model:
     """``model`` with its last Dense layer widened to ``classes`` units: old rows copied, new rows small."""
     last = model.layers[-1]
     if not isinstance(last, keras.layers.Dense):
-        raise ModelError(f"Cannot add classes to this model: its last layer is a {type(last).__name__}, "
-                         "not a Dense layer.")
+        raise ModelError(
+            f"Cannot add classes to this model: its last layer is a {type(last).__name__}, not a Dense layer."
+        )
     kernel, bias = (np.array(w) for w in last.get_weights())
     old = kernel.shape[1]
     rng = np.random.default_rng(seed)
@@ -192,20 +221,28 @@ def _augment_settings(card: ModelCard):
             return AugmentSettings(**recorded)
         except TypeError:
             pass
-    return AugmentSettings(rotate_deg=3.0, shear=0.05, log_scale=0.05, translate=0.03, elastic=0.4, dilate=0.1,
-                           dilate_more=0.0, erode=0.05)
+    return AugmentSettings(
+        rotate_deg=3.0, shear=0.05, log_scale=0.05, translate=0.03, elastic=0.4, dilate=0.1, dilate_more=0.0, erode=0.05
+    )
 
 
 def _as_ink(x: np.ndarray, batch: int = 256) -> np.ndarray:
     """uint8 RGB (dark ink on white) -> float ink (N, H, W, 1), 1 = ink: what augmentation works on."""
     out = np.empty(x.shape[:3] + (1,), np.float32)
     for i in range(0, len(x), batch):
-        out[i:i + batch, ..., 0] = 1.0 - x[i:i + batch].astype(np.float32).mean(axis=-1) / 255.0
+        out[i : i + batch, ..., 0] = 1.0 - x[i : i + batch].astype(np.float32).mean(axis=-1) / 255.0
     return out
 
 
-def _calibrate_new_classes(model: keras.Model, dense: keras.layers.Dense, old: int, val: Images,
-                           base_val: np.ndarray, new_x: np.ndarray, new_y: np.ndarray) -> float:
+def _calibrate_new_classes(
+    model: keras.Model,
+    dense: keras.layers.Dense,
+    old: int,
+    val: Images,
+    base_val: np.ndarray,
+    new_x: np.ndarray,
+    new_y: np.ndarray,
+) -> float:
     """Lower the new classes' bias until they take no more validation images of old classes than the base
     model got wrong, keeping every new-class sample it could read. A new symbol such as ")" otherwise takes
     some slanted 1s; the validation images come from the train split, never from the test split."""
@@ -213,13 +250,14 @@ def _calibrate_new_classes(model: keras.Model, dense: keras.layers.Dense, old: i
     old_ok = (base_val.argmax(1) == val.y).mean()
     val_p = model.predict(val.x.astype(np.float32), verbose=0)
     new_p = model.predict(new_x.astype(np.float32), verbose=0)
+    new_ok_before = (new_p.argmax(1) == new_y).mean()
     best = NEW_CLASS_PENALTIES[0]
     for penalty in NEW_CLASS_PENALTIES:
         scale = np.ones(val_p.shape[1], np.float32)
         scale[old:] = np.exp(-penalty)
         val_ok = ((val_p * scale).argmax(1) == val.y).mean()
         new_ok = ((new_p * scale).argmax(1) == new_y).mean()
-        if new_ok < ((new_p.argmax(1) == new_y).mean()):
+        if new_ok < new_ok_before:
             break  # new drawings start to be missed: stay with the last penalty that kept them
         best = penalty
         if val_ok >= old_ok:
@@ -228,14 +266,6 @@ def _calibrate_new_classes(model: keras.Model, dense: keras.layers.Dense, old: i
     bias[old:] -= best
     dense.set_weights([kernel, bias])
     return best
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
 
 
 def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
@@ -256,18 +286,24 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     if base.card.scaling != "inside":
         raise ModelError(f"{base.name} is a legacy notebook model; adapt a model trained by MathSym instead.")
     labels = list(base.labels) + [c for c in samples.index.class_names if c not in base.labels]
-    new_classes = labels[len(base.labels):]
+    new_classes = labels[len(base.labels) :]
     keras.utils.set_random_seed(config.seed)
 
-    replay = _replay(base, config, progress, cancel)
+    replay = _replay(base, config, bool(new_classes), progress, cancel)
     # A samples folder that is the dataset itself (a fine-tune from the Train menu) gives only its train split.
     chosen = [s for s in samples.index.samples if s.path.resolve() not in replay.test_files]
     if not chosen:
         raise SampleError(f"Every sample in {samples.index.root} is in the test split of the replayed dataset.")
     if config.samples_per_class:
         chosen = _subset(chosen, config.samples_per_class, config.seed)
-    mine = load_images(_relabel(chosen, samples.index, labels), base.card.preprocessing, base.card.input_size,
-                       progress, cancel, stage="Reading samples")
+    mine = load_images(
+        _relabel(chosen, samples.index, labels),
+        base.card.preprocessing,
+        base.card.input_size,
+        progress,
+        cancel,
+        stage="Reading samples",
+    )
     if mine.failures:
         path, message = mine.failures[0]
         raise SampleError(f"Sample {path} cannot be used: {message} Remove it and try again.")
@@ -275,8 +311,9 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
         cancel.check()
 
     # Every sample class is drawn as often per epoch as a replayed class, so five drawings count.
-    repeats = np.concatenate([np.full(n, math.ceil(config.replay_per_class / n))
-                              for n in np.bincount(mine.y, minlength=len(labels)) if n])
+    repeats = np.concatenate(
+        [np.full(n, math.ceil(config.replay_per_class / n)) for n in np.bincount(mine.y, minlength=len(labels)) if n]
+    )
     order = np.argsort(mine.y, kind="stable")
     x = np.concatenate([np.repeat(mine.x[order], repeats, axis=0), replay.train.x])
     y = np.concatenate([np.repeat(mine.y[order], repeats), replay.train.y])
@@ -286,8 +323,7 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     if new_classes:
         trained = _grow(trained, len(labels), config.seed)
     _freeze_all_but_top(trained, TRAINED_LAYERS)
-    progress(Progress("Preparing", 0, None, f"{samples.summary()}: {len(mine.y)} used, {len(replay.train.y)} "
-                                            "replayed"))
+    progress(Progress("Preparing", 0, None, f"{samples.summary()}: {len(mine.y)} used, {len(replay.train.y)} replayed"))
     ink = _as_ink(x) if split is None else np.asarray(split[0].predict(x, batch_size=256, verbose=0))
 
     settings = _augment_settings(base.card)
@@ -298,15 +334,19 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
 
     batch = min(HYPER["batch_size"], len(ink))
     steps = max(1, len(ink) // batch)
-    data = (tf.data.Dataset.from_tensor_slices((ink, one_hot(y, len(labels))))
-            .shuffle(len(ink), seed=config.seed, reshuffle_each_iteration=True)
-            .batch(batch, drop_remainder=True)
-            .map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+    data = (
+        tf.data.Dataset.from_tensor_slices((ink, one_hot(y, len(labels))))
+        .shuffle(len(ink), seed=config.seed, reshuffle_each_iteration=True)
+        .batch(batch, drop_remainder=True)
+        .map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.epochs * steps, alpha=0.05)
-    trained.compile(optimizer=keras.optimizers.Adam(schedule),
-                    loss=keras.losses.CategoricalCrossentropy(label_smoothing=HYPER["label_smoothing"]),
-                    metrics=["accuracy"])
+    trained.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=HYPER["label_smoothing"]),
+        metrics=["accuracy"],
+    )
     reporter = KerasProgress("Learning your handwriting", config.epochs, progress, cancel)
     trained.fit(data, epochs=config.epochs, callbacks=[reporter], verbose=0, shuffle=False)
 
@@ -316,11 +356,18 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     else:
         model = trained
     penalty = 0.0
-    if new_classes:
+    if new_classes and replay.val is not None:
         progress(Progress("Checking the new classes", 0, None))
         new = mine.y >= len(base.labels)
-        penalty = _calibrate_new_classes(model, trained.layers[-1], len(base.labels), replay.val,
-                                         base.predict_inputs(replay.val.x), mine.x[new], mine.y[new])
+        penalty = _calibrate_new_classes(
+            model,
+            trained.layers[-1],
+            len(base.labels),
+            replay.val,
+            base.predict_inputs(replay.val.x),
+            mine.x[new],
+            mine.y[new],
+        )
     used = {labels[i]: int(n) for i, n in enumerate(np.bincount(mine.y, minlength=len(labels))) if n}
     card = _card(base, config, samples, used, replay, labels, new_classes, reporter.history)
     card.training["new_class_penalty"] = penalty
@@ -338,10 +385,20 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     return save_model(model, card, output, cancel)
 
 
-def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, used: dict[str, int], replay: _Replay,
-          labels: list[str], new_classes: list[str], history: list[dict]) -> ModelCard:
-    symbols = {**base.card.dataset.get("symbols", {}),
-               **{c: samples.symbols.get(c, {"symbol": c, "latex": c}) for c in new_classes}}
+def _card(
+    base: LoadedModel,
+    config: AdaptConfig,
+    samples: SampleSet,
+    used: dict[str, int],
+    replay: _Replay,
+    labels: list[str],
+    new_classes: list[str],
+    history: list[dict],
+) -> ModelCard:
+    symbols = {
+        **base.card.dataset.get("symbols", {}),
+        **{c: samples.symbols.get(c, {"symbol": c, "latex": c}) for c in new_classes},
+    }
     return ModelCard(
         labels=labels,
         architecture=base.card.architecture,
@@ -353,10 +410,18 @@ def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, used: dict
         training={
             "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "",
             "kind": "adapt (fine-tuned on personal samples)",
-            "base_model": {"path": str(Path(config.base).resolve()), "sha256": _file_digest(Path(config.base)),
-                           "created": base.card.created, "test_accuracy": base.card.test_accuracy},
-            "samples": {"path": str(Path(config.samples).resolve()), "counts": used,
-                        "hash": samples.digest, "symbols": samples.symbols},
+            "base_model": {
+                "path": str(Path(config.base).resolve()),
+                "sha256": file_digest(Path(config.base)),
+                "created": base.card.created,
+                "test_accuracy": base.card.test_accuracy,
+            },
+            "samples": {
+                "path": str(Path(config.samples).resolve()),
+                "counts": used,
+                "hash": samples.digest,
+                "symbols": samples.symbols,
+            },
             "new_classes": new_classes,
             "replay": replay.source,
             "epochs": config.epochs,
@@ -364,11 +429,10 @@ def _card(base: LoadedModel, config: AdaptConfig, samples: SampleSet, used: dict
             "seed": config.seed,
             **HYPER,
             "trained_layers": f"the last {TRAINED_LAYERS} convolution/dense layers; the rest and every BatchNorm "
-                              "frozen",
+            "frozen",
             "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()} for h in history],
         },
         versions=library_versions(),
         created=now_iso(),
         notes=f"Adapted from {Path(config.base).name} on {sum(used.values())} samples.",
     )
-

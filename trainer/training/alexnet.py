@@ -7,8 +7,8 @@ from pathlib import Path
 
 from trainer.errors import MathSymError
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
-from trainer.training.runs import RunConfig, RunData, finish_run, one_hot, prepare_data
 from trainer.training.callbacks import KerasProgress
+from trainer.training.runs import RunConfig, RunData, finish_run, one_hot, prepare_data
 
 ARCHITECTURE = "alexnet"
 #: The notebook's run settings (the CLI reads these; RunConfig has the same defaults).
@@ -23,8 +23,15 @@ def check_validation(data: RunData, what: str) -> None:
         raise MathSymError(f"{what} has no training images; check the dataset and the subset setting.")
 
 
-def fit_with_early_stopping(model, data: RunData, epochs: int, batch_size: int, stage: str,
-                            progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> dict:
+def fit_with_early_stopping(
+    model,
+    data: RunData,
+    epochs: int,
+    batch_size: int,
+    stage: str,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+) -> dict:
     """Fit on the fit split, stop when val_loss has not improved for PATIENCE epochs, keep the best weights.
 
     Returns the training record for the card (history, epochs run, best epoch). Test data is never seen.
@@ -34,9 +41,15 @@ def fit_with_early_stopping(model, data: RunData, epochs: int, batch_size: int, 
     classes = model.output_shape[-1]
     reporter = KerasProgress(stage, epochs, progress, cancel)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)
-    model.fit(data.fit.x, one_hot(data.fit.y, classes), batch_size=batch_size, epochs=epochs,
-              validation_data=(data.val.x, one_hot(data.val.y, classes)), callbacks=[reporter, stopper],
-              verbose=0)
+    model.fit(
+        data.fit.x,
+        one_hot(data.fit.y, classes),
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=(data.val.x, one_hot(data.val.y, classes)),
+        callbacks=[reporter, stopper],
+        verbose=0,
+    )
     if cancel:
         cancel.check()
     losses = [h.get("val_loss", float("inf")) for h in reporter.history]
@@ -49,8 +62,14 @@ def fit_with_early_stopping(model, data: RunData, epochs: int, batch_size: int, 
     }
 
 
-def train_alexnet(config: RunConfig, *, activation: str = "relu", learning_rate: float = 1e-3,
-                  progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
+def train_alexnet(
+    config: RunConfig,
+    *,
+    activation: str = "relu",
+    learning_rate: float = 1e-3,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+) -> Path:
     """Train the notebook's AlexNet for up to ``config.epochs`` with early stopping; save model + card."""
     import keras
 
@@ -63,10 +82,15 @@ def train_alexnet(config: RunConfig, *, activation: str = "relu", learning_rate:
     keras.utils.set_random_seed(config.seed)
     model = build_alexnet(len(data.index.class_names), config.image_size, activation, learning_rate)
     progress(Progress("Training AlexNet", 0, None, f"activation={activation}, learning rate={learning_rate:g}"))
-    record = fit_with_early_stopping(model, data, config.epochs, config.batch_size, "Training AlexNet",
-                                     progress, cancel)
-    training = {"hyperparameters": {"activation": activation, "learning_rate": learning_rate},
-                "optimizer": "adam", "max_epochs": config.epochs, **record}
+    record = fit_with_early_stopping(
+        model, data, config.epochs, config.batch_size, "Training AlexNet", progress, cancel
+    )
+    training = {
+        "hyperparameters": {"activation": activation, "learning_rate": learning_rate},
+        "optimizer": "adam",
+        "max_epochs": config.epochs,
+        **record,
+    }
     return finish_run(model, ARCHITECTURE, config, data, started, training, progress, cancel)
 
 
@@ -78,5 +102,10 @@ def run(config: RunConfig, options: dict, progress: ProgressFn = ignore, cancel:
 
         config.extra["trials"] = trials
         return tune_alexnet(config, max_epochs=config.epochs, progress=progress, cancel=cancel)
-    return train_alexnet(config, activation=options.get("activation", "relu"),
-                         learning_rate=options.get("learning_rate", 1e-3), progress=progress, cancel=cancel)
+    return train_alexnet(
+        config,
+        activation=options.get("activation", "relu"),
+        learning_rate=options.get("learning_rate", 1e-3),
+        progress=progress,
+        cancel=cancel,
+    )

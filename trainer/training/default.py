@@ -38,12 +38,20 @@ DEFAULT_TRAIN_ON = "train"
 STYLE_VARIANTS = 300
 
 
-def default_config(dataset, output=None, epochs: int = ARCHITECTURES["default"].epochs, subset: int | None = None,
-                   **extra) -> RunConfig:
+def default_config(
+    dataset, output=None, epochs: int = ARCHITECTURES["default"].epochs, subset: int | None = None, **extra
+) -> RunConfig:
     """The RunConfig the default model is trained with (ink preprocessing, 224 input)."""
-    return RunConfig(dataset=Path(dataset), output=None if output is None else Path(output), epochs=epochs,
-                     batch_size=ARCHITECTURES["default"].batch_size, preprocessing="ink", image_size=224,
-                     subset=subset, extra=extra)
+    return RunConfig(
+        dataset=Path(dataset),
+        output=None if output is None else Path(output),
+        epochs=epochs,
+        batch_size=ARCHITECTURES["default"].batch_size,
+        preprocessing="ink",
+        image_size=224,
+        subset=subset,
+        extra=extra,
+    )
 
 
 def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
@@ -80,35 +88,46 @@ def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: C
         cancel.check()
     # Small and quick runs draw as many per class as they have real images per class, full runs STYLE_VARIANTS.
     per_class = min(int(config.extra.get("style_variants", STYLE_VARIANTS)), round(len(fit_y) / classes))
-    style_x, style_t, style_counts = style_variants(data.index.class_names, per_class, config.image_size,
-                                                    config.seed % SEED_BASE["test"], progress, cancel)
+    style_x, style_t, style_counts = style_variants(
+        data.index.class_names, per_class, config.image_size, config.seed % SEED_BASE["test"], progress, cancel
+    )
     fit_t = np.concatenate([one_hot(fit_y, classes), style_t])
     fit_x = np.concatenate([fit_x, style_x])
 
     settings = AugmentSettings()
     batch = max(1, min(config.batch_size, len(fit_x)))
     steps = max(1, len(fit_x) // batch)
-    fit_ds = (tf.data.Dataset.from_tensor_slices((fit_x, fit_t))
-              .shuffle(len(fit_x), seed=config.seed, reshuffle_each_iteration=True)
-              .batch(batch, drop_remainder=True)
-              .map(lambda x, y: (augment(x, settings), y), num_parallel_calls=tf.data.AUTOTUNE)
-              .prefetch(tf.data.AUTOTUNE))
-    val_ds = None if val_x is None else tf.data.Dataset.from_tensor_slices(
-        (val_x, one_hot(data.val.y, classes))).batch(256)
+    fit_ds = (
+        tf.data.Dataset.from_tensor_slices((fit_x, fit_t))
+        .shuffle(len(fit_x), seed=config.seed, reshuffle_each_iteration=True)
+        .batch(batch, drop_remainder=True)
+        .map(lambda x, y: (augment(x, settings), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val_ds = (
+        None if val_x is None else tf.data.Dataset.from_tensor_slices((val_x, one_hot(data.val.y, classes))).batch(256)
+    )
 
     total = max(1, config.epochs * steps)
     warmup = min(total // 2, int(hyper["warmup_epochs"] * steps))
     schedule = keras.optimizers.schedules.CosineDecay(
-        hyper["learning_rate"] / 10, total - warmup, alpha=0.01, warmup_target=hyper["learning_rate"],
-        warmup_steps=warmup)
+        hyper["learning_rate"] / 10,
+        total - warmup,
+        alpha=0.01,
+        warmup_target=hyper["learning_rate"],
+        warmup_steps=warmup,
+    )
     model_core = arch.core(classes)
-    model_core.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=hyper["weight_decay"]),
-                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=hyper["label_smoothing"]),
-                       metrics=["accuracy"])
+    model_core.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=hyper["weight_decay"]),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=hyper["label_smoothing"]),
+        metrics=["accuracy"],
+    )
     best = _KeepBest()
     reporter = KerasProgress("Training", config.epochs, progress, cancel)
-    model_core.fit(fit_ds, validation_data=val_ds, epochs=config.epochs, callbacks=[reporter, best], verbose=0,
-                   shuffle=False)  # the dataset shuffles itself
+    model_core.fit(
+        fit_ds, validation_data=val_ds, epochs=config.epochs, callbacks=[reporter, best], verbose=0, shuffle=False
+    )  # the dataset shuffles itself
     best.restore(model_core)
 
     model = arch.build(classes, config.image_size, model_core)
@@ -117,27 +136,39 @@ def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: C
         "parameters": int(model.count_params()),
         "optimizer": "AdamW, linear warm-up then cosine decay",
         **hyper,
-        "train_on": "fit + validation parts of the notebook train split" if train_on == "train" and len(data.val.y)
-                    else "fit part of the notebook train split",
+        "train_on": "fit + validation parts of the notebook train split"
+        if train_on == "train" and len(data.val.y)
+        else "fit part of the notebook train split",
         "images_trained_on": len(fit_t),
         "real_images_trained_on": len(fit_y),
-        "style_variants": {"per_class": per_class, "per_style": style_counts, "split": "train",
-                           "second_weight": SECOND_WEIGHT, "generator": "trainer.data.styles"},
+        "style_variants": {
+            "per_class": per_class,
+            "per_style": style_counts,
+            "split": "train",
+            "second_weight": SECOND_WEIGHT,
+            "generator": "trainer.data.styles",
+        },
         "augmentation": settings.as_dict(),
         "selection": "epoch with the best validation accuracy (ties: lower validation loss)"
-                     if val_x is not None else "last epoch of the fixed schedule (no held-out validation images)",
+        if val_x is not None
+        else "last epoch of the fixed schedule (no held-out validation images)",
         "best_epoch": best.epoch,
         "val_accuracy": best.accuracy,
-        "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()}
-                    for h in reporter.history],
+        "history": [{k: round(v, 5) if isinstance(v, float) else v for k, v in h.items()} for h in reporter.history],
     }
     if "command" in config.extra:
         training["command"] = config.extra["command"]
     return finish_run(model, arch.ARCHITECTURE, config, data, started, training, progress, cancel)
 
 
-def style_variants(class_names, per_class: int, image_size: int, seed: int, progress: ProgressFn = ignore,
-                   cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+def style_variants(
+    class_names,
+    per_class: int,
+    image_size: int,
+    seed: int,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """The training-side style drawings (``trainer.data.styles``) as reduced ink and soft targets.
 
     They go through the one preprocessing (``to_model_input``, "ink") like the dataset's images, in chunks
@@ -167,7 +198,7 @@ def style_variants(class_names, per_class: int, image_size: int, seed: int, prog
             if cancel:
                 cancel.check()
             part = range(start, min(start + chunk, total))
-            x[start:start + len(part)] = arch.reduce_inputs(np.stack(list(pool.map(model_input, part))), image_size)
+            x[start : start + len(part)] = arch.reduce_inputs(np.stack(list(pool.map(model_input, part))), image_size)
             progress(Progress("Preparing style variants", start + len(part), total))
     present = {name: int((np.array(drawn.styles)[ok] == name).sum()) for name in counts if name in drawn.styles}
     return x[ok], drawn.targets()[ok], present

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.data.loading import cache_dir
 from trainer.atomic import atomic_write
+from trainer.data.loading import cache_dir
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
 
 
@@ -33,9 +33,16 @@ def features_key(weights_hash: str, x: np.ndarray) -> str:
     return h.hexdigest()[:24]
 
 
-def extract_features(extractor, x: np.ndarray, batch_size: int = 64, progress: ProgressFn = ignore,
-                     cancel: CancelToken | None = None, stage: str = "Extracting features",
-                     disk_cache: bool = False, weights_hash: str | None = None) -> np.ndarray:
+def extract_features(
+    extractor,
+    x: np.ndarray,
+    batch_size: int = 64,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+    stage: str = "Extracting features",
+    disk_cache: bool = False,
+    weights_hash: str | None = None,
+) -> np.ndarray:
     """``extractor`` over ``x`` (uint8 images) in batches, float32; cached under ``<cache>/features``."""
     import tensorflow as tf
 

@@ -79,17 +79,27 @@ def prepare_data(config: RunConfig, progress: ProgressFn = ignore, cancel: Cance
     check_classes(index)
     progress(Progress("Scanning dataset", 0, None, index.summary()))
     duplicates = find_duplicates(index)
-    split = (leak_free_split(index, config.seed, duplicates) if config.split == "leak-free"
-             else notebook_split(index, config.seed))
+    split = (
+        leak_free_split(index, config.seed, duplicates)
+        if config.split == "leak-free"
+        else notebook_split(index, config.seed)
+    )
     fit, val = validation_split(split.train, config.validation, config.seed)
     fit = _limit(fit, config.subset)
     val = _limit(val, None if config.subset is None else max(1, config.subset // 3))
-    load = dict(method=config.preprocessing, size=config.image_size, progress=progress, cancel=cancel)
+
+    def load(samples: list[Sample], stage: str) -> Images:
+        return load_images(
+            samples, method=config.preprocessing, size=config.image_size, progress=progress, cancel=cancel, stage=stage
+        )
+
     return RunData(
-        index, duplicates, split,
-        load_images(fit, stage="Reading training images", **load),
-        load_images(val, stage="Reading validation images", **load),
-        load_images(split.test, stage="Reading test images", **load),
+        index,
+        duplicates,
+        split,
+        load(fit, "Reading training images"),
+        load(val, "Reading validation images"),
+        load(split.test, "Reading test images"),
         configure_training(),  # before any model is built: the dtype policy applies at build time
     )
 
@@ -97,12 +107,21 @@ def prepare_data(config: RunConfig, progress: ProgressFn = ignore, cancel: Cance
 def check_classes(index: DatasetIndex) -> None:
     """Refuse a one-class dataset: every architecture would "learn" it to 100 % and recognise nothing."""
     if len(index.class_names) < 2:
-        raise DatasetError(f"{index.root} has only one class ({index.class_names[0]}); a classifier needs at least "
-                           "two class folders.")
+        raise DatasetError(
+            f"{index.root} has only one class ({index.class_names[0]}); a classifier needs at least two class folders."
+        )
 
 
-def finish_run(model, architecture: str, config: RunConfig, data: RunData, started: float,
-               training: dict, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
+def finish_run(
+    model,
+    architecture: str,
+    config: RunConfig,
+    data: RunData,
+    started: float,
+    training: dict,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+) -> Path:
     """Evaluate ``model`` on the test split, write its card and save both atomically; return the path."""
     labels = list(data.index.class_names)
     card = ModelCard(
@@ -118,11 +137,21 @@ def finish_run(model, architecture: str, config: RunConfig, data: RunData, start
             "duplicate_groups": len(data.duplicates.groups),
             "cross_class_duplicates": [[str(p) for p in g] for g in data.duplicates.cross_class],
         },
-        split={**data.split.describe(), "validation": config.validation, "fit": len(data.fit.y),
-               "val": len(data.val.y), "subset_per_class": config.subset},
-        training={"command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "",
-                  "epochs": config.epochs, "batch_size": config.batch_size, **config.extra, **training,
-                  "device": data.device},
+        split={
+            **data.split.describe(),
+            "validation": config.validation,
+            "fit": len(data.fit.y),
+            "val": len(data.val.y),
+            "subset_per_class": config.subset,
+        },
+        training={
+            "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else "",
+            "epochs": config.epochs,
+            "batch_size": config.batch_size,
+            **config.extra,
+            **training,
+            "device": data.device,
+        },
         versions=library_versions(),
         created=now_iso(),
     )
@@ -139,4 +168,3 @@ def finish_run(model, architecture: str, config: RunConfig, data: RunData, start
 def one_hot(y: np.ndarray, classes: int) -> np.ndarray:
     """The notebook's label_mode="categorical"."""
     return np.eye(classes, dtype=np.float32)[y]
-

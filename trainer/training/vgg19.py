@@ -15,16 +15,23 @@ from pathlib import Path
 
 from trainer.errors import MathSymError
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
-from trainer.training.runs import RunConfig, finish_run, one_hot, prepare_data
 from trainer.training.callbacks import KerasProgress
+from trainer.training.runs import RunConfig, finish_run, one_hot, prepare_data
 
 ARCHITECTURE = "vgg19"
 #: The notebook's run settings (the CLI reads these; RunConfig has the same defaults).
 INPUT_SCALING = "x/255 inside the model, then VGG19 (as the notebook; no vgg19.preprocess_input)"
 
 
-def train_vgg19(config: RunConfig, *, weights: str | os.PathLike | None = "imagenet", use_feature_cache: bool = True,
-                disk_cache: bool = False, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
+def train_vgg19(
+    config: RunConfig,
+    *,
+    weights: str | os.PathLike | None = "imagenet",
+    use_feature_cache: bool = True,
+    disk_cache: bool = False,
+    progress: ProgressFn = ignore,
+    cancel: CancelToken | None = None,
+) -> Path:
     """Train the notebook's VGG19 head for ``config.epochs`` epochs (no early stopping, as the notebook).
 
     ``weights``: "imagenet" (Keras download/cache), None, or a local weights file. ``disk_cache`` also keeps
@@ -32,8 +39,8 @@ def train_vgg19(config: RunConfig, *, weights: str | os.PathLike | None = "image
     """
     import keras
 
+    from trainer.models.vgg19 import build_vgg19, compile_classifier, feature_extractor, head_model, resolve_weights
     from trainer.training.features import extract_features, weights_fingerprint
-    from trainer.models.vgg19 import build_vgg19, feature_extractor, head_model, compile_classifier, resolve_weights
 
     started = time.monotonic()
     weights_path = resolve_weights(weights)  # fails first (one sentence) when the weights are unavailable
@@ -53,20 +60,42 @@ def train_vgg19(config: RunConfig, *, weights: str | os.PathLike | None = "image
         feats = {}
         for name, images in (("fit", data.fit), ("val", data.val)):
             if len(images.y):
-                feats[name] = extract_features(extractor, images.x, config.batch_size, progress, cancel,
-                                               f"Extracting VGG19 features ({name})", disk_cache, fingerprint)
+                feats[name] = extract_features(
+                    extractor,
+                    images.x,
+                    config.batch_size,
+                    progress,
+                    cancel,
+                    f"Extracting VGG19 features ({name})",
+                    disk_cache,
+                    fingerprint,
+                )
         extract_seconds = round(time.monotonic() - fit_started, 1)
         head = head_model(model)
         compile_classifier(head)
         val = (feats["val"], one_hot(data.val.y, classes)) if has_val else None
-        head.fit(feats["fit"], one_hot(data.fit.y, classes), batch_size=config.batch_size, epochs=config.epochs,
-                 validation_data=val, callbacks=[reporter], verbose=0)
+        head.fit(
+            feats["fit"],
+            one_hot(data.fit.y, classes),
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            validation_data=val,
+            callbacks=[reporter],
+            verbose=0,
+        )
         compile_classifier(model)  # the saved model is the full one, with the head's trained weights
     else:
         extract_seconds = 0.0
         val = (data.val.x, one_hot(data.val.y, classes)) if has_val else None
-        model.fit(data.fit.x, one_hot(data.fit.y, classes), batch_size=config.batch_size, epochs=config.epochs,
-                  validation_data=val, callbacks=[reporter], verbose=0)
+        model.fit(
+            data.fit.x,
+            one_hot(data.fit.y, classes),
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            validation_data=val,
+            callbacks=[reporter],
+            verbose=0,
+        )
     if cancel:
         cancel.check()
     training = {
@@ -95,5 +124,10 @@ def _describe_weights(requested, path: Path | None) -> str:
 
 def run(config: RunConfig, options: dict, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
     """The registry's entry: ``weights`` and ``no_feature_cache`` as the command line gives them."""
-    return train_vgg19(config, weights=options.get("weights", "imagenet"),
-                       use_feature_cache=not options.get("no_feature_cache"), progress=progress, cancel=cancel)
+    return train_vgg19(
+        config,
+        weights=options.get("weights", "imagenet"),
+        use_feature_cache=not options.get("no_feature_cache"),
+        progress=progress,
+        cancel=cancel,
+    )

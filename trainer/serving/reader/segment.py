@@ -79,7 +79,7 @@ class Segmentation:
         h = self.line_height
         out = []
         for i, (a, b) in enumerate(itertools.pairwise(self.groups)):
-            if any(max(g.width, g.height) < SMALL * h or g.width > 0.6 * g.height for g in (a, b)):
+            if any(max(g.width, g.height) < SMALL * h or g.width > 0.7 * g.height for g in (a, b)):
                 continue  # dots, bars and round symbols are whole; halves of a )( are narrow
             gap = b.box[0] - (a.box[0] + a.box[2])
             shared = -_y_gap(a.box, b.box)
@@ -120,9 +120,10 @@ def _flat(b: Box) -> bool:
 
 def line_height(boxes: Sequence[Box]) -> float:
     """A robust height of the line's tall symbols: the median of heights at least half the tallest, bars
-    left out (a line of bars only: the longest bar's length)."""
+    left out (a line of bars and dots only, such as a lone ÷: the longest bar's length)."""
     heights = sorted(b[3] for b in boxes if not _flat(b))
-    if not heights:
+    bars = [b[2] for b in boxes if _flat(b)]
+    if not heights or (bars and heights[-1] < 0.5 * max(bars)):
         return max((b[2] for b in boxes), default=1.0) or 1.0
     tall = [h for h in heights if h >= 0.5 * heights[-1]]
     return float(np.median(tall)) or 1.0
@@ -253,8 +254,13 @@ def _densify(points: np.ndarray, step: float) -> np.ndarray:
     return np.concatenate(out)
 
 
-def segment_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float]) -> Segmentation:
-    """Group pen strokes (point lists, x y first in each point) into symbols and render each symbol's crop."""
+def segment_strokes(
+    strokes: Sequence[Sequence[Sequence[float]]], widths: Sequence[float], min_symbols: int = 1
+) -> Segmentation:
+    """Group pen strokes (point lists, x y first in each point) into symbols and render each symbol's crop.
+
+    Crops are rendered only when at least ``min_symbols`` symbols are found: the pad classifies a single
+    symbol from the whole drawing, and a crop it never uses would add to every pen-up's latency."""
     pts = [np.asarray([(p[0], p[1]) for p in s], np.float64) for s in strokes]
     all_widths = [float(w) for w in widths]
     keep = [i for i, p in enumerate(pts) if len(p)]
@@ -280,7 +286,8 @@ def segment_strokes(strokes: Sequence[Sequence[Sequence[float]]], widths: Sequen
             [strokes[i] for i in parts], [all_widths[i] for i in parts], _union([box_of[i] for i in parts])
         )
 
-    return Segmentation(groups, height, [crop_of(g.parts) for g in groups], crop_of)
+    crops = [crop_of(g.parts) for g in groups] if len(groups) >= min_symbols else []
+    return Segmentation(groups, height, crops, crop_of)
 
 
 def render_strokes(

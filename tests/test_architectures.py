@@ -1,0 +1,22 @@
+"""The registry names real code: every architecture's builder and run function, and every command's handler."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from trainer.architectures import ARCHITECTURES, COMMANDS, load
+from trainer.cli.handlers import HANDLERS
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_architecture_targets_resolve(name):
+    arch = ARCHITECTURES[name]
+    assert callable(load(arch.builder))
+    run = load(arch.run)
+    assert list(inspect.signature(run).parameters)[:4] == ["config", "options", "progress", "cancel"]
+
+
+def test_every_command_has_a_handler_and_no_handler_lacks_a_command():
+    assert set(HANDLERS) == set(COMMANDS)
