@@ -67,7 +67,7 @@ def test_wrong_weights_file_is_one_clear_error(tmp_path):
 def test_offline_imagenet_is_one_clear_error(tmp_path, monkeypatch, synthetic_dataset):
     from keras.src.applications import vgg19 as keras_vgg19
 
-    from trainer.train_vgg19 import train_vgg19
+    from trainer.training.vgg19 import train_vgg19
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     # An unreachable local address: fails at once whether or not this machine has a network.
@@ -114,7 +114,7 @@ def test_features_disk_cache(tmp_path):
 
 def test_train_vgg19_with_cached_features(synthetic_dataset, tmp_path):
     from trainer.serving.modelio import load_model
-    from trainer.train_vgg19 import train_vgg19
+    from trainer.training.vgg19 import train_vgg19
 
     config = RunConfig(synthetic_dataset, output=tmp_path / "vgg.keras", epochs=2, image_size=SIZE, preprocessing="ink")
     events = []
@@ -132,7 +132,7 @@ def test_train_vgg19_with_cached_features(synthetic_dataset, tmp_path):
 
 
 def test_train_vgg19_the_notebooks_way(synthetic_dataset, tmp_path):
-    from trainer.train_vgg19 import train_vgg19
+    from trainer.training.vgg19 import train_vgg19
 
     config = RunConfig(synthetic_dataset, output=tmp_path / "vgg.keras", epochs=1, image_size=SIZE, subset=3)
     path = train_vgg19(config, weights=None, use_feature_cache=False)
@@ -140,7 +140,7 @@ def test_train_vgg19_the_notebooks_way(synthetic_dataset, tmp_path):
 
 
 def test_cancelled_vgg19_writes_nothing(synthetic_dataset, tmp_path):
-    from trainer.train_vgg19 import train_vgg19
+    from trainer.training.vgg19 import train_vgg19
 
     output = tmp_path / "keep.keras"
     output.write_bytes(b"old model")
