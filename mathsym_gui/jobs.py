@@ -9,6 +9,7 @@ drawing pad down.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +27,15 @@ TRAINER_CLI = [sys.executable, "-m", "trainer.cli"]
 KILL_AFTER_MS = 15000
 #: Lines of log kept for the error dialog.
 LOG_LINES = 400
+
+
+#: TensorFlow's start-up notices on stderr (absl's preamble, its info lines, the CPU-instructions hint): not for
+#: users, and TF_CPP_MIN_LOG_LEVEL does not silence them all. Its warnings and errors stay in the log.
+_TF_NOTICE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|I\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
+    r"|To enable the following instructions: .* rebuild TensorFlow)"
+)
 
 
 @dataclass
@@ -159,7 +169,7 @@ class JobRunner(QObject):
         assert self._process is not None  # connected to the running process only
         text = bytes(self._process.readAllStandardError().data()).decode("utf-8", "replace")
         for line in text.splitlines():
-            if line.strip():
+            if line.strip() and not _TF_NOTICE.match(line):
                 self._append_log(line)
 
     def _error_occurred(self, error) -> None:

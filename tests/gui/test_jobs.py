@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,20 @@ def run_job(qtbot, runner, argv, timeout=30000):
 
 
 # -- the runner, against the protocol ----------------------------------------------------------------------
+
+
+def test_log_leaves_out_tensorflows_start_up_notices_but_keeps_real_messages(qtbot):
+    notices = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795670825.623405    2884 port.cc:153] oneDNN custom operations are on.",
+        "I0000 00:00:1795670825.689001    2884 cpu_feature_guard.cc:227] This TensorFlow binary is optimized.",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the flags.",
+    ]
+    kept = ["W0000 00:00:1795670826.1 2884 op_kernel.cc:1] a real TensorFlow warning", "mathsym-train: a message"]
+    script = "import sys; [print(a, file=sys.stderr) for a in sys.argv[1:]]"
+    result = run_job(qtbot, JobRunner(), [sys.executable, "-c", script, *notices, *kept])
+    output = [line for line in result.log.splitlines() if not line.startswith("$ ")]  # not the command line
+    assert output == kept
 
 
 def test_runner_reads_progress_and_done(qtbot, fake_model, tmp_path):
