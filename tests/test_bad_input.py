@@ -15,28 +15,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+from cli_run import PREFIX, one_error, run
 
-from trainer.cli import main
 from trainer.errors import ImageError
 from trainer.paths import card_path
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFIX = "mathsym-train: error: "
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error(err: str) -> str:
-    """The single error line (TensorFlow's own start-up chatter aside); returns its message."""
-    lines = [line for line in err.splitlines() if line.startswith("mathsym-train")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    assert lines[0].startswith(PREFIX), lines[0]
-    return lines[0][len(PREFIX) :]
 
 
 def huge_png(path: Path, width: int = 50_000, height: int = 50_000) -> Path:

@@ -12,18 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_run import run
 
-from trainer.cli import main
 from trainer.paths import card_path
 from trainer.serving.card import ModelCard
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def events(out: str) -> list[dict]:

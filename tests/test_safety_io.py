@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from cli_run import one_error, run
 
 from trainer.data.dataset import scan_dataset
 from trainer.data.split import notebook_split, write_split
@@ -26,23 +27,6 @@ from trainer.errors import DatasetError, MathSymError
 from trainer.labels import CLASS_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFIX = "mathsym-train: error: "
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    from trainer.cli import main
-
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith("mathsym-train")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    assert lines[0].startswith(PREFIX), lines[0]
-    return lines[0][len(PREFIX) :]
 
 
 def names(folder: Path) -> list[str]:

@@ -139,6 +139,12 @@ MODEL_ARG = Option(
     "model", "model file (.keras with its card, or a notebook .h5)", metavar="MODEL", field=Field("Model:", "model")
 )
 
+PATHS = Option("paths", "images or folders of images", nargs="+", metavar="FILE_OR_FOLDER")
+ACTIVE_MODEL = Option(
+    "--model", "model file (default: the newest trained model, else the shipped default)", metavar="PATH"
+)
+JSON_DOC = Option("--json", "print the results as one JSON document", flag_only=True)
+
 
 def run_options(arch: Architecture) -> tuple[Option, ...]:
     """The options every training run takes, with this architecture's defaults in the help and the pad."""
@@ -541,14 +547,10 @@ COMMANDS: dict[str, Command] = {
             "Print the top-k classes of each image (folders are searched recursively). A file that cannot be read "
             "is reported and the others still predicted; the exit code is 1 if any failed.",
             (
-                Option("paths", "images or folders of images", nargs="+", metavar="FILE_OR_FOLDER"),
-                Option(
-                    "--model",
-                    "model file (default: the newest trained model, else the shipped default)",
-                    metavar="PATH",
-                ),
+                PATHS,
+                ACTIVE_MODEL,
                 Option("-k", "how many classes to show per image", type=positive_int, default=5),
-                Option("--json", "print the results as one JSON document", flag_only=True),
+                JSON_DOC,
             ),
         ),
         Command(
@@ -558,14 +560,10 @@ COMMANDS: dict[str, Command] = {
             "line of arithmetic, and calculate it exactly: a value, a fraction with its decimal, or an equation in "
             "x, y, z solved. A file without a result says why; the exit code is 1 only if a file cannot be read.",
             (
-                Option("paths", "images or folders of images", nargs="+", metavar="FILE_OR_FOLDER"),
-                Option(
-                    "--model",
-                    "model file (default: the newest trained model, else the shipped default)",
-                    metavar="PATH",
-                ),
+                PATHS,
+                ACTIVE_MODEL,
                 Option("-k", "how many classes to keep per symbol", type=positive_int, default=3),
-                Option("--json", "print the results as one JSON document", flag_only=True),
+                JSON_DOC,
             ),
         ),
         Command(

@@ -6,7 +6,7 @@ import argparse
 import os
 import textwrap
 
-from trainer.architectures import ARCHITECTURES, COMMANDS, Option
+from trainer.architectures import ARCHITECTURES, COMMANDS, Architecture, Command, Option
 from trainer.cli.context import PROG
 
 DEFAULT_DATA_HINT = "../shared/data/handwritten-math-symbols"
@@ -89,26 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
         f"  {PROG} evaluate MODEL.keras --data {DEFAULT_DATA_HINT}\n"
         f"  {PROG} predict drawing.png\n\nRun '{PROG} COMMAND --help' for a command's options.",
     )
+
+    def add(group, entry: Command | Architecture) -> argparse.ArgumentParser:
+        return group.add_parser(
+            entry.name, help=entry.help, description=entry.description, formatter_class=_Formatter, parents=[common]
+        )
+
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for command in COMMANDS.values():
-        p = sub.add_parser(
-            command.name,
-            help=command.help,
-            description=command.description,
-            formatter_class=_Formatter,
-            parents=[common],
-        )
+        p = add(sub, command)
         if command.name == "train":
             arches = p.add_subparsers(dest="arch", metavar="ARCH", required=True, parser_class=_Parser)
             for arch in ARCHITECTURES.values():
-                q = arches.add_parser(
-                    arch.name,
-                    help=arch.help,
-                    description=arch.description,
-                    formatter_class=_Formatter,
-                    parents=[common],
-                )
-                _add_options(q, arch.options)
+                _add_options(add(arches, arch), arch.options)
         else:
             _add_options(p, command.options)
     return parser
