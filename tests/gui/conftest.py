@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 from support import build_pad_model  # noqa: E402
 
 from mathsym_gui import dialogs  # noqa: E402
+from trainer.data.strokes import make_dataset  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FAKE_CLI = [sys.executable, str(HERE / "fake_cli.py")]
@@ -52,6 +53,19 @@ def load_each_model_once():
     mp.setattr(modelio, "load_model", cached)
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """A small Kaggle-style dataset drawn from the stroke templates (4 images per class)."""
+    return make_dataset(tmp_path_factory.mktemp("data") / "symbols", per_class=4, size=64)
+
+
+@pytest.fixture
+def fake_model(monkeypatch, pad_model):
+    """The fake trainer CLI reports the pad model as the model it wrote."""
+    monkeypatch.setenv("FAKE_CLI_MODEL", str(pad_model))
+    monkeypatch.delenv("FAKE_CLI_MODE", raising=False)
 
 
 class Messages:

@@ -10,18 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from mathsym_gui.train_dialog import JOBS
-from trainer.data.strokes import make_dataset
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    return make_dataset(tmp_path_factory.mktemp("data") / "symbols", per_class=4, size=64)
-
-
-@pytest.fixture
-def fake_model(monkeypatch, pad_model):
-    monkeypatch.setenv("FAKE_CLI_MODEL", str(pad_model))
-    monkeypatch.delenv("FAKE_CLI_MODE", raising=False)
 
 
 def close(qtbot, dialog, how: str) -> None:

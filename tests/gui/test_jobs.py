@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -10,23 +9,8 @@ from pathlib import Path
 import pytest
 
 from mathsym_gui.jobs import TRAINER_CLI, JobRunner
-from trainer.data.strokes import make_dataset
 
 from .conftest import FAKE_CLI
-
-HAS_CLI = importlib.util.find_spec("trainer.cli") is not None
-needs_cli = pytest.mark.skipif(not HAS_CLI, reason="trainer/cli.py (python -m trainer.cli) does not exist yet")
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    return make_dataset(tmp_path_factory.mktemp("data") / "symbols", per_class=4, size=64)
-
-
-@pytest.fixture
-def fake_model(monkeypatch, pad_model):
-    monkeypatch.setenv("FAKE_CLI_MODEL", str(pad_model))
-    monkeypatch.delenv("FAKE_CLI_MODE", raising=False)
 
 
 def run_job(qtbot, runner, argv, timeout=30000):
@@ -205,7 +189,6 @@ def test_export_report_opens_result_folder(qtbot, window, messages, dataset, fak
 # -- the real trainer CLI ------------------------------------------------------------------------------------
 
 
-@needs_cli
 def test_real_cli_tiny_training_from_menu(qtbot, make_window, pad_model, messages, dataset):
     window = make_window(pad_model, cli=TRAINER_CLI)
     dialog = window.open_job("default")
@@ -221,7 +204,6 @@ def test_real_cli_tiny_training_from_menu(qtbot, make_window, pad_model, message
     qtbot.waitUntil(lambda: window.model is not None and window.model.path == Path(result.done.model), timeout=60000)
 
 
-@needs_cli
 def test_real_cli_report(qtbot, make_window, pad_model, messages, dataset, tmp_path, opened_urls):
     window = make_window(pad_model, cli=TRAINER_CLI)
     dialog = window.open_job("report")

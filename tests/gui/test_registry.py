@@ -10,13 +10,6 @@ from trainer.architectures import ARCHITECTURES, COMMANDS, pad_jobs
 from trainer.cli.parser import build_parser
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    from trainer.data.strokes import make_dataset
-
-    return make_dataset(tmp_path_factory.mktemp("registry") / "data", per_class=1, size=32)
-
-
 @pytest.mark.parametrize("key", list(pad_jobs()))
 def test_untouched_dialog_sends_the_cli_defaults(qtbot, tmp_path, dataset, key):
     job = pad_jobs()[key]
