@@ -384,10 +384,8 @@ COMMANDS: dict[str, Command] = {
             "relu|tanh, Adam learning rate 1e-2..1e-5, objective val_accuracy), then save the best model with its "
             "card.",
             (
-                DATA,
-                Option(
-                    "--output", "model file (.keras); default: a time-stamped file in the models folder", metavar="PATH"
-                ),
+                # A search trains AlexNets: the same run options, with --max-epochs in place of --epochs.
+                *(o for o in run_options(ARCHITECTURES["alexnet"]) if o.dest not in ("epochs", "seed", "leak_free")),
                 Option(
                     "--max-epochs",
                     "most epochs per trial",
@@ -397,23 +395,6 @@ COMMANDS: dict[str, Command] = {
                     field=Field("Max. epochs per trial:", "int", 1, 1000),
                 ),
                 Option("--factor", "Hyperband reduction factor", type=hyperband_factor, default=3),
-                Option(
-                    "--image-size",
-                    "input size in pixels",
-                    type=image_size,
-                    default=224,
-                    metavar="S",
-                    field=Field("Image size:", "int", 32, 512, tip="Side of the square model input in pixels"),
-                ),
-                Option("--batch-size", "batch size", type=positive_int, default=64, metavar="N"),
-                Option(
-                    "--subset",
-                    "use at most N training images per class",
-                    type=positive_int,
-                    metavar="N",
-                    field=Field("Images per class (0 = all):", "int", 0, 1_000_000, zero_means_unset=True),
-                ),
-                Option("--preprocessing", "image preprocessing", choices=("notebook", "ink"), default="notebook"),
                 SEED,
                 LEAK_FREE,
                 Option(
