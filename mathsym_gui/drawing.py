@@ -161,8 +161,10 @@ def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
     if drawing.image is not None:
         img = drawing.image
         painter.drawImage(fit_rect(img.shape[1], img.shape[0], drawing.width, drawing.height), array_to_qimage(img))
-    if drawing.strokes:
-        # Ink (with eraser strokes) goes on its own layer first, so erasing never clears the paper or photo.
+    if drawing.strokes and not any(s.eraser for s in drawing.strokes):
+        paint_ink(painter, drawing.strokes)  # plain ink straight onto the paper: no layer to build and blend
+    elif drawing.strokes:
+        # Ink with eraser strokes goes on its own layer first, so erasing never clears the paper or photo.
         layer = QImage(out.size(), QImage.Format.Format_ARGB32_Premultiplied)
         layer.fill(Qt.GlobalColor.transparent)
         ink = QPainter(layer)

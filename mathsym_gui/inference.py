@@ -16,6 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -46,10 +47,12 @@ class Prediction:
     reading: Reading | None = None  # when the ink holds a line of symbols
 
 
-def limit_blas_threads() -> None:
-    """One BLAS thread in the pad's process: the preprocessing's tiny least-squares fits gain nothing from
-    more, and OpenBLAS's spinning helper threads starve the GUI thread on a busy machine (stalls of ~1 s
-    were measured while a training job ran)."""
+def limit_library_threads() -> None:
+    """One OpenCV and one BLAS thread in the pad's process. The preprocessing's tiny images and least-squares
+    fits gain nothing from more: waking OpenCV's pool cost ~0.2 ms per drawing, and OpenBLAS's spinning
+    helper threads starve the GUI thread on a busy machine (stalls of ~1 s were measured while a training
+    job ran)."""
+    cv2.setNumThreads(1)
     try:
         from threadpoolctl import threadpool_limits
 
@@ -94,7 +97,7 @@ class _Worker(QThread):
             self._cond.notify()
 
     def run(self) -> None:
-        limit_blas_threads()
+        limit_library_threads()
         while True:
             with self._cond:
                 while not (self._stop or self._drawing or self._model_path):

@@ -9,6 +9,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from mathsym_gui.drawing import Drawing, Stroke, render
+from trainer.data.strokes import TEMPLATES
 from trainer.labels import symbol
 
 from .drawing_helpers import draw_stroke, draw_symbol, template_points, wait_for_current_prediction
@@ -26,9 +27,11 @@ def test_drawn_symbol_is_recognised(qtbot, window, label):
     sym, name, bar = window.panel.list.row(0)
     assert sym.text() == symbol(label) and name.text() == ("" if symbol(label) == label else label)
     assert bar.text() == f"{shown[0][1] * 100:.1f}%" and bar.value() == pytest.approx(shown[0][1])
-    # the preview is exactly the model input, scaled down
+    assert all(w.isVisibleTo(window) for row in range(5) for w in window.panel.list.row(row))
+    # the preview is exactly the model input, shown at half size
     assert pred.preview.shape == (224, 224, 3) and pred.preview.dtype == np.uint8
-    assert not window.panel.preview.pixmap().isNull()
+    pixmap = window.panel.preview.pixmap()
+    assert pixmap.width() == pixmap.height() == round(112 * window.devicePixelRatioF())
 
 
 @pytest.fixture
@@ -129,7 +132,7 @@ def test_stale_result_after_clear_is_dropped(qtbot, window):
     draw_symbol(window.canvas, "1")
     window.canvas.clear()  # before the worker answers the stroke
     qtbot.wait(300)
-    assert window.panel.list.entries() == []
+    assert window.panel.list.entries() == [] and not window.panel.list.isVisibleTo(window)
     assert "Draw a symbol" in window.panel.hint.text()
 
 
@@ -174,6 +177,21 @@ def test_strokes_rerender_at_any_size_and_pressure_varies_width():
     thin = (image[:, 25, 0] < 128).sum()
     thick = (image[:, 75, 0] < 128).sum()
     assert thick > 2 * thin > 0
+
+
+def test_plain_ink_renders_as_on_its_own_layer():
+    """Ink without eraser strokes is painted straight onto the paper; with one (here erasing nothing) it
+    goes through its own layer. Both give the same pixels, up to one level of rounding."""
+    ink = tuple(
+        Stroke(tuple((60 + x * 300, 40 + y * 300, 1.0) for x, y in points), "#1565c0", 10.0)
+        for points in TEMPLATES["4"]
+    )
+    far_eraser = Stroke(((590, 590, 1.0), (595, 595, 1.0)), "#000000", 4.0, eraser=True)
+    for max_side in (None, 128):
+        plain = render(Drawing(600, 600, ink, "#fff8e1"), max_side=max_side).astype(int)
+        layered = render(Drawing(600, 600, (*ink, far_eraser), "#fff8e1"), max_side=max_side).astype(int)
+        assert plain.shape == layered.shape and np.abs(plain - layered).max() <= 1
+        assert (plain.min(axis=2) < 128).sum() > 100  # the ink is there
 
 
 def test_canvas_layer_is_device_resolution(window):

@@ -5,7 +5,8 @@ Layer sequence (notebook): Conv2D 96 k11 s4 -> MaxPool 3 s2 -> BatchNorm -> Conv
 -> Flatten -> Dense 4096 -> Dropout 0.5 -> Dense 4096 -> Dropout 0.5 -> Dense(classes, softmax).
 Every hidden layer uses the same activation (relu or tanh, a hyper-parameter); Adam, categorical
 cross-entropy, accuracy. The pools use "valid" padding like the notebook, so the smallest usable input is
-:data:`MIN_INPUT_SIZE` pixels (at 224 the Flatten has 5x5x384 = 9600 features, ~39M parameters in total).
+:data:`MIN_INPUT_SIZE` pixels (at 224 the Flatten has 5x5x384 = 9600 features; 59.6M parameters in total,
+39.3M of them in the first Dense).
 """
 
 from __future__ import annotations
