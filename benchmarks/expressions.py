@@ -136,11 +136,11 @@ def read_latency(model, pool, seed: int, n: int = 60) -> dict:
 def pad_latency(model_path: Path, seed: int, n: int = 15) -> dict:
     import tempfile
 
-    from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
+    from gui_latency import release_and_wait  # benchmarks/ is this script's folder
+    from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from mathsym_gui.inference import Prediction
     from mathsym_gui.main_window import MainWindow
     from mathsym_gui.settings import AppSettings
 
@@ -155,25 +155,6 @@ def pad_latency(model_path: Path, seed: int, n: int = 15) -> dict:
         time.sleep(0.01)
     canvas = window.canvas
 
-    def release_and_wait(pos) -> tuple[float, Prediction]:
-        shown, loop = [], QEventLoop()
-
-        def on_shown(p):
-            shown.append(p)
-            if p.request_id >= window.recognizer.latest_id:
-                loop.quit()
-
-        window.predictionShown.connect(on_shown)
-        start = time.perf_counter()
-        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
-        target = window.recognizer.latest_id
-        if not any(p.request_id >= target for p in shown):
-            QTimer.singleShot(30_000, loop.quit)
-            loop.exec()
-        elapsed = (time.perf_counter() - start) * 1000
-        window.predictionShown.disconnect(on_shown)
-        return elapsed, next(p for p in shown if p.request_id >= target)
-
     rng = np.random.default_rng(seed + 2)
     lines = ten_symbol_lines(rng, n + 2)
     ms, worker, correct = [], [], 0
@@ -186,7 +167,7 @@ def pad_latency(model_path: Path, seed: int, n: int = 15) -> dict:
             QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
             for p in points[1:]:
                 QTest.mouseMove(canvas, p)
-            elapsed, prediction = release_and_wait(points[-1])
+            elapsed, prediction = release_and_wait(window, canvas, points[-1])
         if k >= 2:  # the first two lines warm the batch shapes up
             ms.append(elapsed)
             worker.append(prediction.seconds * 1000)
