@@ -100,6 +100,41 @@ def top_text(top: list[tuple[str, float]]) -> str:
     return "\n".join(f"{symbol(name)}  {name}  {p * 100:.1f} %" for name, p in top)
 
 
+class FittedLabel(QLabel):
+    """One line of plain text in the first of its fonts that fits the width the layout gives it, else in the
+    last, cut with "…" (the whole text then in its tooltip): a long result (two roots with decimals) never
+    widens the panel or pushes its buttons away."""
+
+    def __init__(self, fonts: list[QFont], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._fonts = fonts
+        self._full = ""
+        self.setFont(fonts[0])
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(QFontMetrics(fonts[-1]).horizontalAdvance("→ x = 0…"))  # always the start of it
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.contentsRect().width()
+        font = next((f for f in self._fonts if QFontMetrics(f).horizontalAdvance(self._full) <= width), self._fonts[-1])
+        if font != self.font():
+            self.setFont(font)
+        shown = QFontMetrics(font).elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        self.setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+
 class ReadingPanel(QFrame):
     """Under the pad, always there (so the pad never changes size): the typeset reading and its result, the
     copy buttons, one button per symbol, and the alternatives or the reason there is no result."""
@@ -120,11 +155,12 @@ class ReadingPanel(QFrame):
         self.text_label.setTextFormat(Qt.TextFormat.RichText)
         self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text_label.setMinimumHeight(QFontMetrics(big).height())
-        self.result_label = QLabel(self)
-        self.result_label.setObjectName("readingResult")
         bold = QFont(big)
         bold.setBold(True)
-        self.result_label.setFont(bold)
+        small_bold = QFont(bold)
+        small_bold.setPointSizeF(self.font().pointSizeF() * 1.15)
+        self.result_label = FittedLabel([bold, small_bold], self)
+        self.result_label.setObjectName("readingResult")
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.text_label)
         row.addSpacing(12)
@@ -165,13 +201,13 @@ class ReadingPanel(QFrame):
         self.symbol_buttons = []
         if reading is None:
             self.text_label.setText("")
-            self.result_label.setText("")
+            self.result_label.set_full_text("")
             self.note_label.setText(PLACEHOLDER)
             for copy in (self.copy_text, self.copy_latex, self.copy_result):
                 copy.setEnabled(False)
             return
         self.text_label.setText(typeset_html(reading) if reading.text else "")
-        self.result_label.setText(f"→ {reading.result}" if reading.result is not None else "")
+        self.result_label.set_full_text(f"→ {reading.result}" if reading.result is not None else "")
         for i, s in enumerate(reading.symbols):
             button = QToolButton(self)
             button.setObjectName(f"readingSymbol{i}")

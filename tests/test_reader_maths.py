@@ -1,5 +1,7 @@
 """Exact maths of a read line: precedence, unary minus, decimals, fractions, equations, limits."""
 
+import math
+import re
 import time
 from fractions import Fraction
 
@@ -52,10 +54,34 @@ def test_arithmetic_is_exact(text, result):
         ("x*x=-4", "no real solution"),
         ("6/x=3", "x = 2"),
         ("0/x=0", "every value of x except x = 0"),
+        ("x/x=1", "every value of x except x = 0"),
+        ("x*x=2", "x = ±√2 ≈ -1.41421 or 1.41421"),
+        ("x*x-2x-1=0", "x = 1 ± √2 ≈ -0.414214 or 2.41421"),
+        ("x*x=8", "x = ±2√2 ≈ -2.82843 or 2.82843"),
+        ("3x*x=1", "x = ±√3/3 ≈ -0.57735 or 0.57735"),
+        ("1/x=x+1", "x = (-1 ± √5)/2 ≈ -1.61803 or 0.618034"),
     ],
 )
 def test_equations_in_one_letter_are_solved(text, result):
     assert calculate(text) == result
+
+
+@pytest.mark.parametrize(
+    "a, b, c", [(1, 0, -2), (2, 3, -1), (-5, 7, 3), (9, -12, 1), (7, 1, -50), (3, 0, Fraction(-7, 4))]
+)
+def test_irrational_roots_are_exact_surds_that_solve_the_equation(a, b, c):
+    """The exact form (p ± q√m)/r gives both roots of a·x² + b·x + c = 0, matching the decimals printed
+    after it, lower root first; the surd has no square factor left."""
+    line = f"{Fraction(a)}x*x+{Fraction(b)}x+{Fraction(c)}=0".replace("+-", "-")
+    exact, decimals = calculate(line).removeprefix("x = ").split(" ≈ ")
+    match = re.fullmatch(r"\(?(?:(-?\d+) ± |±)(\d*)√(\d+)\)?(?:/(\d+))?", exact)
+    assert match, exact
+    p, q, m, r = (int(v) if v else default for v, default in zip(match.groups(), (0, 1, 0, 1), strict=True))
+    roots = [(p + sign * q * math.sqrt(m)) / r for sign in (-1, 1)]
+    for root, shown in zip(roots, decimals.split(" or "), strict=True):
+        assert a * root * root + b * root + c == pytest.approx(0, abs=1e-9 * (abs(a) + abs(b) + abs(c)))
+        assert root == pytest.approx(float(shown), rel=1e-5)
+    assert all(m % (f * f) for f in range(2, math.isqrt(m) + 1))
 
 
 @pytest.mark.parametrize(

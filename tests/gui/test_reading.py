@@ -48,6 +48,27 @@ def test_a_written_line_is_read_typeset_and_calculated(qtbot, pad):
     assert pad.panel.hint.text().startswith("A line of symbols")
 
 
+def test_a_long_result_fits_the_panel_smaller_then_cut_with_the_whole_in_its_tooltip(qtbot, pad):
+    reading = write_line(qtbot, pad, ["x", "x", "add", "x", "eq", "1"], seed=1)
+    assert reading is not None and reading.text == "xx+x=1"
+    assert reading.result == "x = (-1 ± √5)/2 ≈ -1.61803 or 0.618034"
+    panel = pad.line_reader.panel
+    label = panel.result_label
+    assert label.full_text() == "→ " + reading.result
+    for width in (1400, 700):  # wide: all of it, in a smaller font if need be; narrow: cut, whole in the tooltip
+        pad.resize(width, 600)
+        qtbot.waitUntil(lambda w=width: pad.width() == w)
+        qtbot.wait(50)
+        fits = label.fontMetrics().horizontalAdvance(label.full_text()) <= label.contentsRect().width()
+        assert (label.text() == label.full_text()) == fits
+        assert label.text().endswith("…") != fits and label.toolTip() == ("" if fits else label.full_text())
+        assert label.text().startswith("→ x")
+        assert panel.copy_result.geometry().right() <= panel.contentsRect().right()  # the buttons stay in view
+        assert label.geometry().right() <= panel.copy_text.geometry().left()
+    pad.resize(1400, 600)
+    qtbot.waitUntil(lambda: label.text() == label.full_text())
+
+
 def test_copy_shortcuts_put_text_latex_and_result_on_the_clipboard(qtbot, pad):
     write_line(qtbot, pad, ["2", "x", "add", "3", "eq", "1", "1"])
     clipboard = QGuiApplication.clipboard()

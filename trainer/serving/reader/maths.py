@@ -20,6 +20,8 @@ MAX_DIGITS = 30
 MAX_RESULT_DIGITS = 40
 #: Significant digits of a non-terminating decimal.
 DECIMALS = 12
+#: Significant digits of the decimals shown after an exact surd: for orientation only, the surd is exact.
+SURD_DECIMALS = 6
 LETTERS = "xyz"
 BINARY = "+-*/"
 
@@ -293,14 +295,54 @@ def _exact_sqrt(q: Fraction) -> Fraction | None:
     return Fraction(n, d) if n * n == q.numerator and d * d == q.denominator else None
 
 
+#: Square factors are taken out of a surd by trial division up to this factor: enough for the numbers a
+#: line can hold to come out fully simplified in practice; a larger square factor left inside keeps the
+#: value exact, only less simplified.
+SURD_TRIAL = 2000
+
+
+def _surd(q: Fraction) -> tuple[Fraction, int]:
+    """sqrt(q) for q > 0 as (c, m): sqrt(q) = c * sqrt(m) with m > 0 an integer without small square factors."""
+    inside, outside = q.numerator * q.denominator, 1  # sqrt(n/d) = sqrt(n * d) / d
+    f = 2
+    while f <= SURD_TRIAL and f * f <= inside:
+        while inside % (f * f) == 0:
+            inside //= f * f
+            outside *= f
+        f += 1
+    return Fraction(outside, q.denominator), inside
+
+
+def _surd_roots_text(p: int, q: int, m: int, r: int) -> str:
+    """(p ± q*sqrt(m)) / r in the line's ASCII: ``1 ± √2``, ``(-3 ± √17)/4``, ``±2√3``, ``±√3/3``."""
+    surd = ("" if q == 1 else str(q)) + f"√{m}"
+    top = f"{p} ± {surd}" if p else f"±{surd}"
+    if r == 1:
+        return top
+    return f"({top})/{r}" if p else f"{top}/{r}"
+
+
+def _irrational_roots(a: Fraction, b: Fraction, disc: Fraction, letter: str) -> str:
+    """Both roots (-b ± sqrt(disc)) / (2a) exactly, as (p ± q*sqrt(m))/r in lowest terms, and as decimals."""
+    s, m = _surd(disc)
+    centre, half = -b / (2 * a), abs(s / (2 * a))
+    _check_size(centre)
+    _check_size(half)
+    r = math.lcm(centre.denominator, half.denominator)
+    p, q = int(centre * r), int(half * r)
+    g = math.gcd(p, q, r)
+    low, high = (float(centre) + sign * float(half) * math.sqrt(m) for sign in (-1, 1))
+    exact = _surd_roots_text(p // g, q // g, m, r // g)
+    return f"{letter} = {exact} ≈ {low:.{SURD_DECIMALS}g} or {high:.{SURD_DECIMALS}g}"
+
+
 def _quadratic(a: Fraction, b: Fraction, c: Fraction, letter: str, exclude_zero: bool) -> str:
     disc = b * b - 4 * a * c
     if disc < 0:
         return "no real solution"
     root = _exact_sqrt(disc)
-    if root is None:
-        values = sorted({(-b + s * math.sqrt(disc)) / (2 * a) for s in (-1, 1)})
-        return " or ".join(f"{letter} ≈ {v:.{DECIMALS}g}" for v in values)
+    if root is None:  # irrational roots are never 0: nothing to exclude
+        return _irrational_roots(a, b, disc, letter)
     roots = sorted({(-b - root) / (2 * a), (-b + root) / (2 * a)})
     roots = [r for r in roots if not (exclude_zero and r == 0)]
     if not roots:
