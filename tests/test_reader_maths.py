@@ -111,6 +111,7 @@ def test_letters_are_simplified_or_solved_for_the_last_written(text, result):
         ("1=2=3", "more than one '='"),
         ("1" + "0" * 40, "more than 30 digits"),
         ("9" * 30 + "*" + "9" * 30, "more than 40 digits"),
+        ("x*x=1234567890123456789012347/9876543210987654321098761", "more than 40 digits"),  # the surd
         ("1+" * 40 + "1", "more than 64 symbols"),
         ("x*x*x=1", "degree 3"),
         (".", "not a number"),

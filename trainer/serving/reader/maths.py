@@ -326,8 +326,8 @@ def _irrational_roots(a: Fraction, b: Fraction, disc: Fraction, letter: str) -> 
     """Both roots (-b ± sqrt(disc)) / (2a) exactly, as (p ± q*sqrt(m))/r in lowest terms, and as decimals."""
     s, m = _surd(disc)
     centre, half = -b / (2 * a), abs(s / (2 * a))
-    _check_size(centre)
-    _check_size(half)
+    for part in (centre, half, Fraction(m)):
+        _check_size(part)
     r = math.lcm(centre.denominator, half.denominator)
     p, q = int(centre * r), int(half * r)
     g = math.gcd(p, q, r)
