@@ -16,9 +16,9 @@ import pytest
 
 from trainer.data.preprocess import to_model_input
 from trainer.data.strokes import draw_symbol
+from trainer.digest import file_sha256
 from trainer.errors import ModelError
 from trainer.paths import card_path
-from trainer.serving.modelfiles import file_sha256
 from trainer.serving.modelio import LoadedModel, OnnxModel, load_model
 from trainer.serving.onnx import Session, export_onnx, twin_path
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainer.data.imageio import is_image_name
+from trainer.digest import file_sha256
 from trainer.errors import DatasetError
 from trainer.labels import label_problem
 
@@ -71,15 +71,6 @@ def scan_dataset(root: str | os.PathLike) -> DatasetIndex:
     return DatasetIndex(root, tuple(classes), files, skipped)
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes: equal digests mean byte-identical images."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @dataclass
 class Duplicates:
     """Byte-identical image groups; ``cross_class`` are those whose copies carry different labels."""
@@ -99,7 +90,7 @@ class Duplicates:
 
 def find_duplicates(index: DatasetIndex) -> Duplicates:
     """Group byte-identical files of the dataset and flag groups spanning classes."""
-    digest = {s.path: file_digest(s.path) for s in index.samples}
+    digest = {s.path: file_sha256(s.path) for s in index.samples}
     by_digest: dict[str, list[Path]] = defaultdict(list)
     for path, d in digest.items():
         by_digest[d].append(path)

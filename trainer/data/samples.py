@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 
 from trainer.atomic import atomic_write_bytes
-from trainer.data.dataset import DatasetIndex, file_digest, scan_dataset
+from trainer.data.dataset import DatasetIndex, scan_dataset
 from trainer.data.imageio import is_image_name
+from trainer.digest import file_sha256
 from trainer.errors import DatasetError
 from trainer.labels import label_problem, printable
 
@@ -217,5 +218,5 @@ def scan_samples(folder: str | os.PathLike, min_per_class: int = MIN_PER_CLASS) 
     h = hashlib.sha256()
     for name, files in index.files.items():
         for p in files:
-            h.update(f"{name}/{p.name}:{file_digest(p)}\n".encode())
+            h.update(f"{name}/{p.name}:{file_sha256(p)}\n".encode())
     return SampleSet(index, counts, symbols, h.hexdigest()[:16])

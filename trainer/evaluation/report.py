@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import json
 import math
 import os
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.digest import file_sha256
 from trainer.errors import MathSymError
 from trainer.labels import symbol
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
@@ -146,20 +146,12 @@ def _read_manifest(path: Path) -> dict[str, str] | None:
 
 
 def _unchanged(path: Path, digest: object) -> bool:
-    return isinstance(digest, str) and path.is_file() and not path.is_symlink() and _sha256(path) == digest
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return isinstance(digest, str) and path.is_file() and not path.is_symlink() and file_sha256(path) == digest
 
 
 def _write_manifest(folder: Path) -> None:
     """Record every file of the finished report (all of ``folder``) with its digest."""
-    files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.name != MANIFEST}
+    files = {p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.name != MANIFEST}
     record = {"written_by": "mathsym-train report", "files": files}
     (folder / MANIFEST).write_text(json.dumps(record, indent=2), encoding="utf-8")
 

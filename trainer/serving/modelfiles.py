@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from trainer.atomic import atomic_write_bytes, fsync_file, orphan_pattern, remove_orphans, replace_together, roll_back
+from trainer.digest import file_sha256
 from trainer.errors import ModelError
 from trainer.paths import card_path
 from trainer.serving.card import ModelCard
@@ -39,14 +40,6 @@ LOAD_LOCK_TIMEOUT = 60.0
 def journal_path(model_path: Path) -> Path:
     """Where a save in progress records what it replaces (see trainer.atomic.replace_together)."""
     return model_path.with_name(f".{model_path.name}.journal")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def contract(card: ModelCard) -> dict:

@@ -12,6 +12,7 @@ import numpy as np
 
 from trainer.atomic import temp_beside
 from trainer.data.preprocess import ImageLike, to_model_input
+from trainer.digest import file_sha256
 from trainer.errors import ModelError
 from trainer.faults import fault_point
 from trainer.paths import card_path
@@ -194,7 +195,7 @@ class OnnxModel(LoadedModel):
         """The twin ``twin`` of model file ``path``; ModelError when it is unreadable or does not match the
         card (its recorded sha256, labels or input size)."""
         expected = _recorded_twin_hash(card)
-        if expected and modelfiles.file_sha256(twin) != expected:
+        if expected and file_sha256(twin) != expected:
             raise ModelError("its sha256 differs from the one in the model card")
         session = Session(twin)
         size = session.input_shape[1]
@@ -291,7 +292,7 @@ def add_twin(path: str | os.PathLike) -> Path:
             export_onnx(model.keras_model, temps[0], check, 1 / 255 if model.card.scaling == "outside" else 1.0)
             changes = [(temps[0], twin)]
             if model.card.files:
-                model.card.files = {**model.card.files, "onnx": modelfiles.file_sha256(temps[0])}
+                model.card.files = {**model.card.files, "onnx": file_sha256(temps[0])}
                 model.card.files.pop("onnx_missing", None)
                 temps.append(temp_beside(card_path(path)))
                 temps[1].write_bytes(model.card.to_json().encode("utf-8"))

@@ -19,10 +19,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from trainer.data.dataset import DatasetIndex, Sample, file_digest, scan_dataset
+from trainer.data.dataset import DatasetIndex, Sample, scan_dataset
 from trainer.data.loading import Images, load_images
 from trainer.data.samples import SampleError, SampleSet, scan_samples
 from trainer.data.split import notebook_split
+from trainer.digest import file_sha256
 from trainer.errors import DatasetError, ModelError
 from trainer.evaluation.evaluate import metrics_from_predictions, predict_arrays
 from trainer.paths import default_output
@@ -412,7 +413,7 @@ def _card(
             "kind": "adapt (fine-tuned on personal samples)",
             "base_model": {
                 "path": str(Path(config.base).resolve()),
-                "sha256": file_digest(Path(config.base)),
+                "sha256": file_sha256(Path(config.base)),
                 "created": base.card.created,
                 "test_accuracy": base.card.test_accuracy,
             },
