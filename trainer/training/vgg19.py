@@ -71,31 +71,22 @@ def train_vgg19(
                     fingerprint,
                 )
         extract_seconds = round(time.monotonic() - fit_started, 1)
-        head = head_model(model)
-        compile_classifier(head)
-        val = (feats["val"], one_hot(data.val.y, classes)) if has_val else None
-        head.fit(
-            feats["fit"],
-            one_hot(data.fit.y, classes),
-            batch_size=config.batch_size,
-            epochs=config.epochs,
-            validation_data=val,
-            callbacks=[reporter],
-            verbose=0,
-        )
-        compile_classifier(model)  # the saved model is the full one, with the head's trained weights
+        learner, fit_x, val_x = head_model(model), feats["fit"], feats.get("val")
+        compile_classifier(learner)
     else:
         extract_seconds = 0.0
-        val = (data.val.x, one_hot(data.val.y, classes)) if has_val else None
-        model.fit(
-            data.fit.x,
-            one_hot(data.fit.y, classes),
-            batch_size=config.batch_size,
-            epochs=config.epochs,
-            validation_data=val,
-            callbacks=[reporter],
-            verbose=0,
-        )
+        learner, fit_x, val_x = model, data.fit.x, data.val.x
+    learner.fit(
+        fit_x,
+        one_hot(data.fit.y, classes),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(val_x, one_hot(data.val.y, classes)) if has_val else None,
+        callbacks=[reporter],
+        verbose=0,
+    )
+    if learner is not model:
+        compile_classifier(model)  # the saved model is the full one, with the head's trained weights
     if cancel:
         cancel.check()
     training = {
