@@ -181,37 +181,10 @@ def test_vgg19_weights_of_the_wrong_shape(capsys, synthetic_dataset, tmp_path):
     wrong = tmp_path / "wrong.weights.h5"
     keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]).save_weights(wrong)
     output = tmp_path / "vgg.keras"
-    code, _, err = run(
-        capsys,
-        "train",
-        "vgg19",
-        "--data",
-        synthetic_dataset,
-        "--output",
-        output,
-        "--weights",
-        wrong,
-        "--image-size",
-        "32",
-        "--subset",
-        "1",
-        "--epochs",
-        "1",
-    )
+    small = ["train", "vgg19", "--data", synthetic_dataset, "--output", output, "--image-size", "32"]
+    code, _, err = run(capsys, *small, "--weights", wrong, "--subset", "1", "--epochs", "1")
     assert code == 1 and "wrong.weights.h5" in one_error(err)
-    code, _, err = run(
-        capsys,
-        "train",
-        "vgg19",
-        "--data",
-        synthetic_dataset,
-        "--output",
-        output,
-        "--weights",
-        tmp_path / "absent.h5",
-        "--image-size",
-        "32",
-    )
+    code, _, err = run(capsys, *small, "--weights", tmp_path / "absent.h5")
     assert code == 1 and "absent.h5" in one_error(err)
     assert not output.exists()
 

@@ -58,6 +58,11 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def _small_train(dataset: Path, output: Path) -> list[str]:
+    """A one-epoch ``train default`` at 32 px: the run every fault interrupts."""
+    return ["train", "default", "--data", str(dataset), "--epochs", "1", "--image-size", "32", "--output", str(output)]
+
+
 def _run(fault: Fault, dataset: Path, folder: Path) -> tuple[int, str]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if fault.point:
@@ -69,18 +74,9 @@ def _run(fault: Fault, dataset: Path, folder: Path) -> tuple[int, str]:
             "trainer.cli",
             "--progress",
             "json",
-            "train",
-            "default",
-            "--data",
-            str(dataset),
-            "--epochs",
-            "1",
-            "--image-size",
-            "32",
+            *_small_train(dataset, folder / "M.keras"),
             "--batch-size",
             "8",
-            "--output",
-            str(folder / "M.keras"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -202,24 +198,6 @@ def test_sigterm_during_the_save_cancels_it(tmp_path, monkeypatch, capsys):
         return save(self, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "save", save_during_signal)
-    assert (
-        main(
-            [
-                "train",
-                "default",
-                "--data",
-                str(dataset),
-                "--epochs",
-                "1",
-                "--image-size",
-                "32",
-                "--output",
-                str(output),
-                "--progress",
-                "none",
-            ]
-        )
-        == 143
-    )
+    assert main([*_small_train(dataset, output), "--progress", "none"]) == 143
     assert "cancelled; nothing was written" in capsys.readouterr().err
     assert _snapshot(output.parent) == {"M.card.json": b"old card", "M.keras": b"old model"}
