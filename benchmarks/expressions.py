@@ -6,7 +6,8 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   drawn two ways with the same seed: (a) composed from real images of the notebook split's TEST part only
   (no training image leaks in), with realistic relative sizes, random spacing, baseline jitter, slope and
   sometimes coloured ink, tinted or dark paper; read with ``read_image``; (b) written as pad strokes from the
-  stroke templates; read with ``read_strokes``.
+  stroke templates (4 px pen, 60 px line); read with ``read_strokes``; (c) the same lines as strokes with the
+  pad's default 12 px pen on a 90 px line (its own random stream, so (a) and (b) do not change).
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -46,6 +47,10 @@ DATA = ROOT.parent / "shared" / "data" / "handwritten-math-symbols"
 RESULTS = ROOT / "benchmarks" / "results" / "expressions.json"
 
 
+#: The pad's default pen (12 px) on a line 90 px tall: strokes that nearly touch, an ``=`` whose bars merge.
+BROAD_PEN, BROAD_HEIGHT = 12.0, 90.0
+
+
 def edit_distance(a: str, b: str) -> int:
     row = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -61,15 +66,22 @@ def text_of(labels: list[str]) -> str:
 
 def accuracy(model, pool, seed: int, lines: int) -> dict:
     rng = np.random.default_rng(seed)
+    broad_rng = np.random.default_rng([seed, 1])  # its own stream: the other two kinds stay as they were
+    kinds = ("images", "strokes", "strokes_broad_pen")
     out: dict[str, dict] = {
-        kind: {"lines": 0, "exact": 0, "symbols": 0, "symbol_errors": 0, "misses": []} for kind in ("images", "strokes")
+        kind: {"lines": 0, "exact": 0, "symbols": 0, "symbol_errors": 0, "misses": []} for kind in kinds
     }
     for _ in range(lines):
         labels = random_line(rng)
         truth = text_of(labels)
         image, _ = image_line(labels, pool, rng)
         strokes, widths, _ = stroke_line(labels, rng)
-        for kind, reading in (("images", read_image(model, image)), ("strokes", read_strokes(model, strokes, widths))):
+        broad, broad_widths, _ = stroke_line(labels, broad_rng, height=BROAD_HEIGHT, pen=BROAD_PEN)
+        for kind, reading in zip(
+            kinds,
+            (read_image(model, image), read_strokes(model, strokes, widths), read_strokes(model, broad, broad_widths)),
+            strict=True,
+        ):
             r = out[kind]
             r["lines"] += 1
             r["symbols"] += len(truth)
@@ -194,12 +206,12 @@ def main() -> None:
     acc = accuracy(model, pool, args.seed, args.lines)
     for kind, r in acc.items():
         print(
-            f"{kind:8s} exact match {r['exact']}/{r['lines']} = {r['exact_match'] * 100:.1f} %   "
+            f"{kind:17s} exact match {r['exact']}/{r['lines']} = {r['exact_match'] * 100:.1f} %   "
             f"symbol accuracy {r['symbol_accuracy'] * 100:.2f} % ({r['symbol_errors']} errors in "
             f"{r['symbols']} symbols)"
         )
         for miss in r["misses"]:
-            print(f"          missed: {miss['truth']:20s} read {miss['read']}")
+            print(f"                   missed: {miss['truth']:20s} read {miss['read']}")
     latency = read_latency(model, pool, args.seed)
     for kind in ("read_image", "read_strokes", "forward_batch10"):
         print(

@@ -34,7 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--samples",
         metavar="DIR",
         help="keep your samples (corrected drawings) in this folder (default: the one chosen in "
-        "Samples → Move Samples Folder…, else the user's MathSym samples folder)",
+        "Samples → Use Another Samples Folder…, else the user's MathSym samples folder)",
     )
     parser.add_argument(
         "--smoke-test",

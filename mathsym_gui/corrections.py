@@ -3,13 +3,16 @@
 Three ways to say it: click a row of the top five, pick from the palette of every symbol (or name a new
 one), or type the symbol's key (``0-9 + - * / = . x y z``). The drawing (strokes as JSON, the 224 px ink
 raster as PNG) goes into the personal samples folder through :mod:`trainer.data.samples`; correcting the same
-drawing again relabels it, and Undo right after a correction removes the sample's files.
+drawing again relabels it, and Undo right after a correction removes the sample's files. A symbol of a written
+line (:mod:`.reading`) is saved through the same history, so relabelling and Undo work the same for it.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +40,11 @@ from trainer.data.samples import (
     save_sample,
     validate_label,
 )
-from trainer.errors import MathSymError
-from trainer.labels import CLASS_NAMES, KEYS, symbol
+from trainer.errors import EmptyImageError, MathSymError
+from trainer.labels import CLASS_NAMES, KEYS, latex, symbol
 
 from . import dialogs
-from .drawing import Drawing, render
+from .drawing import Drawing, Stroke, render
 
 PALETTE_COLUMNS = 6
 
@@ -55,6 +58,42 @@ def ask_new_symbol(parent: QWidget | None) -> str:
 def sample_raster(drawing: Drawing) -> np.ndarray:
     """The 224 px raster the pad's model sees for a drawing (the canvas render, then the ink preprocessing)."""
     return to_model_input(render(drawing), "ink", RASTER_SIZE)
+
+
+def has_visible_ink(drawing: Drawing) -> bool:
+    """Whether the drawing shows anything to save: an image, or ink that the eraser has not wiped out."""
+    if drawing.is_empty:
+        return False
+    if drawing.image is not None or not any(s.eraser for s in drawing.strokes):
+        return True
+    try:
+        sample_raster(drawing)
+    except EmptyImageError:
+        return False
+    return True
+
+
+def named(label: str, symbols: dict | None = None) -> str:
+    """A class as a person reads it: its symbol, and its folder name when that differs (``+ (add)``, ``7``)."""
+    shown = symbol(label, symbols)
+    return shown if shown == label else f"{shown} ({label})"
+
+
+def counted(label: str, n: int, symbols: dict | None = None) -> str:
+    """``3: 1`` — a class and its sample count, never run together into one number."""
+    return f"{symbol(label, symbols)}: {n}"
+
+
+def existing_class(name: str, labels: Iterable[str], symbols: dict | None = None) -> str | None:
+    """The known class a typed "new" symbol already is, by folder name, character, LaTeX or correction key
+    (``+``, ``add``, ``\\div``, ``-``); None when it is really new."""
+    wanted = unicodedata.normalize("NFKC", name.strip())
+    labels = list(labels)
+    for label in labels:
+        if wanted in (label, symbol(label, symbols), latex(label, symbols)):
+            return label
+    keyed = KEYS.get(wanted)
+    return keyed if keyed in labels else None
 
 
 def stroke_records(drawing: Drawing) -> list[dict] | None:
@@ -72,6 +111,8 @@ class SymbolPalette(QDialog):
         self.setObjectName("symbolPalette")
         self.setWindowTitle("Save Drawing As…")
         self.chosen = ""
+        self.note = ""  # set when a "new" symbol turned out to be a known one
+        self._labels, self._symbols = list(labels), symbols
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("What is this symbol? It is saved as one of your samples."))
         grid = QGridLayout()
@@ -79,8 +120,8 @@ class SymbolPalette(QDialog):
         for i, label in enumerate(labels):
             button = QToolButton(self)
             button.setObjectName(f"palette-{label}")
-            button.setText(f"{symbol(label, symbols)}\n{counts.get(label, 0)}")
-            button.setToolTip(f"{label}: {counts.get(label, 0)} sample(s)")
+            button.setText(f"{symbol(label, symbols)}\n{counts.get(label, 0)} saved")
+            button.setToolTip(f"{named(label, symbols)}: {counts.get(label, 0)} sample(s) saved")
             button.setMinimumSize(48, 48)
             button.clicked.connect(lambda checked=False, name=label: self._choose(name))
             grid.addWidget(button, i // PALETTE_COLUMNS, i % PALETTE_COLUMNS)
@@ -104,10 +145,40 @@ class SymbolPalette(QDialog):
         name = ask_new_symbol(self).strip()
         if not name:
             return
+        known = existing_class(name, self._labels, self._symbols)
+        if known is not None:  # "+" is the built-in add: a second "+" class would split its samples
+            if name != known:
+                self.note = f"{name} is the symbol {named(known, self._symbols)} already."
+            self._choose(known)
+            return
         try:
             self._choose(validate_label(name))
         except SampleError as exc:
             dialogs.error(self, "New Symbol", str(exc))
+
+
+@dataclass(frozen=True, eq=False)
+class Subject:
+    """What a correction labelled: a whole drawing (its strokes and image), or one symbol of a written line (its
+    strokes, or the ink components ``parts`` of the raster the line was read from). The same subject labelled
+    again relabels its sample instead of saving a second one."""
+
+    strokes: tuple[Stroke, ...]
+    image: np.ndarray | None = field(default=None, repr=False)
+    parts: tuple[int, ...] = ()
+
+    def same(self, other: Subject) -> bool:
+        return self.strokes == other.strokes and self.image is other.image and self.parts == other.parts
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One saved correction: its sample, what it labelled, and the pad when it was made (Undo removes the
+    sample while the pad still shows that)."""
+
+    saved: SavedSample
+    subject: Subject
+    drawing: Drawing
 
 
 class CorrectionBar(QWidget):
@@ -136,20 +207,23 @@ class CorrectionBar(QWidget):
         if not counts:
             self.counts_label.setText("Your samples: none yet.")
         else:
-            parts = ", ".join(f"{symbol(c, symbols)} {n}" for c, n in counts.items())
+            parts = ", ".join(counted(c, n, symbols) for c, n in counts.items())
             self.counts_label.setText(f"Your samples ({sum(counts.values())}): {parts}")
         self.counts_label.setToolTip(str(folder))
 
 
 class Corrections(QObject):
-    """Saves corrected drawings as samples; owns the samples folder, the undo list and the correction keys.
+    """Saves corrected drawings as samples; owns the samples folder, the corrections history and the correction keys.
 
     ``window`` is the MainWindow (its canvas, status bar and active model are used). Typed keys reach
     :meth:`eventFilter` when no focused widget took them (a spin box keeps its digits); Ctrl/Alt/Meta
-    combinations are never corrections, so no shortcut changes meaning.
+    combinations are never corrections, so no shortcut changes meaning. Every correction, of a whole drawing
+    or of one symbol of a line, goes through :meth:`record`, so Undo and Remove Last Sample reach all of them.
     """
 
     saved = Signal(object)  # SavedSample
+    undone = Signal(object)  # the Correction whose sample Undo removed
+    historyChanged = Signal()
     countsChanged = Signal(dict)
 
     def __init__(self, window, folder: str | os.PathLike) -> None:
@@ -158,7 +232,7 @@ class Corrections(QObject):
         self.folder = Path(folder)
         self.bar = CorrectionBar()
         self.bar.pick_button.clicked.connect(self.pick)
-        self._history: list[tuple[SavedSample, Drawing]] = []
+        self._history: list[Correction] = []
         window.installEventFilter(self)
         self.refresh()
 
@@ -191,6 +265,7 @@ class Corrections(QObject):
         self.folder = Path(folder)
         self._history.clear()
         self.refresh()
+        self.historyChanged.emit()
 
     def refresh(self) -> None:
         """Show the counts, and name taught classes in the predictions (after a correction or a model load)."""
@@ -204,20 +279,41 @@ class Corrections(QObject):
 
     def can_undo_here(self) -> bool:
         """Whether the last correction was of the drawing now on the pad (Undo then removes the sample)."""
-        return bool(self._history) and self._same_drawing(self._history[-1][1], self.window.canvas.snapshot())
+        return bool(self._history) and self._same_drawing(self._history[-1].drawing, self.window.canvas.snapshot())
+
+    def can_remove(self) -> bool:
+        """Whether there is a sample saved in this session that Remove Last Sample can delete."""
+        return bool(self._history)
 
     # -- actions --------------------------------------------------------------------------------------
 
-    def correct(self, label: str) -> SavedSample | None:
-        """Save the drawing on the pad as a sample of ``label`` (relabelling it if it was just saved)."""
+    def record(self, label: str, subject: Subject, strokes: list[dict] | None, raster: np.ndarray, meta: dict) -> str:
+        """Save a sample of ``subject`` as ``label`` and put it on the history; an earlier sample of the same
+        subject is removed (it was mislabelled). Returns the earlier label ("" when there was none); raises
+        MathSymError when the sample cannot be saved (nothing is changed then)."""
+        saved = save_sample(strokes, raster, label, self.folder, meta)
+        earlier = next((c for c in reversed(self._history) if c.subject.same(subject)), None)
+        if earlier is not None:
+            self._history.remove(earlier)
+            try:
+                remove_sample(earlier.saved)
+            except SampleError as exc:
+                dialogs.error(self.window, "Cannot Remove Sample", str(exc))
+        self._history.append(Correction(saved, subject, self.window.canvas.snapshot()))
+        self.refresh()
+        self.saved.emit(saved)
+        self.historyChanged.emit()
+        return earlier.saved.label if earlier is not None and earlier.saved.label != label else ""
+
+    def correct(self, label: str, note: str = "") -> SavedSample | None:
+        """Save the drawing on the pad as a sample of ``label`` (relabelling it if it was saved already)."""
         window = self.window
         drawing = window.canvas.snapshot()
-        if window.canvas.is_drawing or drawing.is_empty:
+        if window.canvas.is_drawing or not has_visible_ink(drawing):
             window.statusBar().showMessage("Draw a symbol (or open an image) first, then say what it is.", 5000)
             return None
         try:
             validate_label(label)
-            raster = sample_raster(drawing)
             meta = {
                 "model": window.model.name if window.model is not None else "",
                 "predicted": (
@@ -226,51 +322,51 @@ class Corrections(QObject):
                     else ""
                 ),
             }
-            saved = save_sample(stroke_records(drawing), raster, label, self.folder, meta)
+            before = self.record(
+                label, Subject(drawing.strokes, drawing.image), stroke_records(drawing), sample_raster(drawing), meta
+            )
         except MathSymError as exc:
             dialogs.error(window, "Cannot Save Sample", str(exc))
             return None
-        relabelled = ""
-        if self.can_undo_here():  # the same drawing again: it was mislabelled, keep only the new label
-            old, _ = self._history.pop()
-            try:
-                remove_sample(old)
-                relabelled = f" (instead of {symbol(old.label, self.symbols())})"
-            except SampleError as exc:
-                dialogs.error(window, "Cannot Remove Sample", str(exc))
-        self._history.append((saved, drawing))
-        self.refresh()
+        symbols = self.symbols()
+        relabelled = f" (instead of {symbol(before, symbols)})" if before else ""
         n = self.counts().get(label, 0)
         window.statusBar().showMessage(
-            f"Saved as a sample of {symbol(label, self.symbols())}{relabelled}: {n} sample(s) of it. Undo removes it.",
+            f"{note + ' ' if note else ''}Saved as a sample of {symbol(label, symbols)}{relabelled}: "
+            f"{n} sample(s) of it. Undo removes it.",
             10000,
         )
-        self.saved.emit(saved)
-        return saved
+        return self._history[-1].saved
 
     def undo(self) -> bool:
         """Remove the last saved sample's files; False when there is none."""
         if not self._history:
+            self.window.statusBar().showMessage("No sample saved in this session is left to remove.", 5000)
             return False
-        saved, _ = self._history.pop()
+        correction = self._history.pop()
         try:
-            remove_sample(saved)
+            remove_sample(correction.saved)
         except SampleError as exc:
+            self._history.append(correction)
             dialogs.error(self.window, "Cannot Remove Sample", str(exc))
             return False
         self.refresh()
-        self.window.statusBar().showMessage(f"Removed the sample of {symbol(saved.label, self.symbols())}.", 5000)
+        self.historyChanged.emit()
+        self.window.statusBar().showMessage(
+            f"Removed the sample of {symbol(correction.saved.label, self.symbols())}.", 5000
+        )
+        self.undone.emit(correction)
         return True
 
     def pick(self) -> SavedSample | None:
         """Show the palette; save the drawing as the chosen class."""
-        if self.window.canvas.snapshot().is_empty:
+        if not has_visible_ink(self.window.canvas.snapshot()):
             self.window.statusBar().showMessage("Draw a symbol (or open an image) first, then say what it is.", 5000)
             return None
         palette = SymbolPalette(self.labels(), self.counts(), self.symbols(), self.window)
         if palette.exec() != QDialog.DialogCode.Accepted or not palette.chosen:
             return None
-        return self.correct(palette.chosen)
+        return self.correct(palette.chosen, palette.note)
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.KeyPress and not event.isAutoRepeat():
@@ -278,7 +374,8 @@ class Corrections(QObject):
                 Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
             )
             label = KEYS.get(event.text()) if not modifiers else None
-            if label is not None and not self.window.canvas.snapshot().is_empty:
+            # Nothing to label (an empty pad, or one whose ink is all erased): the key does nothing.
+            if label is not None and has_visible_ink(self.window.canvas.snapshot()):
                 self.correct(label)
                 return True
         return super().eventFilter(watched, event)

@@ -14,6 +14,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
+from trainer.data.imageio import flatten_alpha
+
 #: Strokes are rasterised for the model cropped to the ink (plus a paper margin) with this many pixels on
 #: the longer side: the "ink" preprocessing crops to the symbol and rescales it anyway, and its cost grows
 #: with the pixel count (a whole 600 px canvas costs ~4x more for the same symbol detail). 128 px still gives
@@ -180,15 +182,15 @@ def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:
-    """Any QImage as a (H, W, 3) uint8 RGB copy (alpha composited onto white)."""
+    """Any QImage as a (H, W, 3) uint8 RGB copy (alpha flattened as for image files: onto white, or onto black
+    when white would hide the ink)."""
+    w, h = image.width(), image.height()
     if image.hasAlphaChannel():
-        flat = QImage(image.size(), QImage.Format.Format_RGB32)
-        flat.fill(Qt.GlobalColor.white)
-        p = QPainter(flat)
-        p.drawImage(0, 0, image)
-        p.end()
-        image = flat
-    w, h, bpl = image.width(), image.height(), image.bytesPerLine()
+        rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
+        bpl = rgba.bytesPerLine()
+        pixels = np.frombuffer(rgba.constBits(), np.uint8, count=bpl * h).reshape(h, bpl // 4, 4)
+        return flatten_alpha(pixels[:, :w])
+    bpl = image.bytesPerLine()
     if image.format() == QImage.Format.Format_RGB32 and sys.byteorder == "little":  # B, G, R, 0xff in memory
         buf: np.ndarray = np.frombuffer(image.constBits(), np.uint8, count=bpl * h).reshape(h, bpl // 4, 4)
         return cv2.cvtColor(buf[:, :w], cv2.COLOR_BGRA2RGB)  # one pass, no Qt conversion, a new array

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 import trainer
 from trainer.architectures import Job
 from trainer.data.imageio import IMAGE_SUFFIXES, read_image
+from trainer.data.samples import count_samples
 from trainer.errors import MathSymError
 from trainer.labels import printable
-from trainer.paths import DEFAULT_MODEL_NAME, samples_dir, shipped_default
+from trainer.paths import DEFAULT_MODEL_NAME, samples_dir, shipped_default, unwritable
 from trainer.paths import models_dir as user_models_dir
 
 from . import dialogs
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self._shown_id = 0
         self._awaited_id = 0  # the newest request whose answer the panel has yet to show
         self.last_prediction: Prediction | None = None
+        self._failed_models: set[Path] = set()  # models that could not be loaded (never fallen back to)
         self.jobs: dict[str, JobDialog] = {}
         self.setAcceptDrops(True)
         icon = Path(__file__).parent / "resources" / "icon.png"
@@ -140,11 +142,13 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 1)
         splitter.setCollapsible(0, False)
         self.setCentralWidget(splitter)
-        # Corrections go to --samples, else the folder chosen in Samples → Move Samples Folder…, else the user's.
+        # Corrections go to --samples, else the folder chosen in Samples → Use Another Samples Folder…, else
+        # the user's.
         self.corrections = Corrections(self, samples or self.settings.get("samples/folder", "", str) or samples_dir())
         self.panel.add_section(self.corrections.bar)
         self.panel.list.labelClicked.connect(self.corrections.correct)
-        self.corrections.saved.connect(self._update_actions)
+        self.corrections.historyChanged.connect(self._update_actions)
+        self.corrections.undone.connect(self.line_reader.on_correction_undone)
 
         self.model_label = QLabel(self)
         self.model_label.setTextFormat(Qt.TextFormat.PlainText)  # a model's name is never markup
@@ -278,7 +282,7 @@ class MainWindow(QMainWindow):
             "Say what the drawing is; it is saved as one of your samples",
         )
         self.act_remove_sample = self._action(
-            "&Remove Last Sample", self.corrections.undo, None, "Delete the sample saved last"
+            "&Remove Last Sample", self.corrections.undo, None, "Delete the sample saved last in this session"
         )
         self.act_open_samples = self._action(
             "&Open Samples Folder",
@@ -287,7 +291,10 @@ class MainWindow(QMainWindow):
             "Show your samples folder (one sub-folder per class)",
         )
         self.act_move_samples = self._action(
-            "&Move Samples Folder…", self.choose_samples_folder, None, "Keep your samples in another folder"
+            "&Use Another Samples Folder…",
+            self.choose_samples_folder,
+            None,
+            "Save new samples in another folder; the samples saved so far stay where they are",
         )
         self.act_about = self._action("&About MathSym", self.about, None, "About MathSym")
         self.act_about_qt = self._action("About &Qt", QApplication.aboutQt)
@@ -380,6 +387,7 @@ class MainWindow(QMainWindow):
         self.act_undo.setEnabled(self.canvas.can_undo() or self.corrections.can_undo_here())
         self.act_redo.setEnabled(self.canvas.can_redo())
         self.act_clear.setEnabled(not self.canvas.is_empty())
+        self.act_remove_sample.setEnabled(self.corrections.can_remove())
 
     def undo(self) -> None:
         """Undo the sample just saved from this drawing, else the last change of the drawing."""
@@ -396,10 +404,26 @@ class MainWindow(QMainWindow):
         self.open_url(QUrl.fromLocalFile(str(self.corrections.folder)))
 
     def choose_samples_folder(self) -> None:
-        folder = dialogs.get_folder(self, "Choose the Samples Folder", str(self.corrections.folder))
-        if folder:
-            self.settings.set("samples/folder", folder)
-            self.corrections.set_folder(folder)
+        """Switch to another samples folder (nothing is moved: the samples saved so far stay where they are)."""
+        old = self.corrections.folder
+        # Short enough for the title bar to show it all; the status bar names the old folder afterwards.
+        folder = dialogs.get_folder(self, "Use Another Samples Folder (nothing is moved)", str(old))
+        if not folder:
+            return
+        problem = unwritable([folder]).get(Path(folder))
+        if problem is not None and not dialogs.show(
+            self,
+            dialogs.QUESTION_DEFAULT_NO,
+            "Samples Folder Not Writable",
+            f"{folder} cannot be written ({problem}): new samples could not be saved there.\n\n"
+            "Use it anyway (its samples can still be learnt from)?",
+        ):
+            return
+        self.settings.set("samples/folder", folder)
+        self.corrections.set_folder(folder)
+        left = sum(count_samples(old).values())
+        kept = f" The {left} sample(s) in {old} stay there." if left and Path(folder) != old else ""
+        self.statusBar().showMessage(f"New samples go to {folder}.{kept}", 15000)
 
     # -- pen ------------------------------------------------------------------------------------------
 
@@ -506,6 +530,7 @@ class MainWindow(QMainWindow):
             return
         _, path, remember = self._pending
         self._pending = None
+        self._failed_models.discard(Path(path).resolve())
         self.model = model
         self._predict_seconds = 0.0  # measured again by the first prediction
         if remember:
@@ -555,13 +580,31 @@ class MainWindow(QMainWindow):
         if self._pending is None or ticket != self._pending[0]:
             return
         self._pending = None
+        self._failed_models.add(Path(path).resolve())
         self._update_model_label()
         self.statusBar().clearMessage()
-        keep = f"\n\nStill using {self.model.name}." if self.model is not None else ""
-        if self.model is None:
+        fallback = self._fallback_model() if self.model is None else None
+        if self.model is not None:
+            keep = f"\n\nStill using {printable(self.model.name)}."
+        elif fallback is not None:  # e.g. a mistyped --model: recognise with the usual model instead of none
+            keep = f"\n\nUsing {printable(fallback.name)} instead."
+            self.use_model(fallback, remember=False)
+        else:
+            keep = ""
             self.panel.show_model_buttons(True)
             self.panel.show_hint(HINT_NO_MODEL)
         dialogs.error(self, "Cannot Load Model", message + keep, detail)
+
+    def _fallback_model(self) -> Path | None:
+        """The model to use when the one asked for failed and none is active: the remembered one, else the
+        newest trained, else the default, skipping those that failed already."""
+        remembered = self.settings.get("model/active", None, str)
+        candidates = [
+            find_model(self.models_dir, remembered, default=self.default_model),
+            find_model(self.models_dir, None, default=self.default_model),
+            self.default_model if self.default_model.is_file() else None,
+        ]
+        return next((c for c in candidates if c is not None and c.resolve() not in self._failed_models), None)
 
     def _update_model_label(self) -> None:
         loading = printable(Path(self._pending[1]).name) if self._pending is not None else ""

@@ -3,8 +3,10 @@ the pad (hover: its top three), copy it as text, LaTeX or result, and correct si
 
 One symbol on the pad is recognised as before; as soon as the ink holds more than one symbol it is read as a
 line (:func:`read_drawing`, called by the recognition worker). A correction pins that symbol's label, decodes
-the line again at once (no model pass) and saves the symbol as one of the user's samples, like a
-single-symbol correction. Pins stay while the symbol's strokes stay.
+the line again at once (no model pass) and saves the symbol as one of the user's samples through the same
+corrections history as a single-symbol correction (its strokes; on an image, or ink with eraser marks, its
+crop), so correcting it again relabels that sample and Undo removes it (and the pin). Pins stay while the
+symbol's strokes stay.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 
+import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
@@ -27,18 +30,43 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trainer.data.preprocess import to_model_input
+from trainer.data.samples import RASTER_SIZE
+from trainer.errors import MathSymError
 from trainer.labels import KEYS, symbol
 from trainer.serving.reader import Reading, read_segmentation, redecode
 from trainer.serving.reader.segment import SegmentationError, segment_image, segment_strokes
 
+from .corrections import Correction, Subject, SymbolPalette, named, sample_raster, stroke_records
 from .drawing import Drawing, fit_rect, render
 
 HINT_LINE = "A line of symbols: its reading and result are below the pad."
 PLACEHOLDER = "Write several symbols in a row, such as 12÷4+3= or 2x+3=11, to read and calculate a line."
 #: Shortcuts of the copy actions (Ctrl+Shift+C is the pen colour; Ctrl+C stays free for text fields).
 COPY_TEXT_KEY = "Ctrl+Shift+T"
+#: Lines of text the note under the symbols shows (the reason there is no result, the alternatives).
+NOTE_LINES = 3
 COPY_LATEX_KEY = "Ctrl+Shift+L"
 COPY_RESULT_KEY = "Ctrl+Shift+R"
+
+
+def read_as_strokes(drawing: Drawing) -> bool:
+    """Whether a line is read from its strokes (a symbol's parts are stroke indices) rather than from the ink
+    components of a raster (a photo, or strokes with eraser marks)."""
+    return drawing.image is None and not any(s.eraser for s in drawing.strokes)
+
+
+def line_raster(drawing: Drawing) -> np.ndarray | None:
+    """The raster a line is read from as ink components, or None when it is read from its strokes."""
+    if read_as_strokes(drawing):
+        return None
+    return render(drawing, max_side=None) if drawing.strokes or drawing.image is None else drawing.image
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st: "the 2nd symbol" cannot be read as the digit 2."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def read_drawing(model, drawing: Drawing, k: int = 3) -> Reading | None:
@@ -50,13 +78,13 @@ def read_drawing(model, drawing: Drawing, k: int = 3) -> Reading | None:
     if drawing.image is None and len(drawing.strokes) < 2:
         return None  # one stroke is one symbol: nothing to segment on the pen-up path
     try:
-        if drawing.image is None and not any(s.eraser for s in drawing.strokes):
+        raster = line_raster(drawing)
+        if raster is None:
             segmentation = segment_strokes(
                 [s.points for s in drawing.strokes], [s.width for s in drawing.strokes], min_symbols=2
             )
             mapping = None
         else:
-            raster = render(drawing, max_side=None) if drawing.strokes or drawing.image is None else drawing.image
             segmentation = segment_image(raster)
             mapping = (
                 fit_rect(raster.shape[1], raster.shape[0], drawing.width, drawing.height)
@@ -68,7 +96,7 @@ def read_drawing(model, drawing: Drawing, k: int = 3) -> Reading | None:
     if len(segmentation.groups) < 2:
         return None
     reading = read_segmentation(model, segmentation, k)
-    if mapping is not None:  # image pixels -> where the image is shown on the pad
+    if mapping is not None and raster is not None:  # image pixels -> where the image is shown on the pad
         sx, sy = mapping.width() / raster.shape[1], mapping.height() / raster.shape[0]
         for s in reading.symbols:
             x, y, w, h = s.box
@@ -97,7 +125,7 @@ def typeset_html(reading: Reading) -> str:
 
 
 def top_text(top: list[tuple[str, float]]) -> str:
-    return "\n".join(f"{symbol(name)}  {name}  {p * 100:.1f} %" for name, p in top)
+    return "\n".join(f"{named(name)}  {p * 100:.1f} %" for name, p in top)
 
 
 class FittedLabel(QLabel):
@@ -183,7 +211,9 @@ class ReadingPanel(QFrame):
         self.note_label.setObjectName("readingNote")
         self.note_label.setWordWrap(True)
         self.note_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.note_label.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 2)
+        # Room for a reason that wraps once and the alternatives under it; in a narrower window the tooltip
+        # holds all of it.
+        self.note_label.setFixedHeight(NOTE_LINES * self.fontMetrics().lineSpacing() + 2)
         self.note_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.note_label)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
@@ -196,13 +226,16 @@ class ReadingPanel(QFrame):
 
     def show_reading(self, reading: Reading | None) -> None:
         """Show a line's reading, or (None) how to write one."""
-        for b in self.symbol_buttons:
+        for b in self.symbol_buttons:  # out of the row at once; deleted when control is back in the event loop
+            self.symbol_row.removeWidget(b)
+            b.hide()
             b.deleteLater()
         self.symbol_buttons = []
         if reading is None:
             self.text_label.setText("")
             self.result_label.set_full_text("")
             self.note_label.setText(PLACEHOLDER)
+            self.note_label.setToolTip("")
             for copy in (self.copy_text, self.copy_latex, self.copy_result):
                 copy.setEnabled(False)
             return
@@ -212,7 +245,7 @@ class ReadingPanel(QFrame):
             button = QToolButton(self)
             button.setObjectName(f"readingSymbol{i}")
             button.setText(symbol(s.label))
-            button.setToolTip(f"Symbol {i + 1}: click to correct it\n{top_text(s.top)}")
+            button.setToolTip(f"The {ordinal(i + 1)} symbol: click to correct it\n{top_text(s.top)}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setMinimumWidth(26)
             self.symbol_row.insertWidget(i, button)
@@ -225,6 +258,7 @@ class ReadingPanel(QFrame):
                 "Or: " + ", ".join(f"{a.text} ({a.probability * 100:.0f} % as likely)" for a in reading.alternatives)
             )
         self.note_label.setText("\n".join(notes) or "Click a symbol above (or right-click its box) to correct it.")
+        self.note_label.setToolTip(self.note_label.text())
         self.copy_result.setEnabled(reading.result is not None)
         self.copy_text.setEnabled(bool(reading.text))
         self.copy_latex.setEnabled(bool(reading.text))
@@ -241,6 +275,7 @@ class LineReader(QObject):
         self.panel = ReadingPanel()
         self.reading: Reading | None = None
         self._pins: dict[tuple[int, ...], str] = {}  # a symbol's strokes -> the label the user gave it
+        self._note = ""  # what the palette said about the label just chosen ("+ is the symbol + (add) already.")
         self.act_copy_text = self._action("Copy Reading as &Text", COPY_TEXT_KEY, self.copy_text)
         self.act_copy_latex = self._action("Copy Reading as &LaTeX", COPY_LATEX_KEY, self.copy_latex)
         self.act_copy_result = self._action("Copy &Result", COPY_RESULT_KEY, self.copy_result)
@@ -291,18 +326,9 @@ class LineReader(QObject):
             self.clear()
 
     def _pinned(self, reading: Reading) -> Reading:
-        fixed = {i: self._pins[p] for i, p in enumerate(reading.parts) if p in self._pins}
-        if not fixed or reading.probabilities is None:
+        if reading.probabilities is None or not any(p in self._pins for p in reading.parts):
             return reading
-        return redecode(
-            reading.probabilities,
-            reading.labels,
-            reading.geometry,
-            [s.box for s in reading.symbols],
-            k=len(reading.symbols[0].top),
-            fixed=fixed,
-            parts=reading.parts,
-        )
+        return self._redecoded(reading)
 
     def show(self, reading: Reading) -> None:
         self.reading = reading
@@ -378,6 +404,7 @@ class LineReader(QObject):
         """A menu of the symbol's top-k and every other symbol; the choice pins it."""
         if self.reading is None or not 0 <= index < len(self.reading.symbols):
             return
+        self._note = ""
         label = self.choose_label(index, where)
         if label:
             self.pin(index, label)
@@ -389,7 +416,7 @@ class LineReader(QObject):
         s = reading.symbols[index]
         menu = QMenu(self.window)
         for name, p in s.top:
-            menu.addAction(f"{symbol(name)}   {name}   {p * 100:.1f} %").setData(name)
+            menu.addAction(f"{named(name)}   {p * 100:.1f} %").setData(name)
         menu.addSeparator()
         menu.addAction("Other Symbol…").setData("")
         chosen = menu.exec(where)
@@ -398,13 +425,27 @@ class LineReader(QObject):
         name = chosen.data()
         if name:
             return name
-        from .corrections import SymbolPalette
-
         corrections = getattr(self.window, "corrections", None)
-        labels = list(reading.labels)
         counts = corrections.counts() if corrections is not None else {}
-        palette = SymbolPalette(labels, counts, {}, self.window)
-        return palette.chosen if palette.exec() == QDialog.DialogCode.Accepted else ""
+        palette = SymbolPalette(list(reading.labels), counts, {}, self.window)
+        if palette.exec() != QDialog.DialogCode.Accepted:
+            return ""
+        self._note = palette.note
+        return palette.chosen
+
+    def _redecoded(self, reading: Reading) -> Reading:
+        """The line decoded again from the model's probabilities with the pins that still hold."""
+        assert reading.probabilities is not None  # only readings with probabilities are pinned
+        fixed = {i: self._pins[p] for i, p in enumerate(reading.parts) if p in self._pins}
+        return redecode(
+            reading.probabilities,
+            reading.labels,
+            reading.geometry,
+            [s.box for s in reading.symbols],
+            k=len(reading.symbols[0].top),
+            fixed=fixed or None,
+            parts=reading.parts,
+        )
 
     def pin(self, index: int, label: str) -> None:
         """Fix symbol ``index`` to ``label``, decode the line again, and keep the symbol as a sample."""
@@ -412,51 +453,75 @@ class LineReader(QObject):
         if reading is None or reading.probabilities is None or label not in reading.labels:
             self.window.statusBar().showMessage(f"The active model has no class {label}.", 5000)
             return
-        if index < len(reading.parts):
-            self._pins[reading.parts[index]] = label
-        fixed = {i: self._pins[p] for i, p in enumerate(reading.parts) if p in self._pins} or {index: label}
-        self.show(
-            redecode(
-                reading.probabilities,
-                reading.labels,
-                reading.geometry,
-                [s.box for s in reading.symbols],
-                k=len(reading.symbols[index].top),
-                fixed=fixed,
-                parts=reading.parts,
-            )
-        )
+        if index >= len(reading.parts):
+            return
+        self._pins[reading.parts[index]] = label
+        self.show(self._redecoded(reading))
         self._save_sample(reading, index, label)
 
+    def _symbol_sample(self, drawing: Drawing, parts: tuple[int, ...]) -> tuple[Subject, list[dict] | None, np.ndarray]:
+        """What a line's symbol is saved as: its strokes and their raster, or (a photo, or ink with eraser
+        marks) the crop of its ink components that the model saw, as an image sample."""
+        subject = self._subject_of(drawing, parts)
+        raster = line_raster(drawing)
+        if raster is None:
+            alone = Drawing(drawing.width, drawing.height, subject.strokes, drawing.paper)
+            return subject, stroke_records(alone), sample_raster(alone)
+        crop_of = segment_image(raster).crop_of
+        assert crop_of is not None  # an image segmentation always crops
+        crop = crop_of(list(parts))  # the same components the reading was made of
+        return subject, None, to_model_input(crop, "ink", RASTER_SIZE)
+
     def _save_sample(self, reading: Reading, index: int, label: str) -> None:
-        """The corrected symbol's strokes become a sample, as a single-symbol correction does."""
+        """The corrected symbol becomes a sample through the corrections history (relabelled when corrected
+        again, removed by Undo), as a single-symbol correction does."""
         corrections = getattr(self.window, "corrections", None)
-        drawing = self.canvas.snapshot()
-        if corrections is None or drawing.image is not None or index >= len(reading.parts):
+        if corrections is None:
             return
-        from trainer.data.samples import save_sample
-        from trainer.errors import MathSymError
-
-        from .corrections import sample_raster, stroke_records
-
-        strokes = tuple(drawing.strokes[i] for i in reading.parts[index] if i < len(drawing.strokes))
-        if not strokes:
-            return
-        alone = Drawing(drawing.width, drawing.height, strokes, drawing.paper)
+        note = f"{self._note} " if self._note else ""
+        self._note = ""
         try:
-            save_sample(
-                stroke_records(alone),
-                sample_raster(alone),
+            subject, strokes, raster = self._symbol_sample(self.canvas.snapshot(), reading.parts[index])
+            before = corrections.record(
                 label,
-                corrections.folder,
+                subject,
+                strokes,
+                raster,
                 {
                     "model": self.window.model.name if self.window.model is not None else "",
                     "predicted": reading.symbols[index].top[0][0],
                     "line": reading.text,
                 },
             )
-        except MathSymError as exc:
-            self.window.statusBar().showMessage(f"The correction is used, but not saved as a sample: {exc}", 8000)
+        except (MathSymError, IndexError) as exc:  # IndexError: the pad changed under a stale reading
+            self.window.statusBar().showMessage(
+                f"{note}The {ordinal(index + 1)} symbol is now {symbol(label)}, but it was not saved as a sample: "
+                f"{exc}",
+                10000,
+            )
             return
-        corrections.refresh()
-        self.window.statusBar().showMessage(f"Symbol {index + 1} is {symbol(label)}; saved as a sample.", 8000)
+        instead = f" (instead of {symbol(before)})" if before else ""
+        self.window.statusBar().showMessage(
+            f"{note}The {ordinal(index + 1)} symbol is now {symbol(label)}; saved as a sample{instead}. "
+            "Undo removes it.",
+            10000,
+        )
+
+    def on_correction_undone(self, correction: Correction) -> None:
+        """Undo removed a sample: a line symbol it was saved for is no longer pinned."""
+        reading = self.reading
+        if reading is None or reading.probabilities is None:
+            return
+        drawing = self.canvas.snapshot()
+        subject = correction.subject
+        dropped = [p for p in self._pins if p in reading.parts and self._subject_of(drawing, p).same(subject)]
+        if dropped:
+            for p in dropped:
+                del self._pins[p]
+            self.show(self._redecoded(reading))
+
+    def _subject_of(self, drawing: Drawing, parts: tuple[int, ...]) -> Subject:
+        """A line symbol as a correction's subject: its strokes, else the raster's components that make it."""
+        if read_as_strokes(drawing):
+            return Subject(tuple(drawing.strokes[i] for i in parts))
+        return Subject(drawing.strokes, drawing.image, parts)

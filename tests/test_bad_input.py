@@ -268,3 +268,110 @@ def test_unexpected_errors_hint_at_debug(capsys, tiny_model, monkeypatch):
     assert json.loads(out.strip().splitlines()[-1])["event"] == "error"
     code, _, err = run(capsys, "info", tiny_model, "--debug")
     assert code == 1 and "Traceback" in err and "RuntimeError: something" in err
+
+
+# -- datasets a run cannot learn from, and adapt's and tune's own inputs ---------------------------------------
+
+
+def test_no_training_images_is_refused_before_training(capsys, tmp_path):
+    from trainer.data.strokes import make_dataset
+
+    one_each = make_dataset(tmp_path / "one_each", per_class=1, classes=("3", "7"), size=64, seed=1)
+    output = tmp_path / "m.keras"
+    small = ["--data", one_each, "--output", output, "--epochs", "1"]
+    for argv in (
+        ["train", "default", *small, "--image-size", "32"],
+        ["train", "default", *small, "--image-size", "32", "--train-on", "fit"],
+        ["train", "alexnet", *small, "--image-size", "67"],
+        ["train", "vgg19", *small, "--image-size", "32", "--weights", "none"],
+        ["tune", "--data", one_each, "--output", output, "--image-size", "67", "--max-epochs", "1"],
+    ):
+        code, _, err = run(capsys, *argv)
+        message = one_error(err)
+        assert code == 1 and "gives no training images" in message and str(one_each) in message, message
+    two_each = make_dataset(tmp_path / "two_each", per_class=2, classes=("3", "7"), size=64, seed=1)
+    code, _, err = run(capsys, "train", "alexnet", *small[2:], "--data", two_each, "--image-size", "67")
+    message = one_error(err)
+    assert code == 1 and "needs validation images" in message and "share" not in message, message
+    assert not output.exists()
+
+
+def _model_copy(model: Path, folder: Path) -> Path:
+    """The model with its card and ONNX twin, copied into ``folder``."""
+    folder.mkdir()
+    for p in model.parent.glob(model.stem + ".*"):
+        shutil.copy(p, folder / p.name)
+    return folder / model.name
+
+
+def _samples(dataset: Path, folder: Path) -> Path:
+    """Two of the dataset's 7s as a samples folder (the fewest adapt takes)."""
+    (folder / "7").mkdir(parents=True)
+    for p in sorted((dataset / "7").glob("*.png"))[:2]:
+        shutil.copy(p, folder / "7" / p.name)
+    return folder
+
+
+def test_adapt_never_writes_over_its_base_model_or_into_its_samples(capsys, tmp_path, tiny_model, synthetic_dataset):
+    base = _model_copy(tiny_model, tmp_path / "models")
+    samples = _samples(synthetic_dataset, tmp_path / "samples")
+    (tmp_path / "link").symlink_to(base.parent)
+    before = {p: p.read_bytes() for p in [*base.parent.iterdir(), *samples.rglob("*.png")]}
+    for output, message in (
+        (base, "is the base model"),
+        (tmp_path / "link" / base.name, "is the base model"),
+        (samples / "adapted.keras", "inside the samples folder"),
+        (samples / "7" / "adapted.keras", "inside the samples folder"),
+    ):
+        argv = ["adapt", "--model", base, "--samples", samples, "--data", synthetic_dataset, "--output", output]
+        code, _, err = run(capsys, *argv, "--epochs", "1", "--replay", "2")
+        assert code == 1 and message in one_error(err), err
+    assert {p: p.read_bytes() for p in [*base.parent.iterdir(), *samples.rglob("*")] if p.is_file()} == before
+
+
+def test_adapt_replays_no_one_class_dataset(capsys, tmp_path, tiny_model, synthetic_dataset):
+    from trainer.data.strokes import make_dataset
+
+    sevens = make_dataset(tmp_path / "sevens", per_class=4, classes=("7",), size=64, seed=1)
+    samples = _samples(synthetic_dataset, tmp_path / "samples")
+    output = tmp_path / "adapted.keras"
+    argv = ["adapt", "--model", tiny_model, "--samples", samples, "--data", sevens, "--output", output]
+    code, _, err = run(capsys, *argv, "--epochs", "1", "--replay", "2")
+    assert code == 1 and "only one class" in one_error(err)
+    assert not output.exists()
+
+
+def test_adapt_subset_takes_the_fewest_samples_a_class_needs(capsys, tmp_path, tiny_model, synthetic_dataset):
+    from trainer.data.samples import MIN_PER_CLASS
+
+    samples = _samples(synthetic_dataset, tmp_path / "samples")
+    output = tmp_path / "adapted.keras"
+    argv = ["adapt", "--model", tiny_model, "--samples", samples, "--data", synthetic_dataset, "--output", output]
+    small = ["--epochs", "1", "--replay", "2"]
+    code, _, err = run(capsys, *argv, *small, "--subset", str(MIN_PER_CLASS - 1))
+    assert code == 1 and f"--subset must be at least {MIN_PER_CLASS}" in one_error(err)
+    assert not output.exists()
+    code, _, err = run(capsys, *argv, *small, "--subset", str(MIN_PER_CLASS))
+    assert code == 0 and output.is_file(), err
+
+
+def test_tune_resume_with_no_search_to_resume(capsys, tmp_path, synthetic_dataset):
+    nothing = tmp_path / "nosearch"
+    output = tmp_path / "m.keras"
+    small = ["--subset", "2", "--image-size", "67", "--max-epochs", "1", "--output", output]
+    code, _, err = run(capsys, "tune", "--data", synthetic_dataset, *small, "--resume", "--directory", nothing)
+    message = one_error(err)
+    assert code == 1 and str(nothing) in message and "without --resume" in message, message
+    assert not nothing.exists() and not output.exists()
+
+
+@pytest.mark.parametrize("beside", [".card.json", ".onnx"])
+def test_model_output_whose_card_or_twin_is_a_folder(capsys, tmp_path, synthetic_dataset, beside):
+    (tmp_path / f"cd{beside}").mkdir()
+    output = tmp_path / "cd.keras"
+    started = time.monotonic()
+    code, _, err = run(capsys, "train", "default", "--data", synthetic_dataset, "--output", output, "--epochs", "1")
+    message = one_error(err)
+    assert code == 1 and f"cd{beside} is a folder" in message, message
+    assert time.monotonic() - started < 5, "refused only after training"
+    assert not output.exists()

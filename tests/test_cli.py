@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_run import run
+from cli_run import one_error, run
 
 from trainer.paths import card_path
 from trainer.serving.card import ModelCard
@@ -401,3 +402,215 @@ def test_sigterm_stops_real_training_and_keeps_the_previous_model(synthetic_data
     assert "Traceback" not in err
     assert output.read_bytes() == b"previous model" and card_path(output).read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.card.json", "m.keras"]
+
+
+# -- bad input: one line on stderr, whatever the platform adds ----------------------------------------------
+
+DEFAULT_MODEL = ROOT / "models" / "default.keras"  # the shipped model: its ONNX twin predicts without TensorFlow
+#: Run a command as root without root's power to read what it may not (so chmod 000 means unreadable).
+UNPRIVILEGED = [
+    "setpriv",
+    "--bounding-set=-dac_override,-dac_read_search,-fowner",
+    "--inh-caps=-dac_override,-dac_read_search,-fowner",
+]
+
+
+def cli(*argv, env: dict | None = None, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """``mathsym-train`` in its own process: output as bytes, exactly as a terminal or the pad gets it."""
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "trainer", *map(str, argv)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_tensorflow_start_up_lines_do_not_reach_stderr(synthetic_dataset, tmp_path):
+    """TF's C++ notices go to fd 2 whatever TF_CPP_MIN_LOG_LEVEL says; the error line must still be alone, and
+    fd 2 works again once the command is over."""
+    argv = ["train", "vgg19", "--data", str(synthetic_dataset), "--weights", str(tmp_path / "missing.h5")]
+    argv += ["--image-size", "32", "--output", str(tmp_path / "m.keras"), "--progress", "none"]
+    code = (
+        "import os, sys; from trainer.cli import main; rc = main(sys.argv[1:]); "
+        "print('TF' if 'tensorflow' in sys.modules else 'noTF', rc); os.write(2, b'fd 2 is back\\n')"
+    )
+    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.stdout.split() == ["TF", "1"]  # TensorFlow was loaded before the error
+    assert result.stderr.splitlines() == [
+        f"mathsym-train: error: VGG19 weights file {tmp_path / 'missing.h5'} does not exist.",
+        "fd 2 is back",
+    ]
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_output_degrades_in_an_ascii_locale(synthetic_dataset):
+    image = next((synthetic_dataset / "div").glob("*.png"))
+    ascii_only = {"PYTHONIOENCODING": "ascii"}
+    info = cli("info", DEFAULT_MODEL, env=ascii_only)
+    assert info.returncode == 0 and info.stderr == b"" and rb"\xf7" in info.stdout  # the ÷ of the labels
+    plain = cli("predict", image, "--model", DEFAULT_MODEL, "-k", "19", "--progress", "none", env=ascii_only)
+    assert plain.returncode == 0 and plain.stderr == b"" and rb"div (\xf7)" in plain.stdout
+    doc = cli("predict", image, "--model", DEFAULT_MODEL, "-k", "19", "--json", env=ascii_only)
+    assert doc.returncode == 0 and doc.stdout.isascii()
+    symbols = {t["label"]: t["symbol"] for t in json.loads(doc.stdout)["results"][0]["top"]}
+    assert symbols["div"] == "÷" and symbols["sub"] == "−"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["predict", ""],
+        ["read", ""],
+        ["predict", "x.png", "--model", ""],
+        ["info", ""],
+        ["train", "default", "--data", "d", "--output", ""],
+        ["split", "--data", "", "--output", "s"],
+        ["adapt", "--samples", ""],
+    ],
+)
+def test_empty_paths_are_refused_at_parse_time(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and err.splitlines()[-1].endswith("expected a path, got an empty string")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0 and not shutil.which("setpriv"), reason="root reads every file; setpriv is needed to drop that"
+)
+def test_unreadable_files_and_folders_are_reported_and_the_others_predicted(synthetic_dataset, tmp_path):
+    good = shutil.copy(next((synthetic_dataset / "3").glob("*.png")), tmp_path / "good.png")
+    locked_file = Path(shutil.copy(good, tmp_path / "locked.png"))
+    locked_folder = tmp_path / "locked"
+    closed = tmp_path / "closed"  # its file cannot even be looked at
+    for folder in (locked_folder, closed):
+        folder.mkdir()
+        shutil.copy(good, folder / "inside.png")
+    for path in (locked_file, locked_folder, closed):
+        path.chmod(0)
+    prefix = tuple(UNPRIVILEGED) if os.geteuid() == 0 else ()
+    paths = [good, locked_file, locked_folder, closed / "inside.png"]
+    try:
+        predicted = cli("predict", *paths, "--model", DEFAULT_MODEL, "--progress", "none", prefix=prefix)
+        read = cli("read", *paths, "--model", DEFAULT_MODEL, "--progress", "none", prefix=prefix)
+    finally:
+        for path in (locked_file, locked_folder, closed):
+            path.chmod(0o755)
+    lines = predicted.stdout.decode().splitlines()
+    assert predicted.returncode == 1 and len(lines) == 4 and lines[0].startswith(f"{good}: 3 ")
+    assert all(line.endswith("cannot be read (permission denied).") for line in lines[1:]), lines
+    assert predicted.stderr.decode().splitlines() == ["mathsym-train: error: 3 of 4 file(s) could not be predicted."]
+    lines = read.stdout.decode().splitlines()
+    assert read.returncode == 1 and len(lines) == 4 and lines[0].startswith(f"{good}: 3")
+    assert all("cannot be read (permission denied)" in line and "corrupt" not in line for line in lines[1:]), lines
+
+
+def test_json_output_is_utf8_when_a_file_name_is_not(synthetic_dataset, tmp_path):
+    name = b"a\xffb.png"  # not UTF-8: Python holds it as a lone surrogate
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    shutil.copy(next((synthetic_dataset / "3").glob("*.png")), folder / os.fsdecode(name))
+    for env in ({}, {"PYTHONIOENCODING": "ascii"}):
+        for argv in (
+            ["predict", folder, "--json"],
+            ["read", folder, "--json"],
+            ["predict", folder, "--progress", "json"],
+        ):
+            result = cli(*argv, "--model", DEFAULT_MODEL, env=env)
+            assert result.returncode == 0, result.stderr
+            doc = json.loads(result.stdout.decode("utf-8").splitlines()[-1])
+            assert os.fsencode(doc["results"][0]["path"]) == os.fsencode(folder) + b"/" + name
+
+
+@pytest.mark.parametrize("command", ["predict-model", "info", "onnx", "vgg19-weights"])
+def test_a_folder_where_a_model_file_belongs_is_called_a_folder(capsys, synthetic_dataset, tmp_path, command):
+    folder = tmp_path / "dir.keras"
+    folder.mkdir()
+    argv = {
+        "predict-model": ["predict", synthetic_dataset / "3", "--model", folder],
+        "info": ["info", folder],
+        "onnx": ["onnx", folder],
+        "vgg19-weights": ["train", "vgg19", "--data", synthetic_dataset, "--weights", folder, "--image-size", "32"],
+    }[command]
+    if command == "vgg19-weights":
+        argv += ["--output", tmp_path / "m.keras"]
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and "is a folder, not a" in one_error(err) and "does not exist" not in err
+    assert not (tmp_path / "m.keras").exists()
+
+
+@pytest.mark.parametrize(
+    "command, option, values, message, helped",
+    [
+        (["train", "default"], "--image-size", ("0", "1"), "an image size from 8 to 1024 pixels", "8 to 1024"),
+        (["train", "alexnet"], "--image-size", ("0", "66"), "an image size from 67 to 1024 pixels", "67 to 1024"),
+        (["train", "vgg19"], "--image-size", ("0", "31"), "an image size from 32 to 1024 pixels", "32 to 1024"),
+        (["tune"], "--image-size", ("0", "66"), "an image size from 67 to 1024 pixels", "67 to 1024"),
+        (["tune"], "--factor", ("0", "1"), "a Hyperband factor of at least 2", None),
+        (["adapt"], "--replay", ("0", "-1"), "a number of at least 1", "at least 1"),
+    ],
+)
+def test_each_limit_has_one_message_checked_at_parse_time(capsys, command, option, values, message, helped):
+    """Parse time: ``train alexnet --image-size 32`` is refused at once (exit 2), not after TensorFlow loads."""
+    for value in values:
+        code, _, err = run(capsys, *command, "--data", "d", option, value)
+        assert code == 2 and err.splitlines()[-1].endswith(f"{option}: expected {message}, got {value}"), err
+    if helped:
+        code, out, _ = run(capsys, *command, "--help")
+        entry = " ".join(out[out.index(f"  {option} ") :].split("\n  -")[0].split())
+        assert code == 0 and helped in entry, entry
+
+
+def test_registry_minimum_image_sizes_are_the_models_own():
+    from trainer.architectures import ARCHITECTURES
+    from trainer.models import alexnet, vgg19
+
+    assert ARCHITECTURES["alexnet"].min_image_size == alexnet.MIN_INPUT_SIZE
+    assert ARCHITECTURES["vgg19"].min_image_size == vgg19.MIN_INPUT_SIZE
+
+
+def test_a_bad_class_name_is_escaped_once(capsys, synthetic_dataset, tmp_path):
+    shutil.copytree(synthetic_dataset / "3", tmp_path / "samples" / "a\x1bb")
+    code, _, err = run(capsys, "adapt", "--samples", tmp_path / "samples", "--model", DEFAULT_MODEL)
+    message = one_error(err)
+    assert code == 1 and "\x1b" not in err and r"'a\x1bb'" in message and r"\\x1b" not in message, message
+
+
+def test_read_says_plainly_that_a_line_divides_by_zero(capsys, tmp_path):
+    import cv2
+    import numpy as np
+
+    from trainer.data.expressions import stroke_line
+
+    strokes, widths, _ = stroke_line(["5", "div", "0"], np.random.default_rng(0), height=40.0)
+    points = np.concatenate([np.asarray(s) for s in strokes])
+    image = np.full((int(points[:, 1].max() + 40), int(points[:, 0].max() + 40)), 255, np.uint8)
+    for stroke, width in zip(strokes, widths, strict=True):  # the dots of ÷ are one-point strokes
+        line = np.round(np.asarray(stroke)).astype(np.int32)
+        cv2.polylines(image, [line], False, 0, round(width), cv2.LINE_AA)
+        cv2.circle(image, tuple(int(v) for v in line[0]), round(width / 2), 0, -1, cv2.LINE_AA)
+    cv2.imwrite(str(tmp_path / "line.png"), image)
+    code, out, _ = run(capsys, "read", tmp_path / "line.png", "--model", DEFAULT_MODEL)
+    assert code == 0 and out.strip().endswith("line.png: 5/0 (no result: Division by zero, so the line has no value.)")
+
+
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("empty.keras", b"", "damaged"),
+        ("junk.keras", b"not a zip", "damaged"),
+        ("empty.h5", b"", "is not an HDF5 file"),
+        ("junk.h5", b"not HDF5 at all", "is not an HDF5 file"),
+        ("model.txt", b"text", "is not a model file"),
+    ],
+)
+def test_info_refuses_a_file_that_is_not_a_model(capsys, tmp_path, name, content, words):
+    """As predict does: a card beside a junk file does not make it a model."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    shutil.copy(card_path(DEFAULT_MODEL), card_path(path))
+    code, out, err = run(capsys, "info", path)
+    assert code == 1 and out == "" and words in one_error(err)
+    code, _, err = run(capsys, "predict", path, "--model", path)
+    assert code == 1 and words in one_error(err)

@@ -235,6 +235,17 @@ def test_transparent_png_is_composited_onto_white(tmp_path):
     assert (rgb == 255).all()
 
 
+def test_white_ink_on_a_transparent_background_is_found(tmp_path):
+    a = np.zeros((64, 64, 4), np.uint8)  # transparent everywhere ...
+    a[10:54, 28:36] = (255, 255, 255, 255)  # ... except a white bar: onto white it would vanish
+    decoded = read_image(_png(tmp_path / "white.png", Image.fromarray(a, "RGBA")))
+    for rgb in (decoded, to_model_input(a, "notebook", 64)):  # a file, and an array
+        assert rgb[0, 0].max() == 0 and (rgb[30, 30] == 255).all()
+    assert to_model_input(tmp_path / "white.png", "ink").min() < 100  # the ink is found (turned dark on white)
+    a[..., :3] = 0  # black ink on the same alpha keeps the usual white paper
+    assert (read_image(_png(tmp_path / "black.png", Image.fromarray(a, "RGBA")))[0, 0] == 255).all()
+
+
 def test_bad_images_raise_image_error_naming_the_file(tmp_path):
     good = _png(tmp_path / "good.png", Image.new("RGB", (20, 20), "white"))
     empty = tmp_path / "empty.png"

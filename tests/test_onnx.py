@@ -311,3 +311,59 @@ def test_notebook_h5_gets_a_twin_that_scales_like_the_notebook(tmp_path):
     assert isinstance(served, OnnxModel) and served.card.scaling == "outside" and served.card.input_size == 32
     x = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
     np.testing.assert_allclose(served.predict_inputs(x), model(x.astype(np.float32) / 255.0).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(("size_in", "size_out"), [(32, 56), (100, 56), (7, 3)])
+def test_area_weights_are_tensorflows_resize_area(size_in, size_out):
+    import tensorflow as tf
+
+    from trainer.serving.onnx import area_weights
+
+    x = np.random.default_rng(2).random((2, size_in, size_in, 3)).astype(np.float32)
+    weights = area_weights(size_in, size_out)
+    ours = np.einsum("yi,nijc,xj->nyxc", weights, x, weights)
+    np.testing.assert_allclose(ours, tf.image.resize(x, (size_out, size_out), method="area").numpy(), atol=1e-5)
+
+
+def test_an_area_resize_front_is_exported_exactly(tmp_path):
+    """tf2onnx alone exports ResizeArea as nearest-neighbour: the default model's 32 -> 56 pixel front then differed
+    by up to half the ink range, which a barely trained model shrank to a few 1e-4 in its probabilities."""
+    import keras
+
+    from trainer.models.default import front
+
+    readout = keras.layers.Dense(4, "softmax", kernel_initializer=keras.initializers.RandomNormal(stddev=0.05, seed=0))
+    model = keras.Sequential([front(32), keras.layers.Flatten(), readout])  # sees every ink pixel
+    path = tmp_path / "area.onnx"
+    export_onnx(model, path, np.random.default_rng(1).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8))
+    drawn = _inputs(32)
+    expected = model(drawn.astype(np.float32), training=False).numpy()
+    np.testing.assert_allclose(Session(path).run(drawn), expected, atol=1e-5)
+
+
+def test_cli_warns_without_a_twin_and_info_shows_the_twins_state(synthetic_dataset, tmp_path, capsys, monkeypatch):
+    from cli_run import one_error, run
+
+    import trainer.serving.onnx
+
+    model = tmp_path / "d1.keras"
+    quick = ["--subset", "2", "--epochs", "1", "--image-size", "32", "--batch-size", "8"]
+    monkeypatch.setattr(trainer.serving.onnx, "TOLERANCE", -1.0)  # every export check fails
+    code, _, err = run(capsys, "train", "default", "--data", synthetic_dataset, *quick, "--output", model)
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert code == 0 and len(warnings) == 1 and "d1.keras has no ONNX twin" in warnings[0], err
+    assert not twin_path(model).exists()
+    code, out, _ = run(capsys, "info", model)
+    assert code == 0 and "ONNX twin:      none (ONNX export failed" in out, out
+
+    monkeypatch.undo()
+    code, out, err = run(capsys, "onnx", model)  # the real check passes: the twin reproduces the 32-pixel model
+    assert code == 0 and twin_path(model).is_file(), err
+    code, out, _ = run(capsys, "info", model, "--check")
+    assert code == 0 and "ONNX twin:      d1.onnx (SHA-256 matches the card)" in out, out
+
+    twin_path(model).write_bytes(b"not an onnx model")
+    code, out, _ = run(capsys, "info", model)
+    assert code == 0 and "d1.onnx is not the file the card records" in out, out
+    code, _, err = run(capsys, "info", model, "--check")
+    assert code == 1 and "ONNX twin" in one_error(err) and "d1.onnx" in one_error(err), err

@@ -77,3 +77,12 @@ def test_a_pinned_symbol_stays_and_the_rest_follows_the_grammar():
     assert decode(rows, LABELS, geometry).labels == ["2", "mul", "3"]
     reading = redecode(rows, LABELS, geometry, [(0, 0, 1, 1)] * 3, fixed={2: "eq"})
     assert reading.text == "2x=" and reading.result == "2x"
+
+
+def test_two_stacked_bars_are_an_equals_sign_even_when_a_broad_pen_runs_them_together():
+    run_together = Geometry(0.6, 0.3, parts=2)  # the model sees one thick bar, or a blob
+    rows = [{"z": 0.95}, {"dec": 0.6, "sub": 0.15, "eq": 0.06}, {"1": 0.95}]
+    assert read(rows, [DIGIT, run_together, DIGIT]) == ["z", "eq", "1"]
+    assert read(rows, [DIGIT, Geometry(0.6, 0.3), DIGIT]) == ["z", "sub", "1"]  # one stroke: a minus
+    retraced = [{"3": 0.95}, {"sub": 0.9, "eq": 0.03}, {"1": 0.95}]  # a minus gone over twice, clearly a bar
+    assert read(retraced, [DIGIT, run_together, DIGIT]) == ["3", "sub", "1"]

@@ -338,3 +338,177 @@ def test_info_predict_and_errors_show_control_characters_escaped(capsys, tiny_mo
     assert code == 0 and "\x1b" not in out + err and "evil\\x1b[31m.png" in out, out + err
     code, out, err = run(capsys, "predict", tmp_path / "gone\x1b[2J.png", "--model", tiny_model)
     assert code == 1 and "\x1b" not in out + err and "gone\\x1b[2J.png" in out + err
+
+
+# -- outputs never land inside the dataset they read -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["split", "split into the dataset itself", "report", "tune"])
+def test_an_output_folder_inside_the_dataset_is_refused(capsys, synthetic_dataset, tiny_model, tmp_path, command):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    before = sorted(str(p.relative_to(data)) for p in data.rglob("*"))
+    argv = {
+        "split": ["split", "--data", data, "--output", data / "split_out"],
+        "split into the dataset itself": ["split", "--data", data, "--output", data],
+        "report": ["report", tiny_model, "--data", data, "--output", data / "rep"],
+        "tune": ["tune", "--data", data, "--max-epochs", "1", "--subset", "2", "--directory", data / "search"],
+    }[command]
+    code, _, err = run(capsys, *argv)
+    message = one_error(err)
+    assert code == 1 and "the dataset folder" in message and "outside it" in message, message
+    assert sorted(str(p.relative_to(data)) for p in data.rglob("*")) == before
+
+
+# -- replacing keeps permission bits ------------------------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_replacing_a_file_keeps_its_mode(tmp_path):
+    from trainer.atomic import atomic_write_bytes, replace_together
+
+    private = tmp_path / "private.json"
+    private.write_text("old")
+    private.chmod(0o600)
+    atomic_write_bytes(private, b"new")
+    assert private.read_bytes() == b"new" and mode(private) == 0o600
+    atomic_write_bytes(tmp_path / "fresh.json", b"x")
+    assert mode(tmp_path / "fresh.json") == 0o644  # a new file is an ordinary document
+
+    source = tmp_path / "source.tmp"
+    source.write_text("newer")
+    source.chmod(0o644)
+    replace_together([(source, private)], tmp_path / ".journal")
+    assert private.read_text() == "newer" and mode(private) == 0o600
+
+
+def test_evaluate_update_card_keeps_the_cards_mode(capsys, tiny_model, synthetic_dataset, tmp_path):
+    from trainer.paths import card_path
+
+    model = tmp_path / "m.keras"
+    shutil.copy(tiny_model, model)
+    shutil.copy(card_path(tiny_model), card_path(model))
+    card_path(model).chmod(0o600)
+    code, _, err = run(capsys, "evaluate", model, "--data", synthetic_dataset, "--update-card")
+    assert code == 0, err
+    assert "evaluated" in json.loads(card_path(model).read_text())["metrics"] and mode(card_path(model)) == 0o600
+
+
+def test_replaced_output_folders_keep_their_mode(evaluation, synthetic_dataset, tmp_path):
+    report = tmp_path / "report"
+    export(evaluation, report)
+    assert mode(report) == 0o755
+    report.chmod(0o700)
+    export(evaluation, report)  # replaces the earlier report
+    assert mode(report) == 0o700 and names(tmp_path) == ["report"]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    empty.chmod(0o750)
+    write_split(notebook_split(scan_dataset(synthetic_dataset)), empty)
+    assert mode(empty) == 0o750 and (empty / "split.json").is_file()
+
+
+def unprivileged(argv: list) -> list[str]:
+    """``argv`` without root's permission override, so that a read-only folder is read-only for it too."""
+    argv = [str(a) for a in argv]
+    if os.geteuid() != 0:
+        return argv
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: read-only folders cannot be tested")
+    caps = "-dac_override,-dac_read_search,-fowner"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", *argv]
+
+
+def test_a_report_into_a_read_only_folder_fails_and_leaves_nothing(evaluation, tiny_model, synthetic_dataset, tmp_path):
+    report = tmp_path / "report"
+    export(evaluation, report)
+    before = {p.name: p.read_bytes() for p in report.iterdir()}
+    report.chmod(0o555)
+    try:
+        result = subprocess.run(
+            unprivileged(
+                [
+                    sys.executable,
+                    "-m",
+                    "trainer",
+                    "--progress",
+                    "none",
+                    "report",
+                    tiny_model,
+                    "--data",
+                    synthetic_dataset,
+                    "--output",
+                    report,
+                ]
+            ),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        report.chmod(0o755)
+    assert result.returncode == 1 and "not writable" in one_error(result.stderr), result.stderr
+    assert names(tmp_path) == ["report"] and {p.name: p.read_bytes() for p in report.iterdir()} == before
+
+
+def test_a_report_that_loses_write_access_while_writing_leaves_no_staging(tiny_model, synthetic_dataset, tmp_path):
+    script = (  # the folder turns read-only after the check, while the new report is being written
+        "import os, sys\n"
+        "from trainer.errors import MathSymError\n"
+        "from trainer.evaluation.evaluate import evaluate_on_dataset\n"
+        "from trainer.evaluation.report import export_report\n"
+        "ev = evaluate_on_dataset(sys.argv[1], sys.argv[2])\n"
+        "out = sys.argv[3]\n"
+        "export_report(ev.model, ev.images, ev.metrics, out, probabilities=ev.probabilities)\n"
+        "def lock(p):\n"
+        "    if p.stage == 'Writing report' and p.done == 5:\n"
+        "        os.chmod(out, 0o555)\n"
+        "try:\n"
+        "    export_report(ev.model, ev.images, ev.metrics, out, lock, probabilities=ev.probabilities)\n"
+        "except MathSymError as exc:\n"
+        "    print(exc)\n"
+    )
+    report = tmp_path / "report"
+    result = subprocess.run(
+        unprivileged([sys.executable, "-c", script, tiny_model, synthetic_dataset, report]),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report.chmod(0o755)
+    assert f"Cannot write the report to {report}" in result.stdout, result.stdout + result.stderr
+    assert names(tmp_path) == ["report"] and (report / "report-manifest.json").is_file()
+
+
+# -- evaluate --update-card keeps the card truthful ------------------------------------------------------------
+
+
+def test_update_card_refuses_metrics_from_another_test_split(capsys, tiny_model, synthetic_dataset, tmp_path):
+    from trainer.data.strokes import make_dataset
+    from trainer.paths import card_path
+
+    model = tmp_path / "m.keras"
+    shutil.copy(tiny_model, model)
+    card = json.loads(card_path(tiny_model).read_text())
+    card["dataset"] = {"path": str(synthetic_dataset), "images": 228}
+    card["split"] = notebook_split(scan_dataset(synthetic_dataset)).describe()  # what a training run records
+    card_path(model).write_text(json.dumps(card))
+    before = card_path(model).read_bytes()
+    other = make_dataset(tmp_path / "other", per_class=3, size=64, seed=11)
+    for argv in (["--data", other], ["--data", synthetic_dataset, "--seed", "-5"]):
+        code, out, err = run(capsys, "evaluate", model, *argv, "--update-card")
+        message = one_error(err)
+        assert code == 1 and "another test split" in message and "not changed" in message, message
+        assert "Test accuracy" not in out and card_path(model).read_bytes() == before
+
+    code, _, err = run(capsys, "evaluate", model, "--data", synthetic_dataset, "--update-card")  # its own split
+    assert code == 0, err
+    updated = json.loads(card_path(model).read_text())
+    assert updated["metrics"]["evaluated_split"]["test_fingerprint"] == card["split"]["test_fingerprint"]
+    assert updated["split"] == card["split"] and updated["dataset"] == card["dataset"]

@@ -18,21 +18,27 @@ from typing import Any
 # -- value parsers (argparse types; their messages are shown to the user) ------------------------------------
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
+def whole_number(low: int, high: int | None = None, what: str = "a number", unit: str = "") -> Callable[[str], int]:
+    """An argparse type for whole numbers from ``low`` (to ``high``): every value out of range gets the same
+    message, naming the whole range, so 0 and 1 are not refused for different reasons."""
+    span = f"{what} from {low} to {high}{unit}" if high is not None else f"{what} of at least {low}{unit}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {span}, got {value}")
+        return value
+
+    return parse
 
 
-def image_size(text: str) -> int:
-    value = positive_int(text)
-    if not 8 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"image size must be between 8 and 1024 pixels, got {value}")
-    return value
+positive_int = whole_number(1)
+hyperband_factor = whole_number(2, what="a Hyperband factor")
+#: The largest model input side the trainers accept (memory grows with its square).
+MAX_IMAGE_SIZE = 1024
 
 
 def positive_float(text: str) -> float:
@@ -45,11 +51,12 @@ def positive_float(text: str) -> float:
     return value
 
 
-def hyperband_factor(text: str) -> int:
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError("the Hyperband factor must be at least 2")
-    return value
+def path_text(text: str) -> str:
+    """A file or folder argument. An empty one (often an unset shell variable) would silently mean the current
+    folder or the default model, so it is refused."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return text
 
 
 # -- options --------------------------------------------------------------------------------------------------
@@ -129,6 +136,7 @@ class Option:
 DATA = Option(
     "--data",
     "dataset folder: one sub-folder of images per class (the Kaggle layout)",
+    type=path_text,
     metavar="DIR",
     required=True,
     field=Field("Dataset folder:", "dataset"),
@@ -136,12 +144,19 @@ DATA = Option(
 SEED = Option("--seed", "split seed; the notebook used 1001", type=int, default=1001)
 LEAK_FREE = Option("--leak-free", "move test images that have a byte-identical copy in train to train", flag_only=True)
 MODEL_ARG = Option(
-    "model", "model file (.keras with its card, or a notebook .h5)", metavar="MODEL", field=Field("Model:", "model")
+    "model",
+    "model file (.keras with its card, or a notebook .h5)",
+    type=path_text,
+    metavar="MODEL",
+    field=Field("Model:", "model"),
 )
 
-PATHS = Option("paths", "images or folders of images", nargs="+", metavar="FILE_OR_FOLDER")
+PATHS = Option("paths", "images or folders of images", type=path_text, nargs="+", metavar="FILE_OR_FOLDER")
 ACTIVE_MODEL = Option(
-    "--model", "model file (default: the newest trained model, else the shipped default)", metavar="PATH"
+    "--model",
+    "model file (default: the newest trained model, else the shipped default)",
+    type=path_text,
+    metavar="PATH",
 )
 JSON_DOC = Option("--json", "print the results as one JSON document", flag_only=True)
 
@@ -153,6 +168,7 @@ def run_options(arch: Architecture) -> tuple[Option, ...]:
         Option(
             "--output",
             "model file (.keras; its card goes beside it); default: a time-stamped file in the models folder",
+            type=path_text,
             metavar="PATH",
         ),
         Option(
@@ -165,11 +181,13 @@ def run_options(arch: Architecture) -> tuple[Option, ...]:
         ),
         Option(
             "--image-size",
-            "input size in pixels",
-            type=image_size,
+            f"input size in pixels, {arch.min_image_size} to {MAX_IMAGE_SIZE}",
+            type=whole_number(arch.min_image_size, MAX_IMAGE_SIZE, "an image size", " pixels"),
             default=arch.image_size,
             metavar="S",
-            field=Field("Image size:", "int", 32, 512, tip="Side of the square model input in pixels"),
+            field=Field(
+                "Image size:", "int", max(32, arch.min_image_size), 512, tip="Side of the square model input in pixels"
+            ),
         ),
         Option("--batch-size", "batch size", type=positive_int, default=arch.batch_size, metavar="N"),
         Option(
@@ -225,6 +243,7 @@ class Architecture:
     epochs: int
     batch_size: int = 64
     image_size: int = 224
+    min_image_size: int = 8  # the smallest input its layers can take (the model builder checks it too)
     extra: tuple[Option, ...] = ()
     pad: PadJob | None = None
     epochs_help: str = "training epochs"
@@ -247,6 +266,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             run="trainer.training.alexnet:run",
             preprocessing="notebook",
             epochs=20,
+            min_image_size=67,
             extra=(
                 Option("--activation", "activation of the hidden layers", choices=("relu", "tanh"), default="relu"),
                 Option("--learning-rate", "Adam learning rate", type=positive_float, default=1e-3, metavar="LR"),
@@ -276,10 +296,12 @@ ARCHITECTURES: dict[str, Architecture] = {
             run="trainer.training.vgg19:run",
             preprocessing="notebook",
             epochs=20,
+            min_image_size=32,
             extra=(
                 Option(
                     "--weights",
                     "starting weights of the VGG19 base: ImageNet (cached by Keras), none (random), or a weights file",
+                    type=path_text,
                     default="imagenet",
                     metavar="imagenet|none|PATH",
                 ),
@@ -345,7 +367,7 @@ class Command:
 
 
 OUTPUT_FOLDER = Option(
-    "--output", "output folder", metavar="DIR", required=True, field=Field("Output folder:", "folder")
+    "--output", "output folder", type=path_text, metavar="DIR", required=True, field=Field("Output folder:", "folder")
 )
 
 COMMANDS: dict[str, Command] = {
@@ -401,6 +423,7 @@ COMMANDS: dict[str, Command] = {
                     "--directory",
                     "folder for the tuner's trials (default: <cache>/tuning/alexnet-<hash of "
                     "data and budget>, so --resume finds it without --directory)",
+                    type=path_text,
                     metavar="DIR",
                 ),
                 Option("--resume", "continue the search stored in --directory", flag_only=True),
@@ -442,17 +465,22 @@ COMMANDS: dict[str, Command] = {
                 Option(
                     "--samples",
                     "samples folder: one sub-folder of images per class (default: your samples folder)",
+                    type=path_text,
                     metavar="DIR",
                     field=Field("Samples folder:", "dataset"),
                 ),
                 Option(
                     "--model",
                     "model to start from (default: the newest trained model, else the shipped default)",
+                    type=path_text,
                     metavar="PATH",
                     field=Field("Start from model:", "model"),
                 ),
                 Option(
-                    "--output", "model file (.keras); default: a time-stamped file in the models folder", metavar="PATH"
+                    "--output",
+                    "model file (.keras); default: a time-stamped file in the models folder",
+                    type=path_text,
+                    metavar="PATH",
                 ),
                 Option(
                     "--epochs",
@@ -466,10 +494,17 @@ COMMANDS: dict[str, Command] = {
                     "--data",
                     "dataset whose train split is replayed and whose test split scores both models "
                     "(default: the base model's dataset if present, else generated template symbols)",
+                    type=path_text,
                     metavar="DIR",
                 ),
-                Option("--replay", "replayed train images per class", type=positive_int, default=40, metavar="N"),
-                Option("--subset", "use at most N samples per class", type=positive_int, metavar="N"),
+                Option(
+                    "--replay",
+                    "replayed train images per class, at least 1",
+                    type=positive_int,
+                    default=40,
+                    metavar="N",
+                ),
+                Option("--subset", "use at most N samples per class (N >= 2)", type=positive_int, metavar="N"),
                 Option(
                     "--learning-rate",
                     "Adam learning rate (cosine decay): higher learns a hand faster and forgets more of the dataset",
@@ -497,7 +532,12 @@ COMMANDS: dict[str, Command] = {
                 SEED,
                 LEAK_FREE,
                 Option("--json", "print the metrics as JSON", flag_only=True),
-                Option("--update-card", "write these metrics into the model's card", flag_only=True),
+                Option(
+                    "--update-card",
+                    "write these metrics into the model's card; only for the test split the card records (same "
+                    "dataset, --seed and --leak-free), since its dataset and split records stay those of training",
+                    flag_only=True,
+                ),
             ),
             PadJob("Evaluate Model", "&Evaluate…", "Measure a model's accuracy on the test split of a dataset."),
         ),

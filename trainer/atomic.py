@@ -9,6 +9,7 @@ import re
 import secrets
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -25,6 +26,15 @@ _RANDOM = r"[a-z0-9_]{6,16}"
 def readable_like_new_files(path: str | os.PathLike) -> None:
     """mkstemp makes 0600 files; models and cards are meant to be shared like any document (0644)."""
     os.chmod(path, 0o644)
+
+
+def replacement_mode(path: str | os.PathLike, new: int = 0o644) -> int:
+    """The permission bits for what replaces ``path``: its current ones, so a save never changes what the user
+    set (a private card stays private); ``new`` where there is nothing to replace yet."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return new
 
 
 def fsync_file(path: str | os.PathLike) -> None:
@@ -57,14 +67,15 @@ def temp_beside(target: Path) -> Path:
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a file through ``write(file)`` so readers see the old or the new content, never a half one."""
+    """Write a file through ``write(file)`` so readers see the old or the new content, never a half one; it
+    keeps the permission bits of the file it replaces."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        readable_like_new_files(tmp)
+        os.chmod(tmp, replacement_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -122,14 +133,17 @@ def replace_together(
     The current files are hard-linked to backups and a journal naming them is written before the first
     rename; a process killed at any later point is undone by :func:`roll_back`, which the next save or load
     runs. SIGINT/SIGTERM are held during the renames; one that arrived, or ``abort()``, rolls everything back
-    and raises Cancelled. The commit point is the removal of the journal. All targets share one folder.
+    and raises Cancelled. The commit point is the removal of the journal. All targets share one folder. A new
+    file keeps the permission bits of the one it replaces.
     """
     folder = journal.parent
     txn = secrets.token_hex(4)
     entries = []
-    for _, target in changes:
+    for source, target in changes:
         backup = None
         if target.exists():
+            if source is not None:
+                os.chmod(source, replacement_mode(target))
             backup = _journal_backup(folder, target.name, txn)
             try:
                 os.link(target, backup)

@@ -9,7 +9,7 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -26,7 +26,7 @@ from trainer.paths import card_path
 from trainer.serving.card import ModelCard
 
 from .conftest import DEFAULT_MODEL, FAKE_CLI
-from .drawing_helpers import draw_symbol, wait_for_current_prediction
+from .drawing_helpers import draw_stroke, draw_symbol, wait_for_current_prediction
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_clicking_a_row_saves_the_drawing_and_undo_removes_it(qtbot, pad, tmp_pa
     assert record["strokes"][0]["points"][0] == list(strokes[0].points[0])
     png = cv2.imread(str(folder / label / names[1]))[..., ::-1]
     assert png.shape == (224, 224, 3) and np.array_equal(png, sample_raster(pad.canvas.snapshot()))
-    assert pad.corrections.bar.counts_label.text() == f"Your samples (1): {symbol(label)} 1"
+    assert pad.corrections.bar.counts_label.text() == f"Your samples (1): {symbol(label)}: 1"
 
     pad.activateWindow()
     qtbot.waitUntil(pad.isActiveWindow)
@@ -114,12 +114,121 @@ def test_palette_and_new_symbol(qtbot, pad, tmp_path, messages, monkeypatch):
     QTimer.singleShot(0, new_symbol_twice)
     pad.act_save_sample.trigger()
     assert count_samples(folder) == {"sqrt": 1, "z": 1}
-    assert "sqrt 1" in pad.corrections.bar.counts_label.text()
+    assert "sqrt: 1" in pad.corrections.bar.counts_label.text()
 
     (folder / "sqrt" / "symbol.txt").write_text("√\n\\sqrt{}\n", encoding="utf-8")  # names the new class
     pad.corrections.set_folder(folder)
-    assert "√ 1" in pad.corrections.bar.counts_label.text()
+    assert "√: 1" in pad.corrections.bar.counts_label.text()
     assert pad.panel.list.symbols["sqrt"] == {"symbol": "√", "latex": "\\sqrt{}"}  # predictions show it too
+
+
+def click_new_symbol() -> None:
+    QTest.mouseClick(QApplication.activeModalWidget().new_button, Qt.MouseButton.LeftButton)
+
+
+def test_a_new_symbol_that_is_a_known_one_is_saved_as_that_class(qtbot, pad, tmp_path, messages, monkeypatch):
+    folder = tmp_path / "samples"
+    typed = iter(["+", "÷", "-", "x", "add"])
+    monkeypatch.setattr(corrections_module, "ask_new_symbol", lambda parent: next(typed))
+    expected = [  # (what is drawn, what the status bar says first); each drawing is saved once
+        ("add", "+ is the symbol + (add) already."),
+        ("div", "÷ is the symbol ÷ (div) already."),
+        ("sub", "- is the symbol − (sub) already."),
+        ("x", ""),
+        ("mul", ""),
+    ]
+    for drawn, note in expected:
+        pad.canvas.clear()
+        draw_symbol(pad.canvas, drawn)
+        QTimer.singleShot(0, click_new_symbol)
+        QTest.mouseClick(pad.corrections.bar.pick_button, Qt.MouseButton.LeftButton)
+        assert not (folder / "+").exists() and not (folder / "÷").exists() and not (folder / "-").exists()
+        assert pad.statusBar().currentMessage().startswith(f"{note} Saved as" if note else "Saved as")
+    assert count_samples(folder) == {"add": 2, "div": 1, "sub": 1, "x": 1}  # no second "+" class beside add
+    assert messages.shown == []
+
+
+def test_sample_counts_cannot_be_read_as_one_number(qtbot, pad, tmp_path):
+    for drawn, label in (("3", "3"), ("8", "3"), ("1", "1")):  # three drawings (the same one again relabels)
+        pad.canvas.clear()
+        draw_symbol(pad.canvas, drawn)
+        QTest.keyClicks(pad.canvas, label)
+    assert pad.corrections.bar.counts_label.text() == "Your samples (3): 1: 1, 3: 2"
+
+    def check_palette():
+        palette = QApplication.activeModalWidget()
+        texts = {name: palette.buttons[name].text() for name in ("1", "3", "0")}
+        palette.reject()
+        assert texts == {"1": "1\n1 saved", "3": "3\n2 saved", "0": "0\n0 saved"}  # never "1 over 0", read as 10
+
+    draw_symbol(pad.canvas, "3")
+    QTimer.singleShot(0, check_palette)
+    QTest.mouseClick(pad.corrections.bar.pick_button, Qt.MouseButton.LeftButton)
+
+
+def test_remove_last_sample_is_enabled_only_while_there_is_one(qtbot, pad, tmp_path):
+    folder = tmp_path / "samples"
+    assert not pad.act_remove_sample.isEnabled()
+    draw_symbol(pad.canvas, "7")
+    QTest.keyClicks(pad.canvas, "7")
+    assert pad.act_remove_sample.isEnabled() and count_samples(folder) == {"7": 1}
+    pad.canvas.clear()  # Remove Last Sample works after the drawing is gone, unlike Undo
+    pad.act_remove_sample.trigger()
+    assert count_samples(folder) == {} and not pad.act_remove_sample.isEnabled()
+
+
+def erase_everything(pad) -> None:
+    """Sweep a wide eraser over the whole pad with real mouse events."""
+    QTest.keyClick(pad, Qt.Key.Key_E)
+    pad.width_spin.setValue(60)
+    w, h = pad.canvas.width(), pad.canvas.height()
+    for y in range(0, h + 30, 30):
+        draw_stroke(pad.canvas, [QPoint(0, y), QPoint(w, y)])
+    QTest.keyClick(pad, Qt.Key.Key_P)
+
+
+def test_a_symbol_key_on_a_fully_erased_pad_does_nothing(qtbot, pad, tmp_path, messages):
+    pad.activateWindow()
+    qtbot.waitUntil(pad.isActiveWindow)
+    draw_symbol(pad.canvas, "7")
+    erase_everything(pad)
+    assert pad.canvas.strokes[0].eraser is False and pad.canvas.strokes[-1].eraser
+    assert wait_for_current_prediction(qtbot, pad) is None  # "Nothing visible to recognise"
+    QTest.keyClicks(pad.canvas, "7")
+    palettes = []
+
+    def close_palette():
+        if (palette := QApplication.activeModalWidget()) is not None:
+            palettes.append(palette)
+            palette.reject()
+
+    QTimer.singleShot(0, pad, close_palette)
+    pad.act_save_sample.trigger()  # no palette: there is nothing to say anything about
+    qtbot.wait(20)
+    assert palettes == [] and messages.shown == [] and count_samples(tmp_path / "samples") == {}
+
+
+def test_another_samples_folder_leaves_the_samples_and_warns_when_not_writable(qtbot, pad, tmp_path, messages, files):
+    old, new = tmp_path / "samples", tmp_path / "other"
+    draw_symbol(pad.canvas, "7")
+    QTest.keyClicks(pad.canvas, "7")
+    menu = next(a.menu() for a in pad.menuBar().actions() if a.text() == "&Samples")
+    assert "&Use Another Samples Folder…" in [a.text() for a in menu.actions()]
+    new.mkdir()
+    files.answers.append(new)
+    pad.act_move_samples.trigger()
+    assert "nothing is moved" in files.asked[-1]  # said in its dialog
+    assert pad.corrections.folder == new and count_samples(old) == {"7": 1}  # the old samples stay
+    assert f"The 1 sample(s) in {old} stay there." in pad.statusBar().currentMessage()
+    assert pad.settings.get("samples/folder") == str(new)
+
+    blocked = tmp_path / "a-file" / "samples"
+    (tmp_path / "a-file").write_text("not a folder")  # unwritable even for root, unlike a chmod
+    files.answers.append(blocked)
+    pad.act_move_samples.trigger()  # warned; the fake answers the default, No: the folder stays
+    kind, title, text, _ = messages.last()
+    assert kind == dialogs.QUESTION_DEFAULT_NO and title == "Samples Folder Not Writable" and str(blocked) in text
+    assert pad.corrections.folder == new
 
 
 def test_an_opened_image_is_saved_as_a_sample(qtbot, pad, tmp_path):

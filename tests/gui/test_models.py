@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from mathsym_gui.settings import AppSettings
 from trainer.data.strokes import TEMPLATES
 from trainer.paths import card_path, find_model, newest_trained
 
@@ -104,3 +105,16 @@ def test_default_model_recognises_drawn_symbols(qtbot, make_window, label):
     window = make_window(DEFAULT_MODEL)
     draw_symbol(window.canvas, label)
     assert wait_for_current_prediction(qtbot, window).top[0][0] == label
+
+
+def test_a_model_that_cannot_be_loaded_at_start_falls_back_to_the_remembered_one(
+    qtbot, make_window, pad_model, messages, tmp_path
+):
+    settings = tmp_path / "settings.ini"
+    AppSettings(settings).set("model/active", str(pad_model))  # chosen in an earlier session
+    window = make_window(tmp_path / "nonexistent.keras", settings=settings, wait=False)  # --model mistyped
+    qtbot.waitUntil(lambda: window.model is not None and window.is_idle(), timeout=60000)
+    assert window.model.name == "tiny-test.keras" and window.model_label.text().startswith("Model: tiny-test")
+    assert [m[1] for m in messages.shown] == ["Cannot Load Model"]  # the problem, said once
+    assert "nonexistent.keras" in messages.last()[2] and "Using tiny-test.keras instead." in messages.last()[2]
+    assert window.settings.get("model/active") == str(pad_model)  # the bad path is not remembered

@@ -1,6 +1,9 @@
 """The pad reads a whole line: drawn with real mouse events, shown typeset with its result and symbol boxes,
 copied with the shortcuts, and corrected symbol by symbol."""
 
+import json
+
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -8,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
 from trainer.data.expressions import stroke_line
+from trainer.data.samples import count_samples, scan_samples
 
 from .conftest import DEFAULT_MODEL
 from .drawing_helpers import draw_stroke, draw_symbol
@@ -103,6 +107,59 @@ def test_correcting_a_symbol_decodes_the_line_again_and_saves_a_sample(qtbot, pa
     assert write_line(qtbot, pad, ["5"], seed=1, dx=right).text == "72/7+3=5"
 
 
+def correct(qtbot, pad, monkeypatch, index: int, label: str) -> None:
+    """Click the symbol's button under the pad and choose ``label``."""
+    monkeypatch.setattr(pad.line_reader, "choose_label", lambda i, where: label)
+    QTest.mouseClick(pad.line_reader.panel.symbol_buttons[index], Qt.MouseButton.LeftButton)
+
+
+def undo(qtbot, pad) -> None:
+    pad.activateWindow()
+    qtbot.waitUntil(pad.isActiveWindow)
+    QTest.keyClick(pad.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_undo_and_remove_last_sample_take_back_a_line_correction(qtbot, pad, monkeypatch, tmp_path):
+    folder = tmp_path / "samples"
+    assert write_line(qtbot, pad, ["2", "x", "add", "3", "eq", "1", "1"]).text == "2x+3=11"
+    strokes = pad.canvas.strokes
+    correct(qtbot, pad, monkeypatch, 5, "7")
+    assert pad.line_reader.reading.text == "2x+3=71" and count_samples(folder) == {"7": 1}
+    assert pad.act_undo.isEnabled() and pad.act_remove_sample.isEnabled()
+    undo(qtbot, pad)  # right after the correction: the sample goes, not the last stroke, and the pin with it
+    assert count_samples(folder) == {} and pad.canvas.strokes == strokes
+    assert pad.line_reader.reading.text == "2x+3=11" and not pad.act_remove_sample.isEnabled()
+    correct(qtbot, pad, monkeypatch, 5, "7")
+    pad.act_remove_sample.trigger()  # Samples → Remove Last Sample
+    assert count_samples(folder) == {} and pad.line_reader.reading.text == "2x+3=11"
+    undo(qtbot, pad)  # then Undo is the drawing's again
+    assert len(pad.canvas.strokes) == len(strokes) - 1
+
+
+def test_a_new_reading_replaces_the_symbol_buttons_at_once(qtbot, pad, monkeypatch):
+    """The row shows only the current reading's buttons, even before the old ones are deleted."""
+    write_line(qtbot, pad, ["2", "x", "add", "3", "eq", "1", "1"])
+    row = pad.line_reader.panel.symbol_row
+    pad.line_reader.pin(5, "7")  # decoded again without a trip through the event loop
+    shown = [row.itemAt(i).widget() for i in range(row.count()) if row.itemAt(i).widget() is not None]
+    assert [b.text() for b in shown] == ["2", "x", "+", "3", "=", "7", "1"]
+
+
+def test_correcting_a_line_symbol_again_relabels_its_one_sample(qtbot, pad, monkeypatch, tmp_path):
+    folder = tmp_path / "samples"
+    assert write_line(qtbot, pad, ["2", "x", "add", "3", "eq", "1", "1"]).text == "2x+3=11"
+    correct(qtbot, pad, monkeypatch, 1, "y")
+    assert count_samples(folder) == {"y": 1}
+    said = pad.statusBar().currentMessage()
+    correct(qtbot, pad, monkeypatch, 1, "9")
+    assert count_samples(folder) == {"9": 1}  # the same symbol: its sample relabelled, not a second one
+    assert said.startswith("The 2nd symbol is now y; saved as a sample.")  # not "Symbol 2 is y", read as a digit
+    assert "The 2nd symbol is now 9; saved as a sample (instead of y)." in pad.statusBar().currentMessage()
+    correct(qtbot, pad, monkeypatch, 0, "2")  # another symbol is another sample
+    assert count_samples(folder) == {"2": 1, "9": 1}
+    assert pad.statusBar().currentMessage().startswith("The 1st symbol is now 2")
+
+
 def test_one_symbol_is_still_recognised_alone_and_clearing_hides_the_reading(qtbot, pad):
     write_line(qtbot, pad, ["7", "sub", "2"])
     assert pad.line_reader.panel.text_label.text() == "7 − 2"
@@ -135,12 +192,9 @@ def test_typed_symbol_keys_do_not_label_a_whole_line(qtbot, pad, tmp_path):
     assert pad.corrections.bar.isVisible()
 
 
-def test_an_opened_image_of_a_line_is_read_with_boxes_where_the_image_is_shown(qtbot, pad):
-    import cv2
-
-    from mathsym_gui.drawing import fit_rect
-
-    strokes, widths, placed = stroke_line(["9", "sub", "4", "eq"], np.random.default_rng(2), height=60.0)
+def line_image(labels, seed=2):
+    """An image of a written line in coloured ink; returns it and where each symbol was placed."""
+    strokes, widths, placed = stroke_line(labels, np.random.default_rng(seed), height=60.0)
     alpha = np.zeros((150, 330), np.uint8)
     for stroke, width in zip(strokes, widths, strict=True):
         p = np.round(np.asarray(stroke)).astype(np.int32) + (10, 20)
@@ -148,7 +202,13 @@ def test_an_opened_image_of_a_line_is_read_with_boxes_where_the_image_is_shown(q
             cv2.circle(alpha, (int(p[0][0]), int(p[0][1])), round(width / 2), 255, -1, cv2.LINE_AA)
         else:
             cv2.polylines(alpha, [p], False, 255, round(width), cv2.LINE_AA)
-    image = np.stack([255 - alpha // 2, 255 - alpha, 255 - alpha // 3], axis=2).astype(np.uint8)  # coloured ink
+    return np.stack([255 - alpha // 2, 255 - alpha, 255 - alpha // 3], axis=2).astype(np.uint8), placed
+
+
+def test_an_opened_image_of_a_line_is_read_with_boxes_where_the_image_is_shown(qtbot, pad):
+    from mathsym_gui.drawing import fit_rect
+
+    image, placed = line_image(["9", "sub", "4", "eq"])
     pad.show_image(image)
     reading = wait_shown(qtbot, pad) or pad.line_reader.reading
     assert reading.text == "9-4=" and reading.result == "5"
@@ -156,6 +216,23 @@ def test_an_opened_image_of_a_line_is_read_with_boxes_where_the_image_is_shown(q
     nine = pad.canvas.symbol_boxes()[0][0]
     scale = shown.width() / 330
     assert abs(nine.left() - (shown.left() + (placed[0].box[0] + 10) * scale)) < 6 * scale + 2
+
+
+def test_correcting_a_symbol_of_an_opened_image_saves_its_crop(qtbot, pad, monkeypatch, tmp_path):
+    folder = tmp_path / "samples"
+    pad.show_image(line_image(["9", "sub", "4", "eq"])[0])
+    wait_shown(qtbot, pad)
+    assert pad.line_reader.reading.text == "9-4="
+    correct(qtbot, pad, monkeypatch, 2, "7")
+    assert pad.line_reader.reading.text == "9-7=" and count_samples(folder) == {"7": 1}
+    record = json.loads(next((folder / "7").glob("*.json")).read_text(encoding="utf-8"))
+    assert record["source"] == "image" and record["line"] == "9-4=" and record["strokes"] == []
+    png = cv2.imread(str(next((folder / "7").glob("*.png"))), cv2.IMREAD_GRAYSCALE)
+    assert png.shape == (224, 224) and png.min() < 60 and png[0].min() > 200  # the 4's ink, centred, on paper
+    assert scan_samples(folder, min_per_class=1).counts == {"7": 1}  # a sample the trainer reads
+    assert "saved as a sample" in pad.statusBar().currentMessage()
+    undo(qtbot, pad)
+    assert count_samples(folder) == {} and pad.line_reader.reading.text == "9-4="
 
 
 def test_hovering_a_symbol_box_shows_its_top_three(qtbot, pad):
@@ -167,4 +244,19 @@ def test_hovering_a_symbol_box_shows_its_top_three(qtbot, pad):
     box, text = pad.canvas.symbol_boxes()[1]
     pos = (box.center() * pad.canvas.view_scale()).toPoint()
     QApplication.sendEvent(pad.canvas, QHelpEvent(QEvent.Type.ToolTip, pos, pad.canvas.mapToGlobal(pos)))
-    assert QToolTip.text() == text and text.splitlines()[0].startswith("×  mul")
+    assert QToolTip.text() == text and text.splitlines()[0].startswith("× (mul)  ")
+    assert all(not line.startswith("2  2") for line in text.splitlines())  # a label is never said twice
+
+
+def test_a_reason_that_wraps_and_the_alternatives_are_not_cut_off(qtbot, pad):
+    from trainer.serving.reader import Alternative, Reading
+
+    reason = "The reading is too unsure to calculate (is this maths?); correct the unclear symbols or write them again."
+    alternatives = [Alternative(t, t, None, p) for t, p in (("13/4=", 0.61), ("1+3+4=", 0.4), ("13-4=", 0.3))]
+    panel = pad.line_reader.panel
+    panel.show_reading(Reading("13+4=", "13 + 4 =", error=reason, alternatives=alternatives))
+    qtbot.wait(50)
+    note = panel.note_label
+    assert note.text().count("\n") == 1 and note.fontMetrics().horizontalAdvance(reason) > note.width()  # it wraps
+    assert note.heightForWidth(note.width()) <= note.height()  # every line shown at the usual window size
+    assert note.toolTip() == note.text()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from trainer.architectures import ARCHITECTURES, Architecture, load
 from trainer.cli.context import EXIT_ERROR, PROG, Context
-from trainer.errors import MathSymError, ModelError
+from trainer.errors import MathSymError
 
 # -- output checks ------------------------------------------------------------------------------------------
 
@@ -35,11 +35,17 @@ def _check_parent_writable(path: Path, what: str) -> None:
 
 
 def check_output_file(path: Path, what: str = "the model", suffix: str | None = ".keras") -> None:
-    """Fail before hours of work when ``path`` could never be written."""
+    """Fail before hours of work when ``path``, or the card and ONNX twin saved beside it, could never be written."""
+    from trainer.paths import card_path
+    from trainer.serving.onnx import twin_path
+
     if suffix and path.suffix != suffix:
         raise MathSymError(f"{what.capitalize()} is saved as a {suffix} file; {path} has another suffix.")
     if path.is_dir():
         raise MathSymError(f"Cannot write {what} to {path}: it is a folder.")
+    for beside, kind in ((card_path(path), "card"), (twin_path(path), "ONNX twin")):
+        if beside.is_dir():
+            raise MathSymError(f"Cannot write {what} to {path}: its {kind} {beside} is a folder.")
     _check_parent_writable(path, what)
 
 
@@ -47,6 +53,17 @@ def check_output_dir(path: Path, what: str) -> None:
     if path.exists() and not path.is_dir():
         raise MathSymError(f"Cannot write {what} to {path}: it is a file, not a folder.")
     _check_parent_writable(path, what)
+
+
+def check_outside_dataset(output: Path, data: str | os.PathLike, what: str) -> None:
+    """Refuse an output folder in (or equal to) the dataset folder: it would turn into a bogus class folder
+    and break the dataset for every later command."""
+    out, root = output.resolve(), Path(data).resolve()
+    if out == root or root in out.parents:
+        where = "is" if out == root else "is inside"
+        raise MathSymError(
+            f"Cannot write {what} to {output}: it {where} the dataset folder {data}; choose a folder outside it."
+        )
 
 
 # -- commands -----------------------------------------------------------------------------------------------
@@ -61,6 +78,7 @@ def cmd_split(ctx: Context) -> int:
     a = ctx.args
     output = Path(a.output)
     check_output_dir(output, "the split")
+    check_outside_dataset(output, a.data, "the split")
     if output.is_dir() and any(output.iterdir()):
         raise MathSymError(f"Output folder {output} is not empty; choose a new or empty folder.")
     index = scan_dataset(a.data)
@@ -123,6 +141,9 @@ def finish_training(ctx: Context, path: Path) -> int:
         if accuracy is not None:
             total = card.metrics.get("test_images", 0)
             ctx.say(f"Test accuracy {accuracy * 100:.2f} % ({total - card.metrics.get('test_errors', 0)}/{total})")
+        if card.files.get("onnx_missing"):
+            why = card.files["onnx_missing"].splitlines()[0]
+            ctx.say(f"{PROG}: warning: {path.name} has no ONNX twin, so Keras will run it ({why})", err=True)
     except MathSymError:
         pass
     ctx.say(f"Saved {path}")
@@ -179,6 +200,7 @@ def cmd_tune(ctx: Context) -> int:
         check_output_file(Path(a.output))
     if a.directory:
         check_output_dir(Path(a.directory), "the tuning state")
+        check_outside_dataset(Path(a.directory), a.data, "the tuning state")
     _check_dataset_exists(a.data)
     ctx.cancellable = True
     role = _late("trainer.training.distributed:role_from")(a.chief, a.worker, a.tuner_id)
@@ -216,6 +238,8 @@ def cmd_evaluate(ctx: Context) -> int:
     ctx.cancellable = True
     ev = _evaluate(ctx)
     m = ev.metrics
+    if a.update_card:
+        ev.model.card.record_metrics(m)  # refused before any output when the card's test split is another
     ok = m["test_images"] - m["test_errors"]
     ctx.say(f"{ev.model.name} on the {ev.split.kind} test split of {a.data}:", err=a.json)
     ctx.say(f"Test accuracy {m['test_accuracy'] * 100:.2f} % ({ok}/{m['test_images']})", err=a.json)
@@ -225,11 +249,9 @@ def cmd_evaluate(ctx: Context) -> int:
         ctx.say(classification_text(ev))
     if a.update_card:
         ctx.cancel.check()
-        card = ev.model.card
-        card.metrics = m
         target = card_path(ev.model.path)
         try:
-            update_card(ev.model.path, card)  # locked, and only if the model is still the one the card hashed
+            update_card(ev.model.path, ev.model.card)  # locked, and only if the model is still the one the card hashed
         except OSError as exc:
             raise MathSymError(f"Cannot update the model card {target}: {exc.strerror or exc}.") from exc
         ctx.say(f"Updated the metrics in {target}", err=a.json)
@@ -244,6 +266,7 @@ def cmd_report(ctx: Context) -> int:
     a = ctx.args
     output = Path(a.output)
     check_output_dir(output, "the report")
+    check_outside_dataset(output, a.data, "the report")
     check_report_target(output)  # before the evaluation, not after it
     ctx.cancellable = True
     ev = _evaluate(ctx)
@@ -271,11 +294,7 @@ def cmd_predict(ctx: Context) -> int:
     results = predict_paths(model, a.paths, k=a.k, progress=ctx.progress)
     failed = [r for r in results if not r.ok]
     if a.json and ctx.mode != "json":
-        print(
-            json.dumps({"model": str(path), "results": [r.to_dict() for r in results]}, ensure_ascii=False),
-            file=ctx.stdout,
-            flush=True,
-        )
+        ctx.document(json.dumps({"model": str(path), "results": [r.to_dict() for r in results]}, ensure_ascii=False))
     else:
         for r in results:
             ctx.say(r.line())
@@ -291,28 +310,18 @@ def cmd_predict(ctx: Context) -> int:
 
 
 def cmd_info(ctx: Context) -> int:
-    from trainer.paths import card_path
-    from trainer.serving.card import ModelCard, card_summary, legacy_notebook_card
-    from trainer.serving.modelfiles import repair
+    from trainer.serving.card import card_summary, legacy_notebook_card
+    from trainer.serving.modelio import check_twin, checked_card, load_model
 
     a = ctx.args
     path = Path(a.model)
-    if not path.is_file():
-        raise ModelError(f"Model file {path} does not exist.")
-    repair(path)  # a save of this model killed half-way is undone first: the card shown is the model's
-    cpath = card_path(path)
-    if cpath.is_file():
-        card = ModelCard.read(cpath)
-    elif path.suffix.lower() == ".h5":
-        card = legacy_notebook_card(path)
-    else:
-        raise ModelError(f"Model {path.name} has no model card; expected {cpath.name} beside it.")
+    # The checks predict makes before loading: the card shown is the model's, and a junk file is refused.
+    card = checked_card(path) or legacy_notebook_card(path)
     if a.check:
-        from trainer.serving.modelio import load_model
-
+        check_twin(path, card)  # first: loading would only log a bad twin and fall back to Keras
         load_model(path)
     if a.json and ctx.mode != "json":
-        print(card.to_json(), file=ctx.stdout, flush=True)
+        ctx.document(card.to_json())
     else:
         for line in card_summary(path, card):
             ctx.say(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -54,7 +55,11 @@ class Context:
     def emit(self, event: Done | Failed) -> None:
         """A protocol event on stdout, in JSON mode only."""
         if self.mode == "json":
-            print(event.to_json(), file=self.stdout, flush=True)
+            self.document(event.to_json())
+
+    def document(self, text: str) -> None:
+        """JSON text on stdout (an event, a --json document), written so that it stays valid JSON."""
+        print(writable_json(text, self.stdout), file=self.stdout, flush=True)
 
     def done(
         self,
@@ -109,6 +114,29 @@ class Signals:
         if not first or not self.ctx.cancellable:
             raise Interrupted(signum)
         print(f"{PROG}: cancelling… (again to stop at once)", file=self.ctx.stderr, flush=True)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def writable_json(text: str, stream: TextIO) -> str:
+    """``text`` (JSON) as it is when ``stream`` can encode it, else with every non-ASCII character as a ``\\u``
+    escape: a file name's undecodable byte (a lone surrogate) or ``÷`` in an ASCII locale would otherwise be
+    written raw or backslash-escaped, and the output would no longer be JSON (nor UTF-8). Outside strings JSON
+    is ASCII, so escaping the whole text is safe; readers get the same strings back."""
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _NON_ASCII.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # outside the BMP: a UTF-16 surrogate pair, as JSON spells it
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def one_line(text: str) -> str:

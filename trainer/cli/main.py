@@ -4,11 +4,13 @@ line on stderr (and an error event in JSON mode) with the documented exit code."
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from trainer.cli.context import (
     EXIT_ERROR,
@@ -37,13 +39,65 @@ EXIT_BROKEN_PIPE = 141
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises SystemExit itself)."""
     try:
-        return _run(argv)
+        with _unencodable_escaped():
+            return _run(argv)
     except BrokenPipeError:
         try:  # the interpreter's last flush of stdout would report the broken pipe: point it at nothing
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (OSError, ValueError):
             pass
         return EXIT_BROKEN_PIPE
+
+
+@contextlib.contextmanager
+def _unencodable_escaped() -> Iterator[None]:
+    """Characters the terminal's encoding lacks (``÷`` under PYTHONIOENCODING=ascii, undecodable bytes of file
+    names) are written as backslash escapes rather than failing the command after its work is done."""
+    streams = [(s, s.errors) for s in (sys.stdout, sys.stderr) if isinstance(s, io.TextIOWrapper)]
+    for stream, _ in streams:
+        stream.reconfigure(errors="backslashreplace")
+    try:
+        yield
+    finally:
+        for stream, errors in streams:
+            with contextlib.suppress(OSError, ValueError):  # a closed or broken stream: main() deals with it
+                stream.reconfigure(errors=errors)
+
+
+@contextlib.contextmanager
+def _native_stderr_muted(muted: bool) -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null while Python's ``sys.stderr`` keeps writing to the real stderr.
+
+    TensorFlow's C++ start-up lines (absl's preamble, oneDNN's notice) go to fd 2 whatever TF_CPP_MIN_LOG_LEVEL
+    says, which would break the one-error-line rule. Only when ``sys.stderr`` really is fd 2: a caller that
+    captured it (pytest's capsys) keeps its stream. Native libraries' own fatal messages are muted too:
+    ``--debug`` keeps everything.
+    """
+    try:
+        real = muted and sys.stderr is not None and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if not real:
+        yield
+        return
+    original = sys.stderr
+    original.flush()
+    stream = open(  # noqa: SIM115 - closed in the finally, after fd 2 is back
+        os.dup(2), "w", encoding=original.encoding, errors="backslashreplace", buffering=1
+    )
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    sys.stderr = stream
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+        os.dup2(stream.fileno(), 2)
+        sys.stderr = original
+        with contextlib.suppress(OSError, ValueError):
+            stream.close()
 
 
 def _run(argv: list[str] | None) -> int:
@@ -60,9 +114,15 @@ def _run(argv: list[str] | None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
+    debug = getattr(args, "debug", False)
+    with _native_stderr_muted(not debug):
+        return _dispatch(ctx, args, debug)
+
+
+def _dispatch(ctx: Context, args: argparse.Namespace, debug: bool) -> int:
     ctx.args = args
     ctx.mode = getattr(args, "progress", "bar")
-    debug = getattr(args, "debug", False)
+    ctx.stderr = sys.stderr
     sinks: dict[str, Callable[[], ProgressFn]] = {
         "bar": lambda: TerminalBar(sys.stderr),
         "json": lambda: JsonLines(sys.stdout),

@@ -31,7 +31,7 @@ def cmd_read(ctx: Context) -> int:
             continue
         results.append({"path": str(item), **read_image(model, rgb, k=a.k).to_dict()})
     if a.json and ctx.mode != "json":
-        print(json.dumps({"model": str(path), "results": results}, ensure_ascii=False), file=ctx.stdout, flush=True)
+        ctx.document(json.dumps({"model": str(path), "results": results}, ensure_ascii=False))
     else:
         for r in results:
             ctx.say(_line(r))

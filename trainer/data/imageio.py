@@ -24,6 +24,9 @@ MAX_PIXELS = 64_000_000
 LARGE_DECODE_PIXELS = 16_000_000
 _large_decode = threading.Lock()
 
+#: Contrast (0-255) below which an image shows no ink: then transparency is composited onto black instead.
+VISIBLE_CONTRAST = 24
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
 
@@ -36,7 +39,8 @@ def is_image_name(path: str | os.PathLike) -> bool:
 def read_image(source: str | os.PathLike | bytes, limit: int | None = None) -> np.ndarray:
     """Decode a file path or encoded bytes into an (H, W, 3) uint8 RGB array.
 
-    Transparency is composited onto white (how the dataset's RGBA PNGs look in a viewer), 16-bit and
+    Transparency is composited onto white (how the dataset's RGBA PNGs look in a viewer; onto black when white
+    would hide the ink, as white ink on a transparent background), 16-bit and
     palette images are converted, and EXIF rotation is applied. Raises ImageError with the path named.
 
     ``limit`` is for callers that need no more than a ``limit``-pixel side: an image at least twice that is
@@ -50,12 +54,7 @@ def read_image(source: str | os.PathLike | bytes, limit: int | None = None) -> n
                 raise ImageError(f"{name} is empty.")
             handle: BinaryIO = io.BytesIO(source)
         else:
-            path = Path(source)
-            if not path.is_file():
-                raise ImageError(f"{name} does not exist or is not a file.")
-            if path.stat().st_size == 0:
-                raise ImageError(f"{name} is an empty file, not an image.")
-            handle = path.open("rb")
+            handle = _opened(Path(source), name)
         with handle, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns on odd metadata; decoding decides.
             # Our own limit is checked below; Pillow's bomb check would only fire later, and less clearly.
@@ -78,6 +77,22 @@ def read_image(source: str | os.PathLike | bytes, limit: int | None = None) -> n
         raise ImageError(f"{name} is not an image we can read ({type(exc).__name__}).") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{name} is corrupt or truncated: {exc}.") from exc
+
+
+def cannot_read(name: str | os.PathLike, exc: OSError) -> str:
+    """Why a file or folder could not be opened (permission, I/O), in words: not to be taken for a bad image."""
+    return f"{name} cannot be read ({(exc.strerror or str(exc)).lower()})."
+
+
+def _opened(path: Path, name: str) -> BinaryIO:
+    try:
+        if not path.is_file():
+            raise ImageError(f"{name} does not exist or is not a file.")
+        if path.stat().st_size == 0:
+            raise ImageError(f"{name} is an empty file, not an image.")
+        return path.open("rb")
+    except OSError as exc:
+        raise ImageError(cannot_read(name, exc)) from exc
 
 
 def _decoded(image: ImageFile.ImageFile, limit: int | None) -> Image.Image:
@@ -116,15 +131,34 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        image = image.convert("RGBA")
-        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        white.alpha_composite(image)
-        image = white
+        return _flatten(image.convert("RGBA"))
     return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
 
 
+def _flatten(image: Image.Image) -> np.ndarray:
+    """An RGBA image as RGB composited onto white, or onto black when white leaves no visible ink but the alpha
+    channel holds a shape (white ink on a transparent background); the ink preprocessing takes either polarity."""
+
+    def onto(paper: tuple[int, int, int, int]) -> np.ndarray:
+        flat = Image.new("RGBA", image.size, paper)
+        flat.alpha_composite(image)
+        return np.ascontiguousarray(np.asarray(flat.convert("RGB"), dtype=np.uint8))
+
+    on_white = onto((255, 255, 255, 255))
+    alpha = np.asarray(image.getchannel("A"))
+    if np.ptp(alpha) < VISIBLE_CONTRAST or np.ptp(on_white) >= VISIBLE_CONTRAST:
+        return on_white
+    return onto((0, 0, 0, 255))
+
+
+def flatten_alpha(rgba: np.ndarray) -> np.ndarray:
+    """An (H, W, 4) uint8 array as RGB, transparency flattened as for decoded files (onto white, or black)."""
+    return _flatten(Image.fromarray(np.ascontiguousarray(rgba, dtype=np.uint8), "RGBA"))
+
+
 def as_rgb(array: np.ndarray) -> np.ndarray:
-    """Any (H, W), (H, W, 1|3|4) uint8 or [0, 1] float array as (H, W, 3) uint8 RGB, alpha onto white."""
+    """Any (H, W), (H, W, 1|3|4) uint8 or [0, 1] float array as (H, W, 3) uint8 RGB, alpha flattened as
+    :func:`flatten_alpha` does."""
     a = np.asarray(array)
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or min(a.shape[:2]) < 1:
         raise ImageError(f"An image array must be (H, W) or (H, W, 1|3|4); got shape {a.shape}.")
@@ -140,6 +174,5 @@ def as_rgb(array: np.ndarray) -> np.ndarray:
     if a.shape[2] == 1:
         return np.repeat(a, 3, axis=2)
     if a.shape[2] == 4:
-        alpha = a[:, :, 3:4].astype(np.float32) / 255.0
-        return (a[:, :, :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+        return flatten_alpha(a)
     return np.ascontiguousarray(a)

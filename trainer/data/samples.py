@@ -25,7 +25,7 @@ from trainer.data.dataset import DatasetIndex, scan_dataset
 from trainer.data.imageio import is_image_name
 from trainer.digest import file_sha256
 from trainer.errors import DatasetError
-from trainer.labels import label_problem, printable
+from trainer.labels import label_problem
 
 SAMPLE_FORMAT = "mathsym-sample/1"
 RASTER_SIZE = 224
@@ -47,7 +47,7 @@ def validate_label(name: object) -> str:
         raise SampleError("A class name cannot be empty.")
     problem = label_problem(name)
     if problem is not None:
-        raise SampleError(f"Class name {printable(name)!r} {problem}.")
+        raise SampleError(f"Class name {name!r} {problem}.")  # repr escapes what printable() would
     if name.startswith("."):
         raise SampleError(f"Class name {name!r} cannot start with a dot (such folders are hidden or special).")
     bad = sorted({c for c in name if c in _FORBIDDEN})

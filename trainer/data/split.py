@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.atomic import replacement_mode
 from trainer.data.dataset import DatasetIndex, Duplicates, Sample, find_duplicates
 from trainer.errors import DatasetError
 
@@ -142,7 +143,6 @@ def write_split(split: Split, output: str | os.PathLike, link: bool = False) -> 
     try:
         marker = {"pid": os.getpid(), "host": socket.gethostname()}
         (staging / STAGING_MARKER).write_text(json.dumps(marker), encoding="utf-8")
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a split is an ordinary folder
         for part, samples in (("train", split.train), ("val", split.val), ("test", split.test)):
             for name in split.class_names:
                 (staging / part / name).mkdir(parents=True, exist_ok=True)
@@ -154,8 +154,10 @@ def write_split(split: Split, output: str | os.PathLike, link: bool = False) -> 
                     shutil.copy2(s.path, target)
         (staging / "split.json").write_text(json.dumps(split.describe(), indent=2))
         (staging / STAGING_MARKER).unlink()
+        mode = replacement_mode(output, 0o755)  # mkdtemp makes it private; an empty old folder's mode is kept
         if output.exists():
             output.rmdir()
+        os.chmod(staging, mode)
         staging.rename(output)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)  # made by mkdtemp above: this run's own

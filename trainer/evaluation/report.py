@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.atomic import replacement_mode
 from trainer.digest import file_sha256
 from trainer.errors import MathSymError
 from trainer.labels import symbol
@@ -84,7 +85,6 @@ def export_report(
     except OSError as exc:
         raise _write_error(output, exc) from exc
     try:
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a report is an ordinary folder
         files = _write_all(staging, model, images, metrics, probabilities, labels, progress, cancel, steps)
         _write_manifest(staging)
         if cancel:
@@ -109,6 +109,8 @@ def check_report_target(output: Path) -> None:
     if output.exists() and not output.is_dir():
         raise MathSymError(f"Cannot write the report to {output}: it is a file, not a folder.")
     if output.is_dir():
+        if not os.access(output, os.W_OK):
+            raise MathSymError(f"Cannot write the report to {output}: the folder is not writable.")
         earlier_report_files(output)
     parent = output.parent
     while not parent.exists() and parent != parent.parent:
@@ -157,19 +159,28 @@ def _write_manifest(folder: Path) -> None:
 
 
 def _move_into_place(staging: Path, output: Path) -> None:
-    """Rename the finished staging folder to ``output``, replacing only an earlier report's own files there."""
+    """Rename the finished staging folder to ``output``, replacing only an earlier report's own files there.
+    The new folder gets the old one's permission bits (an ordinary 0755 folder where there was none)."""
+    mode = replacement_mode(output, 0o755)
     if not output.exists():
+        os.chmod(staging, mode)
         staging.rename(output)
         return
     ours = earlier_report_files(output)  # again: the folder may have changed while the report was written
     if not ours:
         output.rmdir()
+        os.chmod(staging, mode)
         staging.rename(output)
         return
     holder = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
     old = holder / output.name
-    output.rename(old)
     try:
+        output.rename(old)  # moving a folder needs write access to it (its ".." entry changes)
+    except OSError:
+        holder.rmdir()
+        raise
+    try:
+        os.chmod(staging, mode)  # only now: a read-only mode would have kept the staging folder from cleanup
         staging.rename(output)
     except OSError:
         old.rename(output)

@@ -82,6 +82,8 @@ def resolve_weights(weights: str | os.PathLike | None) -> Path | None:
     if isinstance(weights, str) and weights.lower() == "imagenet":
         return imagenet_weights_path()
     path = Path(weights).expanduser()
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder, not a VGG19 weights file.")
     if not path.is_file():
         raise WeightsError(f"VGG19 weights file {path} does not exist.")
     if not path.name.lower().endswith(".h5"):

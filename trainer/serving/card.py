@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from trainer.data.preprocess import INPUT_SIZE
+from trainer.digest import file_sha256
 from trainer.errors import ModelError
 from trainer.labels import CLASS_NAMES
 from trainer.serving.card_schema import CARD_FORMAT, CARD_VERSION, card_version, check_card
+from trainer.serving.onnx import twin_path
 
 
 @dataclass
@@ -50,6 +52,22 @@ class ModelCard:
             check_card(data)
         except ModelError as exc:
             raise ModelError(f"The model card is not valid: {exc}.") from exc
+
+    def record_metrics(self, metrics: dict) -> None:
+        """Take test metrics from a new evaluation, refusing ones from another test split than the card records
+        (``metrics["evaluated_split"]``): its dataset and split describe how the model was trained and tested,
+        so metrics measured elsewhere would contradict them. A card recording no split takes any."""
+        recorded = self.split.get("test_fingerprint")
+        measured = metrics.get("evaluated_split") or {}
+        if recorded and measured.get("test_fingerprint") != recorded:
+            s = self.split
+            raise ModelError(
+                f"The card records metrics on another test split ({s.get('kind')}, seed {s.get('seed')}, "
+                f"{s.get('test')} images of {self.dataset.get('path', 'its dataset')}) than this evaluation's "
+                f"({measured.get('kind')}, seed {measured.get('seed')}, {measured.get('test')} images); the card "
+                "was not changed: only a score on its own test split can replace its metrics."
+            )
+        self.metrics = metrics
 
     @property
     def test_accuracy(self) -> float | None:
@@ -168,8 +186,25 @@ def card_summary(path: Path, card: ModelCard) -> list[str]:
             lines.append("Training:       " + ", ".join(parts))
         if t.get("command"):
             lines.append(f"Command:        {t['command']}")
+    lines.append(f"ONNX twin:      {twin_status(path, card)}")
     if card.versions:
         lines.append("Versions:       " + ", ".join(f"{k} {v}" for k, v in card.versions.items()))
     if card.notes:
         lines.append(f"Notes:          {card.notes}")
     return lines
+
+
+def twin_status(path: Path, card: ModelCard) -> str:
+    """Whether the ONNX twin beside ``path`` is the file the card records (the loader runs only that one), or
+    why there is none. A hash check only; ``info --check`` loads the twin as well."""
+    twin, files = twin_path(path), card.files or {}
+    recorded = files.get("onnx")
+    if not twin.is_file():
+        if recorded:
+            return f"{twin.name} is missing, though the card records it; Keras runs the model"
+        return f"none ({files['onnx_missing']})" if files.get("onnx_missing") else "none; Keras runs the model"
+    if not recorded:
+        return f"{twin.name} (the card records no hash for it)"
+    if file_sha256(twin) != recorded:
+        return f"{twin.name} is not the file the card records (SHA-256 differs); Keras runs the model"
+    return f"{twin.name} (SHA-256 matches the card)"

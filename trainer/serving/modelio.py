@@ -246,17 +246,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     disagree with the model.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"Model file {path} does not exist.")
-    if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelError(f"{path.name} is not a model file; open a .keras model or a notebook .h5.")
-    modelfiles.repair(path)
-    cpath = card_path(path)
-    card = ModelCard.read(cpath) if cpath.is_file() else None
-    if card is None and path.suffix.lower() != ".h5":
-        raise ModelError(f"Model {path.name} has no model card; expected {cpath.name} beside it.")
-    if card is not None:
-        modelfiles.check_files(path, card)
+    card = checked_card(path)
     twin = twin_path(path)
     problem = "the model card records it but it is missing"
     if twin.is_file():
@@ -268,6 +258,46 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         log.warning("%s: not using its ONNX twin %s (%s); running it with Keras.", path.name, twin.name, problem)
     model = _read_keras(path, card)
     return LoadedModel(model, card or legacy_notebook_card(path, model.input_shape[1] or 224), path)
+
+
+def checked_card(path: str | os.PathLike) -> ModelCard | None:
+    """The card of model file ``path`` after the checks every use of a model makes before loading it: a file
+    (not a folder) with a model suffix, an .h5 that is HDF5 at all, a save killed half-way undone, the card
+    present and matching the file. None for a notebook .h5 without a card. Raises ModelError."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder, not a model file.")
+    if not path.is_file():
+        raise ModelError(f"Model file {path} does not exist.")
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ModelError(f"{path.name} is not a model file; open a .keras model or a notebook .h5.")
+    if path.suffix.lower() == ".h5":
+        import h5py
+
+        if not h5py.is_hdf5(path):
+            raise ModelError(f"{path} is not an HDF5 file (empty, truncated or another format), so not a model.")
+    modelfiles.repair(path)
+    cpath = card_path(path)
+    card = ModelCard.read(cpath) if cpath.is_file() else None
+    if card is None and path.suffix.lower() != ".h5":
+        raise ModelError(f"Model {path.name} has no model card; expected {cpath.name} beside it.")
+    if card is not None:
+        modelfiles.check_files(path, card)
+    return card
+
+
+def check_twin(path: Path, card: ModelCard | None) -> None:
+    """Raise ModelError when the ONNX twin beside ``path`` cannot stand in for the model (unreadable, another
+    model's, not the file the card records), or is missing though the card records it. :func:`load_model`
+    only logs this and runs Keras; a check must say it."""
+    twin = twin_path(path)
+    if twin.is_file():
+        try:
+            OnnxModel.open(twin, card, path)
+        except ModelError as exc:
+            raise ModelError(f"The ONNX twin {twin} does not belong to the model: {exc}.") from exc
+    elif _recorded_twin_hash(card):
+        raise ModelError(f"The ONNX twin {twin} that the model card records is missing.")
 
 
 def add_twin(path: str | os.PathLike) -> Path:

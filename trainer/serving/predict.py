@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.data.imageio import is_image_name
+from trainer.data.imageio import cannot_read, is_image_name
 from trainer.errors import ModelError
 from trainer.labels import symbol
 from trainer.paths import find_model, models_dir
@@ -61,25 +61,42 @@ def _named(label: str) -> str:
 def expand_paths(paths) -> list[Path | Result]:
     """Files as given; folders replaced by their images (recursively, sorted, hidden ones skipped).
 
-    A missing path or a folder without images becomes a Result with its error, in place.
+    A missing path, a folder without images and a file or folder that cannot be read (permissions) become
+    Results with their error, in place: they never stop the other paths.
     """
     out: list[Path | Result] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            found = sorted(
-                q
-                for q in p.rglob("*")
-                if q.is_file() and is_image_name(q) and not any(part.startswith(".") for part in q.relative_to(p).parts)
-            )
+        try:
+            is_dir, exists = p.is_dir(), p.exists()
+        except OSError as exc:  # a folder on the way that may not be searched
+            out.append(Result(p, error=cannot_read(p, exc)))
+            continue
+        if is_dir:
+            found = _folder_images(p)
             if not found:
                 out.append(Result(p, error=f"{p} is a folder without images."))
             out.extend(found)
-        elif p.exists():
+        elif exists:
             out.append(p)
         else:
             out.append(Result(p, error=f"{p} does not exist."))
     return out
+
+
+def _folder_images(folder: Path) -> list[Path | Result]:
+    """The visible images under ``folder`` (symlinked folders not followed), sorted, with a Result for each
+    folder that cannot be listed: an unreadable folder is reported, never taken for one without images."""
+    found: list[Path | Result] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else folder
+        found.append(Result(where, error=cannot_read(where, exc)))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(Path(root, n) for n in files if is_image_name(n) and os.path.isfile(os.path.join(root, n)))
+    return sorted(found, key=lambda item: item.path if isinstance(item, Result) else item)
 
 
 def predict_paths(

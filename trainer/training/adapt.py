@@ -30,6 +30,7 @@ from trainer.paths import default_output
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
 from trainer.serving.card import ModelCard, library_versions, now_iso
 from trainer.serving.modelio import LoadedModel, load_model, save_model
+from trainer.training.runs import check_classes, one_hot
 
 DEFAULT_EPOCHS = 8
 #: Replayed images per known class (train split only): enough to keep what the model knows.
@@ -97,6 +98,7 @@ def _dataset_replay(
     cancel: CancelToken | None,
 ) -> _Replay:
     index = scan_dataset(root)
+    check_classes(index)
     unknown = [c for c in index.class_names if c not in labels]
     if unknown:
         raise DatasetError(
@@ -279,7 +281,6 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
 
     from trainer.data.augment import augment
     from trainer.training.callbacks import KerasProgress
-    from trainer.training.runs import one_hot
 
     started = time.monotonic()
     samples: SampleSet = scan_samples(config.samples)

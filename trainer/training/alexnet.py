@@ -17,10 +17,12 @@ PATIENCE = 5
 
 
 def check_validation(data: RunData, what: str) -> None:
+    """Early stopping needs validation images; prepare_data already refused a run with no training images."""
     if len(data.val.y) == 0:
-        raise MathSymError(f"{what} needs a validation split for early stopping; use a validation share above 0.")
-    if len(data.fit.y) == 0:
-        raise MathSymError(f"{what} has no training images; check the dataset and the subset setting.")
+        raise MathSymError(
+            f"{what} needs validation images for early stopping, but the train split of {data.index.root} has only "
+            f"{len(data.split.train)} image(s), too few to set some aside; add images to the dataset."
+        )
 
 
 def fit_with_early_stopping(

@@ -73,7 +73,8 @@ def _limit(samples: list[Sample], per_class: int | None) -> list[Sample]:
 def prepare_data(config: RunConfig, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> RunData:
     """Scan, split (notebook or leak-free), cut validation like the notebook, preprocess every image.
 
-    Raises DatasetError for a dataset no architecture can learn from: one class, or no readable image.
+    Raises DatasetError for a dataset no architecture can learn from: one class, no training image (before
+    any image is read), or no readable image.
     """
     index = scan_dataset(config.dataset)
     check_classes(index)
@@ -84,6 +85,11 @@ def prepare_data(config: RunConfig, progress: ProgressFn = ignore, cancel: Cance
         if config.split == "leak-free"
         else notebook_split(index, config.seed)
     )
+    if not split.train:
+        raise DatasetError(
+            f"{config.dataset} gives no training images: the {split.kind} split puts all {len(index)} of its images "
+            "in the test split (a class needs at least 2 images to give one to training); add images."
+        )
     fit, val = validation_split(split.train, config.validation, config.seed)
     fit = _limit(fit, config.subset)
     val = _limit(val, None if config.subset is None else max(1, config.subset // 3))

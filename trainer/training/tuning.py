@@ -36,6 +36,8 @@ OBJECTIVE = "val_accuracy"
 PROJECT = "alexnet"
 #: Every trial start and end, by which tuner, one JSON object a line, in the project folder.
 LEDGER = "trials.log"
+#: Keras Tuner's search state in the project folder: what ``resume`` continues from.
+ORACLE = "oracle.json"
 #: The notebook's settings (the CLI reads these): at most 100 epochs per trial and for the retraining.
 
 
@@ -71,9 +73,9 @@ def tune_alexnet(
     """Hyperband-search AlexNet's activation and learning rate, retrain the best, evaluate and save it.
 
     ``directory`` holds the tuner project (default: :func:`default_tuning_dir`); ``resume=True`` continues the
-    search stored there (finished trials are not re-run), ``resume=False`` starts it afresh. Returns the
-    saved model's path. Cancelling stops within a batch; no model is written (the search state stays, so
-    the search can be resumed).
+    search stored there (finished trials are not re-run; MathSymError when there is none), ``resume=False``
+    starts it afresh. Returns the saved model's path. Cancelling stops within a batch; no model is written (the
+    search state stays, so the search can be resumed).
 
     With ``chief`` the trials run on workers (:func:`work_on_search`, elsewhere) while this process serves the
     search at ``chief.address``; ``directory`` must then be one folder shared by all.
@@ -125,11 +127,16 @@ def _tune(
     worker = role if role is not None and not role.chief else None
     if worker is not None:
         wait_for_chief(worker, progress, cancel)
+    root = Path(directory) if directory is not None else default_tuning_dir(config, max_epochs, factor)
+    if resume and not (root / PROJECT / ORACLE).is_file():
+        raise MathSymError(
+            f"There is no tuning search to resume in {root} (no {PROJECT}/{ORACLE}); "
+            "start a new search without --resume."
+        )
     started = time.monotonic()
     data = prepare_data(config, progress, cancel)
     check_validation(data, "Tuning AlexNet")
     classes = len(data.index.class_names)
-    root = Path(directory) if directory is not None else default_tuning_dir(config, max_epochs, factor)
     root.mkdir(parents=True, exist_ok=True)
 
     def build(hp):

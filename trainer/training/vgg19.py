@@ -13,7 +13,6 @@ import os
 import time
 from pathlib import Path
 
-from trainer.errors import MathSymError
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
 from trainer.training.callbacks import KerasProgress
 from trainer.training.runs import RunConfig, finish_run, one_hot, prepare_data
@@ -45,8 +44,6 @@ def train_vgg19(
     started = time.monotonic()
     weights_path = resolve_weights(weights)  # fails first (one sentence) when the weights are unavailable
     data = prepare_data(config, progress, cancel)
-    if len(data.fit.y) == 0:
-        raise MathSymError("Training VGG19 has no training images; check the dataset and the subset setting.")
     classes = len(data.index.class_names)
     keras.utils.set_random_seed(config.seed)
     model = build_vgg19(classes, config.image_size, weights_path)

@@ -8,7 +8,8 @@ all labels of every symbol (not only the top few). Context fixes what one symbol
 
 * ``x`` between numbers is ×, a coefficient before a letter (``2x``) makes it the letter (the grammar);
 * a blob small relative to the line's height is a decimal point, never a ``0``; a big one is never a point;
-* a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob;
+* a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob, and rarely two
+  stacked parts (an ``=`` whose bars a broad pen ran together);
 * a ``+ × ÷`` as tall as the digits is unlikely (in a line they are written smaller): a close ``4`` wins.
 
 When the model is sure of a symbol that the grammar rejects (``3+=4``), the reading is its own top choice
@@ -128,6 +129,8 @@ def priors(geometry: Geometry, labels: Sequence[str]) -> np.ndarray:
         elif name == "sub":
             if aspect < 1.5:
                 out[i] = _NEVER
+            elif geometry.parts > 1:
+                out[i] = _UNLIKELY  # bars stacked in one symbol are "=" run together by a broad pen
         elif size < SMALL:
             out[i] = _NEVER  # digits, letters and the other operators are not specks
         elif name == "1" and aspect > 1.5:

@@ -69,10 +69,10 @@ class Expr(dict):
                 out = out + Expr({tuple(a + b for a, b in zip(m1, m2, strict=True)): c1 * c2})
         return out
 
-    def divide(self, atom: Expr, shown: str) -> Expr:
+    def divide(self, atom: Expr) -> Expr:
         """Divide by a one-term expression (the only kind of divisor this grammar can write)."""
         if not atom:
-            raise MathError(f"Division by zero: {shown} is 0, so the line has no value.")
+            raise MathError("Division by zero, so the line has no value.")
         ((m, c),) = atom.items()
         return self * Expr({tuple(-e for e in m): 1 / c})
 
@@ -118,11 +118,10 @@ class _Parser:
         while self.peek() and self.peek() in "*/":
             op = self.peek()
             self.pos += 1
-            start = self.pos
             rhs = self.factor()
             if op == "/":
                 self.nonzero |= rhs.letters()
-            value = value * rhs if op == "*" else value.divide(rhs, self.text[start : self.pos])
+            value = value * rhs if op == "*" else value.divide(rhs)
         return value
 
     def factor(self) -> Expr:
@@ -357,7 +356,7 @@ def _solve_for(lhs: Expr, rhs: Expr, letter: str) -> str:
     if max(powers, default=0) == 1 and not shift:
         a, b = powers[1], powers.get(0, Expr())
         if len(a) == 1:
-            return f"{letter} = {show_expr((-b).divide(a, ''))}"
+            return f"{letter} = {show_expr((-b).divide(a))}"
         return f"{letter} = ({show_expr(-b)})/({show_expr(a)})"
     return f"{show_expr(diff)} = 0"
 
