@@ -6,6 +6,9 @@ what would have been shown.
 
 from __future__ import annotations
 
+import re
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 INFO, WARNING, ERROR, QUESTION = "info", "warning", "error", "question"
@@ -18,6 +21,18 @@ _ICONS = {
     QUESTION: QMessageBox.Icon.Question,
     QUESTION_DEFAULT_NO: QMessageBox.Icon.Warning,
 }
+#: Longest run of characters a message shows with no place to wrap: a message box wraps only between words (and
+#: after a path's slashes) and cuts off a longer word, such as a 300-character name.
+LONGEST_UNBROKEN = 40
+_UNBROKEN = re.compile(rf"[^\s/]{{{LONGEST_UNBROKEN + 1},}}")
+
+
+def _wrappable(text: str) -> str:
+    """``text`` with an invisible break (a zero-width space) every LONGEST_UNBROKEN characters of longer runs."""
+    return _UNBROKEN.sub(
+        lambda run: "\u200b".join(run[0][i : i + LONGEST_UNBROKEN] for i in range(0, len(run[0]), LONGEST_UNBROKEN)),
+        text,
+    )
 
 
 def show(parent: QWidget | None, kind: str, title: str, text: str, detail: str = "") -> bool:
@@ -25,7 +40,8 @@ def show(parent: QWidget | None, kind: str, title: str, text: str, detail: str =
     box = QMessageBox(parent)
     box.setIcon(_ICONS[kind])
     box.setWindowTitle(title)
-    box.setText(text)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file and class names: never markup
+    box.setText(_wrappable(text))
     if detail:
         box.setDetailedText(detail)
     if kind in (QUESTION, QUESTION_DEFAULT_NO):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtGui import QStandardItemModel, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -407,7 +407,13 @@ class JobDialog(QDialog):
         self.start_button.setText("Run Again")
         for w in self.fields.values():
             w.setEnabled(True)
+        self._show_log_end()
         self.jobFinished.emit(self.spec, result)
+
+    def _show_log_end(self) -> None:
+        """Scroll the log to its last line (the result or the error), even after the user scrolled up."""
+        self.log.moveCursor(QTextCursor.MoveOperation.End)
+        self.log.ensureCursorVisible()
 
     def reject(self) -> None:
         """Close, Esc and the window manager's close (QDialog.closeEvent calls this) all end here: a running job

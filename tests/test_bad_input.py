@@ -130,6 +130,22 @@ def test_predict_bad_files_fail_alone(capsys, bad_dataset, tiny_model, synthetic
     assert "4 of 5" in one_error(err)
 
 
+def test_predict_says_plainly_why_an_image_cannot_be_read(capsys, tmp_path, tiny_model, synthetic_dataset):
+    good = next((synthetic_dataset / "add").glob("*.png")).read_bytes()
+    junk, truncated, damaged = tmp_path / "junk.png", tmp_path / "truncated.png", tmp_path / "damaged.png"
+    junk.write_text("I am a text file, renamed.")
+    truncated.write_bytes(good[: len(good) // 2])
+    start = good.index(b"IDAT") + 8  # the compressed pixels overwritten, the file's length kept
+    damaged.write_bytes(good[:start] + bytes(32) + good[start + 32 :])
+    code, out, err = run(capsys, "predict", junk, truncated, damaged, "--model", tiny_model)
+    assert code == 1 and "3 of 3" in one_error(err)
+    assert out.strip().splitlines() == [
+        f"{junk}: error: is not an image MathSym can read (not a known image format).",
+        f"{truncated}: error: is a truncated image: its data ends part-way through the picture.",
+        f"{damaged}: error: is a damaged image: its picture data cannot be decoded.",
+    ]
+
+
 # -- model files ----------------------------------------------------------------------------------------------
 
 

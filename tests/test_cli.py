@@ -103,6 +103,39 @@ def test_split_plain_and_json(capsys, synthetic_dataset, tmp_path):
     assert all(p.is_symlink() for p in (tmp_path / "l" / "train").rglob("*.png"))
 
 
+def test_split_names_images_outside_any_class_folder(capsys, tmp_path):
+    from trainer.data.strokes import make_dataset
+
+    data = make_dataset(tmp_path / "data", per_class=2, size=32)
+    stray = data / "stray.png"
+    shutil.copy(next((data / "7").glob("*.png")), stray)
+    (data / "notes.txt").write_text("where these came from")
+    code, out, _ = run(capsys, "split", "--data", data, "--output", tmp_path / "s")
+    assert code == 0
+    assert f"Skipped 1 image(s) outside any class folder: {stray}" in out
+    assert f"Skipped 1 hidden or non-image file(s): {data / 'notes.txt'}" in out
+    assert "skipped 1 image(s) outside any class folder; skipped 1 hidden or non-image file(s)" in out
+
+
+@pytest.mark.parametrize("marked", [True, False], ids=["split.json", "train and test folders"])
+def test_a_split_is_refused_as_a_dataset_by_every_command(capsys, synthetic_dataset, tmp_path, marked):
+    split = tmp_path / "s"
+    assert run(capsys, "split", "--data", synthetic_dataset, "--output", split, "--link")[0] == 0
+    if not marked:  # as split-folders writes it
+        (split / "split.json").unlink()
+    before = sorted(tmp_path.rglob("*"))
+    for argv in (
+        ["split", "--data", split, "--output", tmp_path / "again"],
+        ["evaluate", tmp_path / "model.keras", "--data", split],
+        ["train", "default", "--data", split, "--output", tmp_path / "m.keras"],
+    ):
+        code, _, err = run(capsys, *argv)
+        message = one_error(err)
+        assert code == 1 and message.startswith(f"{split} is a train/test split"), message
+        assert "pass the original dataset folder" in message
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written
+
+
 @pytest.mark.real_data
 def test_split_real_data_reports_notebook_counts(capsys, real_dataset, tmp_path):
     code, out, _ = run(

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 import mathsym_gui.corrections as corrections_module
 from mathsym_gui import dialogs
 from mathsym_gui.corrections import sample_raster
 from mathsym_gui.predictions import PredictionList
 from mathsym_gui.switch_question import ask_switch
-from trainer.data.samples import count_samples
+from trainer.data.samples import SampleError, count_samples, validate_label
 from trainer.data.strokes import draw_symbol as template_image
 from trainer.data.strokes import make_dataset
 from trainer.labels import symbol
@@ -304,6 +304,33 @@ def test_the_real_question_box_defaults_to_no(qtbot):
     QTimer.singleShot(0, press_enter)
     assert dialogs.show(None, dialogs.QUESTION_DEFAULT_NO, "Switch?", "The new model is worse.") is False
     assert answers and "No" in answers[0]
+
+
+@pytest.mark.parametrize("name", ["a" * 300, "a/b"], ids=["300 characters", "short"])
+def test_a_refused_new_symbol_name_is_shown_whole_in_a_real_message_box(qtbot, monkeypatch, name):
+    """A 300-character name wraps inside the box instead of running off its edge; a short message is unchanged."""
+    with pytest.raises(SampleError) as refused:
+        validate_label(name)
+    palette = corrections_module.SymbolPalette(["1", "2"], {}, {})
+    qtbot.addWidget(palette)
+    palette.show()
+    monkeypatch.setattr(corrections_module, "ask_new_symbol", lambda parent: name)
+    shown = {}
+
+    def read_and_close():
+        box = QApplication.activeModalWidget()
+        label = box.findChild(QLabel, "qt_msgbox_label")
+        shown.update(text=label.text(), needs=label.minimumSizeHint().width(), has=label.width())
+        shown.update(box=box.width(), screen=box.screen().availableGeometry().width())
+        QTest.keyClick(box, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, read_and_close)
+    QTest.mouseClick(palette.new_button, Qt.MouseButton.LeftButton)
+    assert shown["needs"] <= shown["has"] and shown["box"] <= shown["screen"], shown
+    if len(name) < 10:
+        assert shown["text"] == str(refused.value)
+    else:  # only invisible break opportunities were added
+        assert shown["text"] != str(refused.value) and shown["text"].replace("\u200b", "") == str(refused.value)
 
 
 def test_train_dialogs_offer_fine_tuning_the_active_model(make_window, tmp_path):

@@ -114,29 +114,37 @@ def _png_header_only(width: int, height: int) -> bytes:
 @pytest.mark.parametrize(
     "case, expected",
     [
-        ("text", "not an image"),
-        ("truncated", "corrupt or truncated"),
+        ("text", "is not an image MathSym can read (not a known image format)."),
+        ("truncated", "is a truncated image: its data ends part-way through the picture."),
+        ("damaged", "is a damaged image: its picture data cannot be decoded."),
         ("huge", "megapixels"),
         ("empty", "empty file"),
         ("missing", "does not exist"),
     ],
 )
-def test_bad_image_gives_message_and_keeps_drawing(qtbot, window, messages, tmp_path, case, expected):
+def test_bad_image_gives_message_and_keeps_drawing(qtbot, window, messages, files, tmp_path, case, expected):
     draw_stroke(window.canvas, [QPoint(100, 100), QPoint(200, 200)])
     before = window.canvas.strokes
     path = tmp_path / f"{case}.png"
     if case == "text":
         path.write_text("hello, I am not a picture")
-    elif case == "truncated":
+    elif case in ("truncated", "damaged"):
         write_png(path, "3")
-        path.write_bytes(path.read_bytes()[:200])
+        data = path.read_bytes()
+        if case == "truncated":
+            path.write_bytes(data[:200])
+        else:  # the compressed pixels overwritten, the file's length kept
+            start = data.index(b"IDAT") + 8
+            path.write_bytes(data[:start] + bytes(64) + data[start + 64 :])
     elif case == "huge":
         path.write_bytes(_png_header_only(10000, 9000))  # 90 MP, refused from the header
     elif case == "empty":
         path.write_bytes(b"")
-    assert not window.open_image(path)
+    files.answers.append(path)
+    window.act_open_image.trigger()  # File → Open Image…
     kind, title, text, _ = messages.last()
-    assert kind == "error" and title == "Cannot Open Image" and expected in text, text
+    assert kind == "error" and title == "Cannot Open Image" and text.startswith(str(path)), text
+    assert expected in text and "Error" not in text and "data stream" not in text, text  # no library internals
     assert window.canvas.strokes == before and window.canvas.image is None
 
 

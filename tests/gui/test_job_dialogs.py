@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 
 from mathsym_gui.train_dialog import JOBS
@@ -123,3 +124,26 @@ def test_log_lines_are_readable(qtbot, window, messages, dataset, fake_model):
         line.startswith("training: epoch 1/2") and "loss 1.000" in line and "accuracy 50.0%" in line for line in lines
     ), lines
     assert dialog.plot.legend() == ["loss", "val_loss", "accuracy", "val_accuracy"]
+
+
+@pytest.mark.parametrize("cancel, scroll_up", [(False, False), (False, True), (True, True)])
+def test_log_shows_its_last_line_when_the_job_ends(qtbot, window, messages, dataset, fake_model, cancel, scroll_up):
+    """Finished or cancelled, even after the user scrolled up to read the log, its last line is in view."""
+    dialog = window.open_job("default")
+    qtbot.waitExposed(dialog)
+    dialog.fields["data"].setText(str(dataset))
+    dialog.fields["epochs"].setValue(40)
+    messages.answer = False
+    with qtbot.waitSignal(dialog.jobFinished, timeout=30000) as finished:
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.log.blockCount() > 8, timeout=10000)
+        if scroll_up:
+            for _ in range(5):
+                QTest.keyClick(dialog.log, Qt.Key.Key_PageUp)
+            assert dialog.log.verticalScrollBar().value() == 0
+        if cancel:
+            qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert finished.args[1].cancelled == cancel
+    end = QTextCursor(dialog.log.document())
+    end.movePosition(QTextCursor.MoveOperation.End)
+    assert dialog.log.viewport().rect().contains(dialog.log.cursorRect(end)), dialog.log.toPlainText()

@@ -98,9 +98,12 @@ def cmd_split(ctx: Context) -> int:
     for name in split.class_names:
         ctx.say(f"{name:<7}{symbol(name):>7}{train_counts[name]:>8}{test_counts[name]:>7}")
     ctx.say(f"{'total':<14}{len(split.train):>8}{len(split.test):>7}")
-    if index.skipped:
-        skipped = ", ".join(str(p) for p in index.skipped)
-        ctx.say(f"Skipped {len(index.skipped)} hidden or non-image file(s): {skipped}")
+    if index.outside_classes:
+        skipped = ", ".join(str(p) for p in index.outside_classes)
+        ctx.say(f"Skipped {len(index.outside_classes)} image(s) outside any class folder: {skipped}")
+    if index.hidden_or_non_image:
+        skipped = ", ".join(str(p) for p in index.hidden_or_non_image)
+        ctx.say(f"Skipped {len(index.hidden_or_non_image)} hidden or non-image file(s): {skipped}")
     ctx.say("Duplicates: " + duplicates.summary())
     if split.kind == "leak-free":
         ctx.say(

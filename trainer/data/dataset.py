@@ -26,7 +26,18 @@ class DatasetIndex:
     root: Path
     class_names: tuple[str, ...]
     files: dict[str, list[Path]]  # class name -> image paths, in case-sensitive name order
-    skipped: list[Path] = field(default_factory=list)  # hidden and non-image files
+    skipped: list[Path] = field(default_factory=list)  # files not used (see the two properties below)
+
+    @property
+    def outside_classes(self) -> list[Path]:
+        """Skipped images at the top level: in no class folder, so without a label."""
+        return [p for p in self.skipped if p.parent == self.root and is_image_name(p)]
+
+    @property
+    def hidden_or_non_image(self) -> list[Path]:
+        """The other skipped files: hidden ones, and those that are not images."""
+        outside = set(self.outside_classes)
+        return [p for p in self.skipped if p not in outside]
 
     @property
     def samples(self) -> list[Sample]:
@@ -37,21 +48,30 @@ class DatasetIndex:
 
     def summary(self) -> str:
         line = f"{len(self)} images in {len(self.class_names)} classes under {self.root}"
-        if self.skipped:
-            line += f"; skipped {len(self.skipped)} hidden or non-image file(s)"
+        if self.outside_classes:
+            line += f"; skipped {len(self.outside_classes)} image(s) outside any class folder"
+        if self.hidden_or_non_image:
+            line += f"; skipped {len(self.hidden_or_non_image)} hidden or non-image file(s)"
         return line
 
 
 def scan_dataset(root: str | os.PathLike) -> DatasetIndex:
     """List a dataset folder; class order is the sorted folder names (the notebook's label order).
 
-    Raises DatasetError for a missing folder, a folder without class sub-folders, or an empty class.
+    Raises DatasetError for a missing folder, a train/test split, a folder without class sub-folders, or an
+    empty class.
     """
     root = Path(root)
     if not root.exists():
         raise DatasetError(f"Dataset folder {root} does not exist.")
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder; choose the folder that holds one sub-folder per class.")
+    if _is_split(root):  # its train/ and test/ would be taken for two classes of a dataset
+        raise DatasetError(
+            f"{root} is a train/test split (as `mathsym-train split` writes), not a dataset: pass the original "
+            "dataset folder, which every command splits the same way itself (a split's test folder would be split "
+            "again)."
+        )
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise DatasetError(f"{root} has no class sub-folders; expected one folder of images per class.")
@@ -69,6 +89,14 @@ def scan_dataset(root: str | os.PathLike) -> DatasetIndex:
             raise DatasetError(f"Class folder {root / name} has no images.")
         files[name] = images
     return DatasetIndex(root, tuple(classes), files, skipped)
+
+
+def _is_split(root: Path) -> bool:
+    """Whether ``root`` is a split's output: a split.json, or train/ and test/ folders of class folders."""
+    if (root / "split.json").is_file():
+        return True
+    parts = (root / "train", root / "test")
+    return all(part.is_dir() and any(p.is_dir() for p in part.iterdir()) for part in parts)
 
 
 @dataclass

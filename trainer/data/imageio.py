@@ -74,14 +74,22 @@ def read_image(source: str | os.PathLike | bytes, limit: int | None = None) -> n
             "Scale it down first."
         ) from exc
     except UnidentifiedImageError as exc:
-        raise ImageError(f"{name} is not an image we can read ({type(exc).__name__}).") from exc
+        raise ImageError(f"{name} is not an image MathSym can read (not a known image format).") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{name} is corrupt or truncated: {exc}.") from exc
+        raise ImageError(_undecodable(name, exc)) from exc
 
 
 def cannot_read(name: str | os.PathLike, exc: OSError) -> str:
     """Why a file or folder could not be opened (permission, I/O), in words: not to be taken for a bad image."""
     return f"{name} cannot be read ({(exc.strerror or str(exc)).lower()})."
+
+
+def _undecodable(name: str, exc: Exception) -> str:
+    """Why a file of a known format could not be decoded, in words: truncated or damaged (Pillow's own wording,
+    such as "broken data stream when reading image file", says nothing more to a user)."""
+    if isinstance(exc, EOFError) or "truncated" in str(exc).lower():
+        return f"{name} is a truncated image: its data ends part-way through the picture."
+    return f"{name} is a damaged image: its picture data cannot be decoded."
 
 
 def _opened(path: Path, name: str) -> BinaryIO:
