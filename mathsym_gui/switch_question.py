@@ -2,7 +2,8 @@
 
 The question shows the old and the new model's accuracy on the same test split when both are known (an
 ``adapt`` card scores its base model on its own test split; two trained models compare when their test-split
-fingerprints match). When the new model is worse there, the question defaults to No and says so.
+fingerprints match), and after ``adapt`` both models' accuracy on the user's own samples. When the new model is
+worse on the test split, the question defaults to No and says so.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from . import dialogs
 
 @dataclass(frozen=True)
 class Comparison:
-    """Accuracies of the active and the new model; ``same_split`` when they were measured on one test split."""
+    """Accuracies of the active and the new model; ``same_split`` when they were measured on one test split;
+    ``samples``: both models' accuracy on the user's samples an ``adapt`` learnt from (active model first)."""
 
     old: float | None
     new: float | None
     same_split: bool
+    samples: tuple[float, float] | None = None
 
     @property
     def worse(self) -> bool:
@@ -52,7 +55,9 @@ def compare(active, new_model: str | Path, new_accuracy: float | None = None) ->
     base = card.training.get("base_model")
     base = base if isinstance(base, dict) else {}
     if card.metrics.get("base_test_accuracy") is not None and _same_file(base.get("path"), active.path):
-        return Comparison(float(card.metrics["base_test_accuracy"]), new, True)
+        mine = card.metrics.get("base_samples_accuracy"), card.metrics.get("samples_accuracy")
+        samples = (float(mine[0]), float(mine[1])) if None not in mine else None
+        return Comparison(float(card.metrics["base_test_accuracy"]), new, True, samples)
     old_print, new_print = active.card.split.get("test_fingerprint"), card.split.get("test_fingerprint")
     return Comparison(old, new, bool(old_print) and old_print == new_print)
 
@@ -67,6 +72,8 @@ def ask_switch(parent, title: str, text: str, active, new_model: str | Path, new
     if active is not None:
         where = "on the same test split" if c.same_split else "each on its own test split"
         text += f"\n\nTest accuracy {where}: {active.name} {_pct(c.old)}, new model {_pct(c.new)}."
+        if c.samples is not None:
+            text += f"\nOn your samples: {active.name} {_pct(c.samples[0])}, new model {_pct(c.samples[1])}."
     if c.worse:
         return dialogs.show(
             parent,

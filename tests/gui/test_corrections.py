@@ -268,14 +268,17 @@ def test_card_symbols_name_new_classes(qtbot):
 # -- the switch question ---------------------------------------------------------------------------------------
 
 
-def adapted_copy(source, folder, new_accuracy: float, base_accuracy: float):
-    """The active model's files as an "adapt" result whose card scores it and its base on one test split."""
+def adapted_copy(source, folder, new_accuracy: float, base_accuracy: float, samples=None):
+    """The active model's files as an "adapt" result whose card scores it and its base on one test split (and on
+    the samples: (base, new))."""
     target = folder / "adapted.keras"
     shutil.copy(source, target)
     if source.with_suffix(".onnx").is_file():
         shutil.copy(source.with_suffix(".onnx"), target.with_suffix(".onnx"))
     card = ModelCard.read(card_path(source))
     card.metrics = {**card.metrics, "test_accuracy": new_accuracy, "base_test_accuracy": base_accuracy}
+    if samples is not None:
+        card.metrics.update(base_samples_accuracy=samples[0], samples_accuracy=samples[1])
     card.training = {**card.training, "base_model": {"path": str(source.resolve())}}
     card_path(target).write_text(card.to_json(), encoding="utf-8")
     return target
@@ -291,6 +294,15 @@ def test_a_worse_model_is_not_made_active_by_default(qtbot, window, pad_model, t
     better = adapted_copy(pad_model, tmp_path, 0.95, 0.90)
     assert ask_switch(window, "Learn My Handwriting", "Training finished.", window.model, better)
     assert messages.last()[0] == dialogs.QUESTION and "Switch to the new model?" in messages.last()[2]
+    assert "On your samples" not in messages.last()[2]  # a card without sample scores
+
+
+def test_the_switch_question_shows_both_models_on_the_users_samples(qtbot, window, pad_model, tmp_path, messages):
+    learnt = adapted_copy(pad_model, tmp_path, 0.899, 0.90, samples=(0.4, 1.0))
+    assert not ask_switch(window, "Learn My Handwriting", "Training finished.", window.model, learnt)
+    kind, _, text, _ = messages.last()
+    assert kind == dialogs.QUESTION_DEFAULT_NO  # worse on the test split: still No by default
+    assert f"On your samples: {window.model.name} 40.0%, new model 100.0%." in text
 
 
 def test_the_real_question_box_defaults_to_no(qtbot):

@@ -379,7 +379,10 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     card.metrics = metrics_from_predictions(replay.test.y, new_probs, labels)
     base_acc = float((base_probs.argmax(1) == replay.test.y).mean()) if len(replay.test.y) else 0.0
     card.metrics["base_test_accuracy"] = base_acc
+    # On the samples it learnt from: what the pad's switch question shows beside the test split (the base model
+    # counts as wrong on a new symbol's samples; its labels are the first of the new model's).
     card.metrics["samples_accuracy"] = float((adapted.predict_inputs(mine.x).argmax(1) == mine.y).mean())
+    card.metrics["base_samples_accuracy"] = float((base.predict_inputs(mine.x).argmax(1) == mine.y).mean())
     card.training["seconds"] = round(time.monotonic() - started, 1)
     if cancel:
         cancel.check()
