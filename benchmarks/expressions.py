@@ -6,8 +6,9 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   drawn two ways with the same seed: (a) composed from real images of the notebook split's TEST part only
   (no training image leaks in), with realistic relative sizes, random spacing, baseline jitter, slope and
   sometimes coloured ink, tinted or dark paper; read with ``read_image``; (b) written as pad strokes from the
-  stroke templates (4 px pen, 60 px line); read with ``read_strokes``; (c) the same lines as strokes with the
-  pad's default 12 px pen on a 90 px line (its own random stream, so (a) and (b) do not change).
+  stroke templates (4 px pen, 60 px line); read with ``read_strokes``; (c) the same lines as strokes at other
+  sizes and pens (``PENS``: the pad's default 12 px pen on 90 and 60 px lines, a 4 px pen on 150 px lines),
+  each from its own random stream, so (a) and (b) do not change.
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -47,8 +48,13 @@ DATA = ROOT.parent / "shared" / "data" / "handwritten-math-symbols"
 RESULTS = ROOT / "benchmarks" / "results" / "expressions.json"
 
 
-#: The pad's default pen (12 px) on a line 90 px tall: strokes that nearly touch, an ``=`` whose bars merge.
-BROAD_PEN, BROAD_HEIGHT = 12.0, 90.0
+#: The same lines written again as strokes at other sizes and pens, each from its own random stream (so the
+#: images and the 4 px strokes stay as they were): kind -> (line height, pen width) in pixels.
+PENS = {
+    "strokes_broad_pen": (90.0, 12.0),  # the pad's default pen: an ``=``'s bars and a ``÷``'s dots nearly touch
+    "strokes_small_broad_pen": (60.0, 12.0),  # the default pen on small writing: everything runs together
+    "strokes_large_fine_pen": (150.0, 4.0),  # big writing, fine pen: a ``y``'s two strokes may miss each other
+}
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -66,8 +72,8 @@ def text_of(labels: list[str]) -> str:
 
 def accuracy(model, pool, seed: int, lines: int) -> dict:
     rng = np.random.default_rng(seed)
-    broad_rng = np.random.default_rng([seed, 1])  # its own stream: the other two kinds stay as they were
-    kinds = ("images", "strokes", "strokes_broad_pen")
+    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate(PENS)}
+    kinds = ("images", "strokes", *PENS)
     out: dict[str, dict] = {
         kind: {"lines": 0, "exact": 0, "symbols": 0, "symbol_errors": 0, "misses": []} for kind in kinds
     }
@@ -76,12 +82,11 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
         truth = text_of(labels)
         image, _ = image_line(labels, pool, rng)
         strokes, widths, _ = stroke_line(labels, rng)
-        broad, broad_widths, _ = stroke_line(labels, broad_rng, height=BROAD_HEIGHT, pen=BROAD_PEN)
-        for kind, reading in zip(
-            kinds,
-            (read_image(model, image), read_strokes(model, strokes, widths), read_strokes(model, broad, broad_widths)),
-            strict=True,
-        ):
+        readings = {"images": read_image(model, image), "strokes": read_strokes(model, strokes, widths)}
+        for kind, (height, pen) in PENS.items():
+            other, other_widths, _ = stroke_line(labels, streams[kind], height=height, pen=pen)
+            readings[kind] = read_strokes(model, other, other_widths)
+        for kind, reading in readings.items():
             r = out[kind]
             r["lines"] += 1
             r["symbols"] += len(truth)
@@ -206,12 +211,12 @@ def main() -> None:
     acc = accuracy(model, pool, args.seed, args.lines)
     for kind, r in acc.items():
         print(
-            f"{kind:17s} exact match {r['exact']}/{r['lines']} = {r['exact_match'] * 100:.1f} %   "
+            f"{kind:23s} exact match {r['exact']}/{r['lines']} = {r['exact_match'] * 100:.1f} %   "
             f"symbol accuracy {r['symbol_accuracy'] * 100:.2f} % ({r['symbol_errors']} errors in "
             f"{r['symbols']} symbols)"
         )
         for miss in r["misses"]:
-            print(f"                   missed: {miss['truth']:20s} read {miss['read']}")
+            print(f"                         missed: {miss['truth']:20s} read {miss['read']}")
     latency = read_latency(model, pool, args.seed)
     for kind in ("read_image", "read_strokes", "forward_batch10"):
         print(

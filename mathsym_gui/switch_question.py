@@ -55,8 +55,8 @@ def compare(active, new_model: str | Path, new_accuracy: float | None = None) ->
     base = card.training.get("base_model")
     base = base if isinstance(base, dict) else {}
     if card.metrics.get("base_test_accuracy") is not None and _same_file(base.get("path"), active.path):
-        mine = card.metrics.get("base_samples_accuracy"), card.metrics.get("samples_accuracy")
-        samples = (float(mine[0]), float(mine[1])) if None not in mine else None
+        before, after = card.metrics.get("base_samples_accuracy"), card.metrics.get("samples_accuracy")
+        samples = (float(before), float(after)) if before is not None and after is not None else None
         return Comparison(float(card.metrics["base_test_accuracy"]), new, True, samples)
     old_print, new_print = active.card.split.get("test_fingerprint"), card.split.get("test_fingerprint")
     return Comparison(old, new, bool(old_print) and old_print == new_print)

@@ -39,6 +39,13 @@ SPECK = 0.3
 MERGE_GAP = 0.12
 #: Paper margin around a symbol crop, as a share of its longer side (the preprocessing fits the paper on it).
 CROP_MARGIN = 0.2
+#: Strokes are grouped and rendered with a pen at most this share of the line's height: the strokes hold the
+#: shapes, and a broad pen on small writing would otherwise run an ``=``'s bars, a ``÷``'s dots and neighbouring
+#: symbols together (the pad's default 12 px pen on a 60 px line read 108 of 150 generated lines, 150 capped).
+PEN_SHARE = 0.1
+#: Strokes this close (a share of the line's height) touch whatever the pen: in big writing with a fine pen the
+#: two strokes of a ``y`` or ``x`` often miss each other by a few pixels.
+TOUCH_SHARE = 0.08
 
 Box = tuple[float, float, float, float]  # x, y, w, h
 
@@ -262,7 +269,11 @@ def segment_strokes(
     Crops are rendered only when at least ``min_symbols`` symbols are found: the pad classifies a single
     symbol from the whole drawing, and a crop it never uses would add to every pen-up's latency."""
     pts = [np.asarray([(p[0], p[1]) for p in s], np.float64) for s in strokes]
-    all_widths = [float(w) for w in widths]
+    bare = [_stroke_box(p, 0.0) for p in pts if len(p)]
+    pen_height = line_height(bare) if bare else 1.0  # the line's height from the strokes alone, pen left out
+    widths = [min(float(w), max(1.0, PEN_SHARE * pen_height)) for w in widths]
+    touch_reach = TOUCH_SHARE * pen_height
+    all_widths = list(widths)
     keep = [i for i, p in enumerate(pts) if len(p)]
     pts = [pts[i] for i in keep]
     widths = [float(widths[i]) for i in keep]
@@ -270,7 +281,7 @@ def segment_strokes(
     dense: dict[int, np.ndarray] = {}
 
     def touching(i: int, j: int) -> bool:
-        reach = (widths[i] + widths[j]) / 2.0 + 1.0
+        reach = max((widths[i] + widths[j]) / 2.0 + 1.0, touch_reach)
         a = dense.setdefault(i, _densify(pts[i], reach / 2))
         b = dense.setdefault(j, _densify(pts[j], reach / 2))
         d = np.min(np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1))
