@@ -341,6 +341,9 @@ class MainWindow(QMainWindow):
         self.colour_button = QToolButton(self)
         self.colour_button.setObjectName("colourButton")
         self.colour_button.setToolTip(self.act_colour.toolTip())
+        # The current colour with a name, so it is not taken for one more swatch beside the black one.
+        self.colour_button.setText("Colour…")
+        self.colour_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.colour_button.clicked.connect(self.choose_colour)
         tb.addWidget(self.colour_button)
         for colour in SWATCHES:

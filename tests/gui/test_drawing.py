@@ -155,6 +155,9 @@ def test_colour_width_and_shortcuts_in_menus(qtbot, window):
     draw_stroke(window.canvas, [QPoint(100, 100), QPoint(200, 100)])
     stroke = window.canvas.strokes[-1]
     assert stroke.colour == "#c62828" and stroke.width == 20
+    current = window.colour_button  # shows the colour in use, named: not one more swatch
+    assert current.icon().pixmap(18, 18).toImage().pixelColor(9, 9).name() == "#c62828"
+    assert current.text() == "Colour…" and current.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
     image = render(window.canvas.snapshot(), max_side=None)
     assert tuple(image[100, 150]) == (0xC6, 0x28, 0x28)
     assert window.act_undo.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
