@@ -321,8 +321,10 @@ def cmd_info(ctx: Context) -> int:
     # The checks predict makes before loading: the card shown is the model's, and a junk file is refused.
     card = checked_card(path) or legacy_notebook_card(path)
     if a.check:
-        check_twin(path, card)  # first: loading would only log a bad twin and fall back to Keras
-        load_model(path)
+        # The twin first: loading would only log a bad one and fall back to Keras. A good twin is what loading
+        # runs, so only a model without one is loaded (with Keras) as well.
+        if check_twin(path, card) is None:
+            load_model(path)
     if a.json and ctx.mode != "json":
         ctx.document(card.to_json())
     else:

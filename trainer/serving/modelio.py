@@ -286,18 +286,21 @@ def checked_card(path: str | os.PathLike) -> ModelCard | None:
     return card
 
 
-def check_twin(path: Path, card: ModelCard | None) -> None:
-    """Raise ModelError when the ONNX twin beside ``path`` cannot stand in for the model (unreadable, another
-    model's, not the file the card records), or is missing though the card records it. :func:`load_model`
-    only logs this and runs Keras; a check must say it."""
+def check_twin(path: Path, card: ModelCard | None) -> OnnxModel | None:
+    """The ONNX twin beside ``path``, opened as :func:`load_model` would run it; None when there is none.
+
+    Raises ModelError when the twin cannot stand in for the model (unreadable, another model's, not the file
+    the card records), or is missing though the card records it: :func:`load_model` only logs this and runs
+    Keras; a check must say it."""
     twin = twin_path(path)
     if twin.is_file():
         try:
-            OnnxModel.open(twin, card, path)
+            return OnnxModel.open(twin, card, path)
         except ModelError as exc:
             raise ModelError(f"The ONNX twin {twin} does not belong to the model: {exc}.") from exc
-    elif _recorded_twin_hash(card):
+    if _recorded_twin_hash(card):
         raise ModelError(f"The ONNX twin {twin} that the model card records is missing.")
+    return None
 
 
 def add_twin(path: str | os.PathLike) -> Path:
