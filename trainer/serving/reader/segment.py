@@ -280,10 +280,15 @@ def segment_strokes(
     boxes = [_stroke_box(p, w) for p, w in zip(pts, widths, strict=True)]
     dense: dict[int, np.ndarray] = {}
 
+    def densified(i: int, step: float) -> np.ndarray:
+        if i not in dense:  # once per stroke, at the step of its first test
+            dense[i] = _densify(pts[i], step)
+        return dense[i]
+
     def touching(i: int, j: int) -> bool:
         reach = max((widths[i] + widths[j]) / 2.0 + 1.0, touch_reach)
-        a = dense.setdefault(i, _densify(pts[i], reach / 2))
-        b = dense.setdefault(j, _densify(pts[j], reach / 2))
+        a = densified(i, reach / 2)
+        b = densified(j, reach / 2)
         d = np.min(np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1))
         return bool(d <= reach * reach)
 
