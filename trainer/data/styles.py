@@ -629,7 +629,12 @@ def _alpha(strokes: list[np.ndarray], v: Values, rendering: str, rng: np.random.
     if rendering != "tiny_28x28":
         return alpha
     ys, xs = np.nonzero(alpha > 0.1)
-    crop = alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    return tiny_28x28(alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+
+
+def tiny_28x28(crop: np.ndarray) -> np.ndarray:
+    """A tight crop of ink coverage as MNIST shows a digit: centred in a square (aspect kept), shrunk to 24x24,
+    with a 2 px margin (28x28)."""
     square = np.zeros((max(crop.shape),) * 2, np.float32)
     oy, ox = (square.shape[0] - crop.shape[0]) // 2, (square.shape[1] - crop.shape[1]) // 2
     square[oy : oy + crop.shape[0], ox : ox + crop.shape[1]] = crop

@@ -15,6 +15,7 @@ import numpy as np
 
 from trainer.data.preprocess import edge_line_halo, stroke_width
 from trainer.data.strokes import draw_symbol
+from trainer.data.styles import tiny_28x28
 from trainer.labels import CLASS_NAMES
 
 Variant = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -87,13 +88,7 @@ def tight28(rgb, rng):
     """Cropped tightly around the ink and shrunk to 28x28, MNIST style (aspect kept, 2 px margin)."""
     alpha = ink_alpha(rgb)
     y0, y1, x0, x1 = _ink_box(alpha)
-    crop = alpha[y0:y1, x0:x1]
-    side = max(crop.shape)
-    square = np.zeros((side, side), np.float32)
-    oy, ox = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
-    square[oy : oy + crop.shape[0], ox : ox + crop.shape[1]] = crop
-    small = cv2.resize(square, (24, 24), interpolation=cv2.INTER_AREA)
-    return compose(np.pad(small, 2))
+    return compose(tiny_28x28(alpha[y0:y1, x0:x1]))
 
 
 def _placed(rgb, scale: float, centre: tuple[float, float], canvas: int = 448) -> np.ndarray:
