@@ -7,8 +7,10 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   (no training image leaks in), with realistic relative sizes, random spacing, baseline jitter, slope and
   sometimes coloured ink, tinted or dark paper; read with ``read_image``; (b) written as pad strokes from the
   stroke templates (4 px pen, 60 px line); read with ``read_strokes``; (c) the same lines as strokes at other
-  sizes and pens (``PENS``: the pad's default 12 px pen on 90 and 60 px lines, a 4 px pen on 150 px lines),
-  each from its own random stream, so (a) and (b) do not change.
+  sizes, pens and spacings (``PENS``: the pad's default 12 px pen on 90 and 60 px lines, a 4 px pen on 150 px
+  lines; and written close together, 0.05-0.2 line heights between symbols instead of 0.18-0.55, with the 4 px
+  and 12 px pens), and (d) composed of test images written close together; each from its own random stream, so
+  (a) and (b) do not change.
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -40,7 +42,14 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
 
 import numpy as np  # noqa: E402
 
-from trainer.data.expressions import image_line, random_line, stroke_line, test_images  # noqa: E402
+from trainer.data.expressions import (  # noqa: E402
+    CLOSE_SPACING,
+    SPACING,
+    image_line,
+    random_line,
+    stroke_line,
+    test_images,
+)
 from trainer.serving.reader import read_image, read_strokes  # noqa: E402
 from trainer.serving.reader.decode import TOKENS  # noqa: E402
 
@@ -48,12 +57,15 @@ DATA = ROOT.parent / "shared" / "data" / "handwritten-math-symbols"
 RESULTS = ROOT / "benchmarks" / "results" / "expressions.json"
 
 
-#: The same lines written again as strokes at other sizes and pens, each from its own random stream (so the
-#: images and the 4 px strokes stay as they were): kind -> (line height, pen width) in pixels.
+#: The same lines written again as strokes at other sizes, pens and spacings, each from its own random stream
+#: (so the images and the 4 px strokes stay as they were): kind -> (line height, pen width in pixels, spacing).
 PENS = {
-    "strokes_broad_pen": (90.0, 12.0),  # the pad's default pen: an ``=``'s bars and a ``÷``'s dots nearly touch
-    "strokes_small_broad_pen": (60.0, 12.0),  # the default pen on small writing: everything runs together
-    "strokes_large_fine_pen": (150.0, 4.0),  # big writing, fine pen: a ``y``'s two strokes may miss each other
+    "strokes_broad_pen": (90.0, 12.0, SPACING),  # the pad's default pen: an ``=``'s bars, a ``÷``'s dots nearly touch
+    "strokes_small_broad_pen": (60.0, 12.0, SPACING),  # the default pen on small writing: everything runs together
+    "strokes_large_fine_pen": (150.0, 4.0, SPACING),  # big writing, fine pen: a ``y``'s strokes may miss each other
+    "strokes_close": (60.0, 4.0, CLOSE_SPACING),  # symbols written close together
+    "strokes_close_broad_pen": (90.0, 12.0, CLOSE_SPACING),  # close, with the default pen: neighbours' ink touches
+    "strokes_close_small_broad_pen": (60.0, 12.0, CLOSE_SPACING),
 }
 
 
@@ -72,8 +84,8 @@ def text_of(labels: list[str]) -> str:
 
 def accuracy(model, pool, seed: int, lines: int) -> dict:
     rng = np.random.default_rng(seed)
-    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate(PENS)}
-    kinds = ("images", "strokes", *PENS)
+    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, "images_close"))}
+    kinds = ("images", "strokes", *PENS, "images_close")
     out: dict[str, dict] = {
         kind: {"lines": 0, "exact": 0, "symbols": 0, "symbol_errors": 0, "misses": []} for kind in kinds
     }
@@ -83,9 +95,11 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
         image, _ = image_line(labels, pool, rng)
         strokes, widths, _ = stroke_line(labels, rng)
         readings = {"images": read_image(model, image), "strokes": read_strokes(model, strokes, widths)}
-        for kind, (height, pen) in PENS.items():
-            other, other_widths, _ = stroke_line(labels, streams[kind], height=height, pen=pen)
+        for kind, (height, pen, spacing) in PENS.items():
+            other, other_widths, _ = stroke_line(labels, streams[kind], height=height, pen=pen, spacing=spacing)
             readings[kind] = read_strokes(model, other, other_widths)
+        close, _ = image_line(labels, pool, streams["images_close"], spacing=CLOSE_SPACING)
+        readings["images_close"] = read_image(model, close)
         for kind, reading in readings.items():
             r = out[kind]
             r["lines"] += 1
@@ -211,12 +225,12 @@ def main() -> None:
     acc = accuracy(model, pool, args.seed, args.lines)
     for kind, r in acc.items():
         print(
-            f"{kind:23s} exact match {r['exact']}/{r['lines']} = {r['exact_match'] * 100:.1f} %   "
+            f"{kind:29s} exact match {r['exact']}/{r['lines']} = {r['exact_match'] * 100:.1f} %   "
             f"symbol accuracy {r['symbol_accuracy'] * 100:.2f} % ({r['symbol_errors']} errors in "
             f"{r['symbols']} symbols)"
         )
         for miss in r["misses"]:
-            print(f"                         missed: {miss['truth']:20s} read {miss['read']}")
+            print(f"{'':31s}missed: {miss['truth']:20s} read {miss['read']}")
     latency = read_latency(model, pool, args.seed)
     for kind in ("read_image", "read_strokes", "forward_batch10"):
         print(

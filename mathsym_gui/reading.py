@@ -96,6 +96,8 @@ def read_drawing(model, drawing: Drawing, k: int = 3) -> Reading | None:
     if len(segmentation.groups) < 2:
         return None
     reading = read_segmentation(model, segmentation, k)
+    if len(reading.symbols) < 2:  # parts the model read as one symbol (a y whose strokes missed): a symbol
+        return None
     if mapping is not None and raster is not None:  # image pixels -> where the image is shown on the pad
         sx, sy = mapping.width() / raster.shape[1], mapping.height() / raster.shape[0]
         for s in reading.symbols:

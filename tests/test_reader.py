@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from trainer.data.expressions import stroke_line
+from trainer.data.expressions import CLOSE_SPACING, SPACING, stroke_line
+from trainer.data.strokes import TEMPLATES
 from trainer.serving.reader import read_image, read_strokes
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.keras"
@@ -20,8 +21,8 @@ def model():
     return load_model(DEFAULT_MODEL)
 
 
-def written(labels, seed=0, height=60.0):
-    strokes, widths, _ = stroke_line(labels, np.random.default_rng(seed), height=height)
+def written(labels, seed=0, height=60.0, pen=4.0, spacing=SPACING):
+    strokes, widths, _ = stroke_line(labels, np.random.default_rng(seed), height=height, pen=pen, spacing=spacing)
     return strokes, widths
 
 
@@ -64,6 +65,30 @@ def test_images_of_lines_are_read_in_any_colour(model, ink, paper):
     image = as_image(*written(["7", "sub", "2", "dec", "5", "eq"], seed=2), ink=ink, paper=paper)
     reading = read_image(model, image)
     assert (reading.text, reading.result) == ("7-2.5=", "9/2 = 4.5")
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["9", "mul", "8", "eq"],
+        ["2", "y", "add", "1", "7", "eq", "4", "1"],
+        ["8", "0", "mul", "6", "6", "eq"],
+        ["1", "z", "add", "4", "4", "0", "eq", "1", "9", "1"],
+    ],
+)
+def test_symbols_written_close_together_with_the_pads_broad_pen(model, labels):
+    """Neighbours 0.05-0.2 line heights apart, their 12 px ink touching: each is still its own symbol."""
+    for seed in range(4):
+        reading = read_strokes(model, *written(labels, seed, pen=12.0, spacing=CLOSE_SPACING))
+        assert [s.label for s in reading.symbols] == labels
+
+
+def test_a_y_whose_strokes_miss_each_other_is_read_as_a_y(model):
+    y = [[(0.18, 0.18), (0.46, 0.48)], [(0.74, 0.15), (0.36, 0.9)]]  # the arm stops 8 px short of the stem
+    bars = [[(90.0, 30.0), (130.0, 30.0)], [(90.0, 44.0), (130.0, 44.0)]]
+    three = [[(150 + 60 * x, 60 * y) for x, y in s] for s in TEMPLATES["3"]]
+    reading = read_strokes(model, [[(80 * x, 80 * y) for x, y in s] for s in y] + bars + three, 4.0)
+    assert (reading.text, reading.result) == ("y=3", "y = 3")
 
 
 def test_one_batched_forward_pass_for_the_whole_line(model, monkeypatch):

@@ -172,3 +172,24 @@ def test_crops_are_rendered_only_from_min_symbols_on():
     pair = segment_strokes(two, [4.0] * len(two), min_symbols=2)
     assert len(pair.crops) == len(pair.groups) == 2
     assert np.array_equal(pair.crops[0], segment(two).crops[0])
+
+
+def test_neighbours_whose_ink_touches_are_two_symbols():
+    """A broad pen's ink says nothing of which symbol a stroke belongs to: three 1s 5 px apart on a 60 px line
+    whose 12 px ink (capped at a tenth of their 48 px height) touches stay three, offered to the model as pairs."""
+    one = [[(0.5, 0.1), (0.5, 0.9)]]
+    seg = segment(place(one, 0, 0, 60) + place(one, 5, 0, 60) + place(one, 10, 0, 60), width=12.0)
+    assert groups_of(seg) == [[0], [1], [2]] and seg.near == [0, 1]
+    crossing = place([[(0.2, 0.5), (0.8, 0.5)], [(0.5, 0.2), (0.5, 0.8)]], 40, 0, 60)
+    assert groups_of(segment(place(one, 0, 0, 60) + crossing, width=12.0)) == [[0], [1, 2]]
+
+
+def test_strokes_that_nearly_meet_are_a_near_pair_and_a_dot_never_is():
+    y = [[(0.18, 0.18), (0.46, 0.48)], [(0.74, 0.15), (0.36, 0.9)]]  # the arm stops short of the stem
+    seg = segment(place(y, 0, 0, 100))
+    assert groups_of(seg) == [[0], [1]] and seg.near == [0]
+    seg.merge(0, seg.crop_of([0, 1]))
+    assert groups_of(seg) == [[0, 1]] and seg.near == []
+    one = [[(0.5, 0.1), (0.5, 0.9)]]
+    point = segment(place(one, 0, 0, 60) + [[(36.0, 52.0)]])
+    assert groups_of(point) == [[0], [1]] and point.near == []

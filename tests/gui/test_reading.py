@@ -175,6 +175,15 @@ def test_one_symbol_is_still_recognised_alone_and_clearing_hides_the_reading(qtb
     assert pad.line_reader.reading is None and pad.line_reader.panel.symbol_buttons == []
 
 
+def test_a_y_whose_strokes_miss_each_other_is_one_symbol_not_a_line(qtbot, pad):
+    """Strokes that nearly meet are offered to the model as one symbol; read as one, the pad shows its top 5."""
+    for stroke in ([(0.18, 0.18), (0.46, 0.48)], [(0.74, 0.15), (0.36, 0.9)]):  # the arm stops short
+        draw_stroke(pad.canvas, [QPoint(round(40 + 150 * x), round(10 + 150 * y)) for x, y in stroke])
+    prediction = wait_shown(qtbot, pad)
+    assert prediction is not None and prediction.reading is None and prediction.top[0][0] == "y"
+    assert pad.line_reader.reading is None and pad.canvas.symbol_boxes() == []
+
+
 def test_a_line_without_a_result_says_why(qtbot, pad):
     reading = write_line(qtbot, pad, ["5", "div", "0"])
     assert reading.text == "5/0" and reading.result is None

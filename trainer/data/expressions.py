@@ -37,6 +37,10 @@ LAYOUT: dict[str, tuple[float, str, float | None, float]] = {
     "dec": (0.13, "a", None, 0.0),
 }
 OPERATORS = ("add", "sub", "mul", "div")
+#: Gap between neighbouring symbols' boxes, drawn uniformly from this range, times H: spaced writing, and
+#: writing close together (digits of a number nearly touching; with a broad pen their ink may touch).
+SPACING = (0.18, 0.55)
+CLOSE_SPACING = (0.05, 0.2)
 
 
 def random_line(rng: np.random.Generator) -> list[str]:
@@ -114,7 +118,10 @@ class Placed:
 
 
 def _layout(
-    sizes: list[tuple[str, float, float]], rng: np.random.Generator, height: float
+    sizes: list[tuple[str, float, float]],
+    rng: np.random.Generator,
+    height: float,
+    spacing: tuple[float, float] = SPACING,
 ) -> tuple[list[Placed], float, float]:
     """Boxes for symbols of natural size (w, h), scaled per LAYOUT, spaced and jittered on a sloped baseline."""
     slope = np.tan(np.radians(rng.uniform(-3, 3)))
@@ -131,18 +138,22 @@ def _layout(
         else:
             y = baseline - centre * height - sh / 2
         placed.append(Placed(label, (x, y, sw, sh)))
-        x += sw + rng.uniform(0.18, 0.55) * height
+        x += sw + rng.uniform(*spacing) * height
     width = x + 0.5 * height
     return placed, width, baseline0 + abs(slope) * width + 0.8 * height
 
 
 def image_line(
-    labels: list[str], pool: dict[str, list[Path]], rng: np.random.Generator, height: float = 64.0
+    labels: list[str],
+    pool: dict[str, list[Path]],
+    rng: np.random.Generator,
+    height: float = 64.0,
+    spacing: tuple[float, float] = SPACING,
 ) -> tuple[np.ndarray, list[Placed]]:
     """A line composed of randomly chosen test images of each class: RGB image and the symbols' boxes."""
     alphas = [symbol_alpha(pool[label][int(rng.integers(len(pool[label])))], label) for label in labels]
     sizes = [(lab, a.shape[1], a.shape[0]) for lab, a in zip(labels, alphas, strict=True)]
-    placed, width, depth = _layout(sizes, rng, height)
+    placed, width, depth = _layout(sizes, rng, height, spacing)
     canvas = np.zeros((int(np.ceil(depth)), int(np.ceil(width))), np.float32)
     for p, alpha in zip(placed, alphas, strict=True):
         x, y, w, h = p.box
@@ -169,7 +180,11 @@ def _colour(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def stroke_line(
-    labels: list[str], rng: np.random.Generator, height: float = 60.0, pen: float = 4.0
+    labels: list[str],
+    rng: np.random.Generator,
+    height: float = 60.0,
+    pen: float = 4.0,
+    spacing: tuple[float, float] = SPACING,
 ) -> tuple[list[Stroke], list[float], list[Placed]]:
     """A line as pad strokes (canvas pixels) from jittered stroke templates; the pen width varies a little."""
     shapes = []
@@ -179,7 +194,7 @@ def stroke_line(
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         shapes.append((strokes, lo, np.maximum(hi - lo, 0.02)))
     sizes = [(lab, float(ext[0]), float(ext[1])) for lab, (_, _, ext) in zip(labels, shapes, strict=True)]
-    placed, _, _ = _layout(sizes, rng, height)
+    placed, _, _ = _layout(sizes, rng, height, spacing)
     out: list[Stroke] = []
     for p, (strokes, lo, ext) in zip(placed, shapes, strict=True):
         x, y, w, h = p.box

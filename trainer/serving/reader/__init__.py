@@ -149,19 +149,20 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
         return Reading(error="Nothing is written: there is no ink to read.")
     if n > MAX_RECOGNISED:
         return Reading(error=f"The ink holds {n} symbols; MathSym reads lines of at most {MAX_SYMBOLS}.")
-    pairs = segmentation.close_pairs() if segmentation.crop_of is not None else []
-    merged = (
-        [segmentation.crop_of(segmentation.groups[i].parts + segmentation.groups[i + 1].parts) for i in pairs]
-        if segmentation.crop_of is not None
-        else []
-    )
+    close = segmentation.close_pairs() if segmentation.crop_of is not None else []
+    near = segmentation.near if segmentation.crop_of is not None else []
+    pairs = sorted(set(close) | set(near))
+    merged = [segmentation.crop_of(segmentation.groups[i].parts + segmentation.groups[i + 1].parts) for i in pairs]
     inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops + merged])
     probabilities = model.predict_inputs(inputs)  # the symbols and the candidate merges: one batch
     probabilities, merged_probs = probabilities[:n], probabilities[n:]
     labels = list(model.labels)
     taken = len(segmentation.groups)  # right to left; a symbol merged already is not merged again
     for i, crop, p in reversed(list(zip(pairs, merged, merged_probs, strict=True))):
-        if i + 1 < taken and _one_symbol(p, probabilities[i], probabilities[i + 1], labels):
+        left, right = probabilities[i], probabilities[i + 1]
+        if i + 1 < taken and (
+            (i in close and _one_symbol(p, left, right, labels)) or (i in near and _strokes_met(p, left, right, labels))
+        ):
             segmentation.merge(i, crop)
             probabilities = np.concatenate([probabilities[:i], p[None], probabilities[i + 2 :]])
             taken = i
@@ -181,6 +182,20 @@ def _one_symbol(merged: np.ndarray, left: np.ndarray, right: np.ndarray, labels:
     if labels[int(merged.argmax())] not in SIDE_BY_SIDE:
         return False
     return together >= MERGE_SURE and min(a, b) < MERGE_UNSURE and together > a * b
+
+
+def _strokes_met(merged: np.ndarray, left: np.ndarray, right: np.ndarray, labels: list[str]) -> bool:
+    """Neighbours whose strokes nearly meet are one symbol when together they read as a symbol, more surely
+    than the two apart, that is made of strokes neither of which is a symbol alone: a half is a bare stroke
+    (read as a ``1``) or unsure, and neither half is that symbol already (a ``2`` with a ``-`` close beside
+    it, or a ``9`` beside a ``×``, stay two symbols)."""
+    together, best = float(merged.max()), int(merged.argmax())
+    halves = [(labels[int(h.argmax())], float(h.max())) for h in (left, right)]
+    if any(name == labels[best] and p >= MERGE_UNSURE for name, p in halves):
+        return False
+    if all(name != "1" and p >= MERGE_UNSURE for name, p in halves):
+        return False
+    return together >= MERGE_SURE and together > halves[0][1] * halves[1][1]
 
 
 def redecode(

@@ -5,6 +5,8 @@ grouping rule turns parts into symbols, left to right:
 
 * parts whose horizontal extents overlap by half the narrower one are one symbol (``=``, ``+``, ``4``/``5``/
   ``7`` with bars, ``y``, ``z`` with its cross-bar), and so are parts that touch (``x`` written as ``)(``);
+  for strokes, extents are the pen's path without the pen's width and "touch" means the paths meet, since
+  neighbours written close with a broad pen touch in ink without being one symbol;
 * a small part (a dot) is its own symbol (a decimal point) unless it sits above or below a bar that spans it
   (``÷``), or it touches a bigger part (the short cross-bar of a ``7``);
 * a symbol made of tall parts stacked above each other is two lines of writing, which is refused.
@@ -43,9 +45,13 @@ CROP_MARGIN = 0.2
 #: shapes, and a broad pen on small writing would otherwise run an ``=``'s bars, a ``÷``'s dots and neighbouring
 #: symbols together (the pad's default 12 px pen on a 60 px line read 108 of 150 generated lines, 150 capped).
 PEN_SHARE = 0.1
-#: Strokes this close (a share of the line's height) touch whatever the pen: in big writing with a fine pen the
-#: two strokes of a ``y`` or ``x`` often miss each other by a few pixels.
-TOUCH_SHARE = 0.08
+#: Strokes whose paths come this close (a share of the line's height, plus a pixel) meet: they are one symbol.
+#: The pen's width plays no part: neighbours written close with a broad pen touch in ink.
+MEET_SHARE = 0.03
+#: Neighbouring symbols with strokes this close (a share of the line's height) may be one symbol whose strokes
+#: missed each other (a ``y`` or ``x`` in big writing with a fine pen) or two symbols written close together:
+#: geometry cannot tell, so they are offered to the model as one symbol (``Segmentation.near``).
+NEAR_SHARE = 0.15
 
 Box = tuple[float, float, float, float]  # x, y, w, h
 
@@ -79,6 +85,8 @@ class Segmentation:
     line_height: float
     crops: list[np.ndarray] = field(default_factory=list)
     crop_of: Callable[[list[int]], np.ndarray] | None = None
+    #: Indices i where a stroke of symbol i and one of symbol i+1 nearly meet (strokes only; see NEAR_SHARE).
+    near: list[int] = field(default_factory=list)
 
     def close_pairs(self) -> list[int]:
         """Indices i where symbols i and i+1 might be one symbol split in two (an ``x`` written as ``)(``
@@ -99,6 +107,7 @@ class Segmentation:
         a, b = self.groups[i], self.groups[i + 1]
         self.groups[i : i + 2] = [Group(sorted(a.parts + b.parts), _union([a.box, b.box]))]
         self.crops[i : i + 2] = [crop]
+        self.near = [j - (j > i) for j in self.near if j != i]
 
 
 # -- grouping ---------------------------------------------------------------------------------------------
@@ -136,14 +145,16 @@ def line_height(boxes: Sequence[Box]) -> float:
     return float(np.median(tall)) or 1.0
 
 
-def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float]:
-    """Group parts (boxes) into symbols, left to right; ``touching(i, j)`` says whether two parts touch.
+def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None = None) -> tuple[list[Group], float]:
+    """Group parts (boxes) into symbols, left to right; ``touching(i, j)`` says whether two parts touch, and
+    ``spans`` (default: the boxes) are the parts' extents for the overlap test.
 
     Returns the groups and the line height. Raises SegmentationError for two lines of writing.
     """
     n = len(boxes)
     if n == 0:
         return [], 1.0
+    spans = boxes if spans is None else spans
     height = line_height(boxes)
     small = [max(b[2], b[3]) < SMALL * height for b in boxes]
     parent = list(range(n))
@@ -162,8 +173,8 @@ def group_parts(boxes: Sequence[Box], touching=None) -> tuple[list[Group], float
     big = [i for i in range(n) if not small[i]]
     for a_i, i in enumerate(big):
         for j in big[a_i + 1 :]:
-            overlap = _x_overlap(boxes[i], boxes[j])
-            narrow = max(min(boxes[i][2], boxes[j][2]), floor)
+            overlap = _x_overlap(spans[i], spans[j])
+            narrow = max(min(spans[i][2], spans[j][2]), floor)
             if (
                 overlap >= OVERLAP * narrow
                 or (overlap > -floor and touching is not None and touching(i, j))
@@ -272,27 +283,35 @@ def segment_strokes(
     bare = [_stroke_box(p, 0.0) for p in pts if len(p)]
     pen_height = line_height(bare) if bare else 1.0  # the line's height from the strokes alone, pen left out
     widths = [min(float(w), max(1.0, PEN_SHARE * pen_height)) for w in widths]
-    touch_reach = TOUCH_SHARE * pen_height
+    meet, near_reach = MEET_SHARE * pen_height, NEAR_SHARE * pen_height
     all_widths = list(widths)
     keep = [i for i, p in enumerate(pts) if len(p)]
     pts = [pts[i] for i in keep]
     widths = [float(widths[i]) for i in keep]
     boxes = [_stroke_box(p, w) for p, w in zip(pts, widths, strict=True)]
-    dense: dict[int, np.ndarray] = {}
+    spans = [_stroke_box(p, 0.0) for p in pts]
+    step = max(meet, 1.0) / 2.0
+    dense = [_densify(p, step) for p in pts]
+    gaps: dict[tuple[int, int], float] = {}
 
-    def densified(i: int, step: float) -> np.ndarray:
-        if i not in dense:  # once per stroke, at the step of its first test
-            dense[i] = _densify(pts[i], step)
-        return dense[i]
+    def gap(i: int, j: int) -> float:
+        """The closest approach of two strokes' paths, once per pair."""
+        if (i, j) not in gaps:
+            a, b = dense[i], dense[j]
+            gaps[i, j] = gaps[j, i] = float(np.sqrt(np.min(np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1))))
+        return gaps[i, j]
 
     def touching(i: int, j: int) -> bool:
-        reach = max((widths[i] + widths[j]) / 2.0 + 1.0, touch_reach)
-        a = densified(i, reach / 2)
-        b = densified(j, reach / 2)
-        d = np.min(np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1))
-        return bool(d <= reach * reach)
+        return gap(i, j) <= meet + 1.0
 
-    groups, height = group_parts(boxes, touching)
+    groups, height = group_parts(boxes, touching, spans)
+    near = [
+        i
+        for i, (a, b) in enumerate(itertools.pairwise(groups))
+        if all(max(g.width, g.height) >= SMALL * height for g in (a, b))  # a dot beside a digit is a point
+        and -_x_overlap(_union([spans[k] for k in a.parts]), _union([spans[k] for k in b.parts])) <= near_reach
+        and min(gap(p, q) for p in a.parts for q in b.parts) <= near_reach
+    ]
     for g in groups:
         g.parts = [keep[i] for i in g.parts]
     box_of = dict(zip(keep, boxes, strict=True))
@@ -303,7 +322,7 @@ def segment_strokes(
         )
 
     crops = [crop_of(g.parts) for g in groups] if len(groups) >= min_symbols else []
-    return Segmentation(groups, height, crops, crop_of)
+    return Segmentation(groups, height, crops, crop_of, near)
 
 
 def render_strokes(
