@@ -149,10 +149,11 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
         return Reading(error="Nothing is written: there is no ink to read.")
     if n > MAX_RECOGNISED:
         return Reading(error=f"The ink holds {n} symbols; MathSym reads lines of at most {MAX_SYMBOLS}.")
-    close = segmentation.close_pairs() if segmentation.crop_of is not None else []
-    near = segmentation.near if segmentation.crop_of is not None else []
+    crop_of, groups = segmentation.crop_of, segmentation.groups
+    close = segmentation.close_pairs() if crop_of is not None else []
+    near = segmentation.near if crop_of is not None else []
     pairs = sorted(set(close) | set(near))
-    merged = [segmentation.crop_of(segmentation.groups[i].parts + segmentation.groups[i + 1].parts) for i in pairs]
+    merged = [crop_of(groups[i].parts + groups[i + 1].parts) for i in pairs] if crop_of is not None else []
     inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops + merged])
     probabilities = model.predict_inputs(inputs)  # the symbols and the candidate merges: one batch
     probabilities, merged_probs = probabilities[:n], probabilities[n:]
