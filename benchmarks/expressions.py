@@ -9,8 +9,8 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   stroke templates (4 px pen, 60 px line); read with ``read_strokes``; (c) the same lines as strokes at other
   sizes, pens and spacings (``PENS``: the pad's default 12 px pen on 90 and 60 px lines, a 4 px pen on 150 px
   lines; and written close together, 0.05-0.2 line heights between symbols instead of 0.18-0.55, with the 4 px
-  and 12 px pens), and (d) composed of test images written close together; each from its own random stream, so
-  (a) and (b) do not change.
+  and 12 px pens, and crowded, 0-0.1, with the 4 px pen), and (d) composed of test images written close
+  together; each from its own random stream, so (a) and (b) do not change.
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -44,6 +44,7 @@ import numpy as np  # noqa: E402
 
 from trainer.data.expressions import (  # noqa: E402
     CLOSE_SPACING,
+    CROWDED_SPACING,
     SPACING,
     image_line,
     random_line,
@@ -66,6 +67,7 @@ PENS = {
     "strokes_close": (60.0, 4.0, CLOSE_SPACING),  # symbols written close together
     "strokes_close_broad_pen": (90.0, 12.0, CLOSE_SPACING),  # close, with the default pen: neighbours' ink touches
     "strokes_close_small_broad_pen": (60.0, 12.0, CLOSE_SPACING),
+    "strokes_crowded": (60.0, 4.0, CROWDED_SPACING),  # no gap at all between some neighbours: their strokes meet
 }
 
 

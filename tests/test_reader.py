@@ -83,6 +83,23 @@ def test_symbols_written_close_together_with_the_pads_broad_pen(model, labels):
         assert [s.label for s in reading.symbols] == labels
 
 
+@pytest.mark.parametrize(
+    "labels, seed",
+    [(["1", "2", "add", "3", "4"], 0), (["1", "2", "add", "3", "4"], 1), (["2", "7", "mul", "3", "1"], 0)],
+)
+def test_neighbours_that_touch_are_split_when_the_model_reads_two_symbols(model, labels, seed):
+    """Written with no gap at all (0-3 % of the line's height between boxes), some neighbours' strokes meet."""
+    reading = read_strokes(model, *written(labels, seed, spacing=(0.0, 0.03)))
+    assert [s.label for s in reading.symbols] == labels
+
+
+def test_a_side_split_off_a_neighbour_can_still_join_its_other_half(model):
+    """A y's arm starts on the 1 before it (one group: cut into 1 | arm) and stops short of its own stem."""
+    strokes = [[(30.0, 6.0), (30.0, 54.0)], [(32.0, 6.0), (51.0, 30.0)], [(66.0, 8.0), (46.0, 58.0)]]
+    reading = read_strokes(model, strokes, 4.0)
+    assert [s.label for s in reading.symbols] == ["1", "y"] and [s.box[0] for s in reading.symbols] == [28, 30]
+
+
 def test_a_y_whose_strokes_miss_each_other_is_read_as_a_y(model):
     y = [[(0.18, 0.18), (0.46, 0.48)], [(0.74, 0.15), (0.36, 0.9)]]  # the arm stops 8 px short of the stem
     bars = [[(90.0, 30.0), (130.0, 30.0)], [(90.0, 44.0), (130.0, 44.0)]]

@@ -193,3 +193,16 @@ def test_strokes_that_nearly_meet_are_a_near_pair_and_a_dot_never_is():
     one = [[(0.5, 0.1), (0.5, 0.9)]]
     point = segment(place(one, 0, 0, 60) + [[(36.0, 52.0)]])
     assert groups_of(point) == [[0], [1]] and point.near == []
+
+
+def test_neighbours_whose_strokes_meet_are_one_group_that_may_be_cut_in_two():
+    from trainer.data.strokes import TEMPLATES
+
+    one = [[(0.5, 0.1), (0.5, 0.9)]]
+    seven = [[(0.1, 0.1), (0.9, 0.1), (0.4, 0.9)]]
+    seg = segment(place(one, 0, 0, 60) + place(seven, 25, 0, 60))  # the 7's bar starts 1 px from the 1's top
+    assert groups_of(seg) == [[0, 1]] and [(c.group, c.left, c.right) for c in seg.cuts] == [(0, [0], [1])]
+    seg.split(seg.cuts[0], seg.crop_of([0]), seg.crop_of([1]))
+    assert groups_of(seg) == [[0], [1]] and len(seg.crops) == 2 and seg.groups[0].box[0] < seg.groups[1].box[0]
+    for label in ("add", "eq", "div", "mul", "4", "5", "7"):  # strokes that share columns are never cut apart
+        assert segment(place(TEMPLATES[label], 0, 0, 60)).cuts == []

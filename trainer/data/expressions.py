@@ -37,10 +37,12 @@ LAYOUT: dict[str, tuple[float, str, float | None, float]] = {
     "dec": (0.13, "a", None, 0.0),
 }
 OPERATORS = ("add", "sub", "mul", "div")
-#: Gap between neighbouring symbols' boxes, drawn uniformly from this range, times H: spaced writing, and
-#: writing close together (digits of a number nearly touching; with a broad pen their ink may touch).
+#: Gap between neighbouring symbols' boxes, drawn uniformly from this range, times H: spaced writing, writing
+#: close together (digits of a number nearly touching; with a broad pen their ink may touch), and crowded
+#: writing (boxes up to touching; some neighbours' strokes meet).
 SPACING = (0.18, 0.55)
 CLOSE_SPACING = (0.05, 0.2)
+CROWDED_SPACING = (0.0, 0.1)
 
 
 def random_line(rng: np.random.Generator) -> list[str]:

@@ -5,8 +5,10 @@ grammar of arithmetic, and calculate it exactly.
 the text in ASCII (``12/4+3=``), LaTeX, the result, each symbol's label/probability/box/top-k, close
 alternatives, and ``error``: one sentence when there is no result. They never raise for bad ink. Each
 symbol's crop goes through the model's own preprocessing (``LoadedModel.preprocess``, i.e.
-``to_model_input``) exactly as a single symbol does, and all crops go through one ``predict_inputs`` call.
-No Qt and no TensorFlow are imported here; the model object brings its own.
+``to_model_input``) exactly as a single symbol does. All crops, with those of the candidate merges (neighbours
+that may be one symbol) and splits (one symbol that may be two touching neighbours), go through one
+``predict_inputs`` call; a second, small one follows only when a split side may be one with its other
+neighbour. No Qt and no TensorFlow are imported here; the model object brings its own.
 """
 
 from __future__ import annotations
@@ -150,29 +152,87 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     if n > MAX_RECOGNISED:
         return Reading(error=f"The ink holds {n} symbols; MathSym reads lines of at most {MAX_SYMBOLS}.")
     crop_of, groups = segmentation.crop_of, segmentation.groups
-    close = segmentation.close_pairs() if crop_of is not None else []
-    near = segmentation.near if crop_of is not None else []
-    pairs = sorted(set(close) | set(near))
+    close = set(segmentation.close_pairs()) if crop_of is not None else set()
+    near = set(segmentation.near) if crop_of is not None else set()
+    cuts = segmentation.cuts if crop_of is not None else []
+    pairs = sorted(close | near)
     merged = [crop_of(groups[i].parts + groups[i + 1].parts) for i in pairs] if crop_of is not None else []
-    inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops + merged])
-    probabilities = model.predict_inputs(inputs)  # the symbols and the candidate merges: one batch
-    probabilities, merged_probs = probabilities[:n], probabilities[n:]
+    halves = [crop_of(side) for c in cuts for side in (c.left, c.right)] if crop_of is not None else []
+    inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops + merged + halves])
+    out = model.predict_inputs(inputs)  # the symbols, the candidate merges and splits: one batch
+    probabilities, merged_probs, half_probs = out[:n], out[n : n + len(pairs)], out[n + len(pairs) :]
     labels = list(model.labels)
-    taken = len(segmentation.groups)  # right to left; a symbol merged already is not merged again
-    for i, crop, p in reversed(list(zip(pairs, merged, merged_probs, strict=True))):
-        left, right = probabilities[i], probabilities[i + 1]
-        if i + 1 < taken and (
-            (i in close and _one_symbol(p, left, right, labels)) or (i in near and _strokes_met(p, left, right, labels))
-        ):
-            segmentation.merge(i, crop)
-            probabilities = np.concatenate([probabilities[:i], p[None], probabilities[i + 2 :]])
-            taken = i
+    probabilities, split = _split(segmentation, probabilities, halves, half_probs)
+    shift = {i: i + sum(g < i for g in split) for i in pairs if i not in split and i + 1 not in split}
+    candidates = [
+        (shift[i], crop, p, i in close, i in near)
+        for i, crop, p in zip(pairs, merged, merged_probs, strict=True)
+        if i in shift  # candidates of the old grouping move along; those with a split symbol go
+    ]
+    if split:  # a split symbol's sides may be one with their other neighbours
+        candidates += _late_pairs(model, segmentation, split)
+    probabilities = _merge(segmentation, probabilities, sorted(candidates, key=lambda c: c[0]), labels)
     n = len(segmentation.groups)
     height = max(segmentation.line_height, 1e-6)
     geometry = [Geometry(g.width / height, g.height / height, len(g.parts), sized=n > 1) for g in segmentation.groups]
     boxes = [tuple(round(v) for v in g.box) for g in segmentation.groups]
     parts = [tuple(g.parts) for g in segmentation.groups]
     return redecode(probabilities, labels, geometry, boxes, k=k, parts=parts)
+
+
+Candidate = tuple[int, np.ndarray, np.ndarray, bool, bool]  # pair index, crop, probabilities, close, near
+
+
+def _split(
+    segmentation: Segmentation, probabilities: np.ndarray, halves: list[np.ndarray], half_probs: np.ndarray
+) -> tuple[np.ndarray, list[int]]:
+    """Apply the best cut of every symbol the model reads as two; returns the probabilities and the indices
+    (in the old grouping) of the symbols split."""
+    best: dict[int, tuple[float, int]] = {}  # group -> (how sure of both sides, which cut)
+    for j, c in enumerate(segmentation.cuts):
+        left, right = half_probs[2 * j], half_probs[2 * j + 1]
+        sure = float(left.max()) * float(right.max())
+        if _two_symbols(probabilities[c.group], left, right) and sure > best.get(c.group, (0.0, 0))[0]:
+            best[c.group] = (sure, j)
+    for g in sorted(best, reverse=True):
+        j = best[g][1]
+        segmentation.split(segmentation.cuts[j], halves[2 * j], halves[2 * j + 1])
+        probabilities = np.concatenate([probabilities[:g], half_probs[2 * j : 2 * j + 2], probabilities[g + 1 :]])
+    return probabilities, sorted(best)
+
+
+def _late_pairs(model, segmentation: Segmentation, split: list[int]) -> list[Candidate]:
+    """The sides of split symbols and their outer neighbours whose strokes nearly meet, recognised together."""
+    groups, meet, crop_of = segmentation.groups, segmentation.nearly_meet, segmentation.crop_of
+    if meet is None or crop_of is None:
+        return []
+    starts = [g + k for k, g in enumerate(split)]  # each split symbol's left side, in the new grouping
+    sides = set(starts) | {s + 1 for s in starts}
+    pairs = sorted(
+        {i for s in starts for i in (s - 1, s + 1) if 0 <= i < len(groups) - 1 and not (i in sides and i + 1 in sides)}
+    )
+    pairs = [i for i in pairs if meet(groups[i].parts, groups[i + 1].parts)]
+    if not pairs:
+        return []
+    crops = [crop_of(groups[i].parts + groups[i + 1].parts) for i in pairs]
+    probs = model.predict_inputs(np.stack([model.preprocess(c) for c in crops]))
+    return [(i, c, p, False, True) for i, c, p in zip(pairs, crops, probs, strict=True)]
+
+
+def _merge(
+    segmentation: Segmentation, probabilities: np.ndarray, candidates: list[Candidate], labels: list[str]
+) -> np.ndarray:
+    """Make neighbours one symbol where the model reads them as one, right to left; returns the probabilities."""
+    taken = len(segmentation.groups)  # a symbol merged already is not merged again
+    for i, crop, p, close, near in reversed(candidates):
+        left, right = probabilities[i], probabilities[i + 1]
+        if i + 1 < taken and (
+            (close and _one_symbol(p, left, right, labels)) or (near and _strokes_met(p, left, right, labels))
+        ):
+            segmentation.merge(i, crop)
+            probabilities = np.concatenate([probabilities[:i], p[None], probabilities[i + 2 :]])
+            taken = i
+    return probabilities
 
 
 def _one_symbol(merged: np.ndarray, left: np.ndarray, right: np.ndarray, labels: list[str]) -> bool:
@@ -197,6 +257,14 @@ def _strokes_met(merged: np.ndarray, left: np.ndarray, right: np.ndarray, labels
     if all(name != "1" and p >= MERGE_UNSURE for name, p in halves):
         return False
     return together >= MERGE_SURE and together > halves[0][1] * halves[1][1]
+
+
+def _two_symbols(whole: np.ndarray, left: np.ndarray, right: np.ndarray) -> bool:
+    """Strokes that only meet are two neighbours written touching when the model is sure of each side alone and
+    surer of the two than of them together (an ``x`` written as ``)(`` that touches stays one: its halves are
+    no symbols)."""
+    a, b = float(left.max()), float(right.max())
+    return min(a, b) >= MERGE_UNSURE and a * b > float(whole.max())
 
 
 def redecode(

@@ -11,6 +11,10 @@ grouping rule turns parts into symbols, left to right:
   (``÷``), or it touches a bigger part (the short cross-bar of a ``7``);
 * a symbol made of tall parts stacked above each other is two lines of writing, which is refused.
 
+Where geometry cannot tell, the model does (``trainer.serving.reader``): neighbours whose strokes nearly meet
+(``Segmentation.near``) may be one symbol, and one symbol whose strokes only meet side by side
+(``Segmentation.cuts``) may be two neighbours written touching.
+
 Sizes are relative to the line's height, so any size, spacing, slight slope, colour and polarity work.
 """
 
@@ -28,6 +32,8 @@ from trainer.errors import MathSymError
 
 #: A part whose longer side is below this share of the line height is a dot.
 SMALL = 0.3
+#: A part is counted at least this share of the line height wide (a vertical bar is as wide as the pen).
+NARROW = 0.05
 #: Horizontal extents overlapping by this share of the narrower part make one symbol.
 OVERLAP = 0.5
 #: Longest side of the raster an image line is analysed at (the single-symbol default is 320: too coarse
@@ -77,6 +83,18 @@ class Group:
 
 
 @dataclass
+class Cut:
+    """A way to read one symbol's strokes as two side by side (they only meet, e.g. neighbours written so close
+    that they touch): the group's index, the parts on each side and their boxes."""
+
+    group: int
+    left: list[int]
+    right: list[int]
+    left_box: Box
+    right_box: Box
+
+
+@dataclass
 class Segmentation:
     """Symbols left to right, the line height, and one crop per symbol (RGB, dark ink on white).
     ``crop_of(parts)`` renders the crop of any set of parts (to try two neighbours as one symbol)."""
@@ -87,6 +105,10 @@ class Segmentation:
     crop_of: Callable[[list[int]], np.ndarray] | None = None
     #: Indices i where a stroke of symbol i and one of symbol i+1 nearly meet (strokes only; see NEAR_SHARE).
     near: list[int] = field(default_factory=list)
+    #: Symbols whose strokes may be two neighbours that touch (strokes only), for the model to decide.
+    cuts: list[Cut] = field(default_factory=list)
+    #: ``nearly_meet(parts, parts)``: whether two symbols may be one whose strokes missed (strokes only).
+    nearly_meet: Callable[[list[int], list[int]], bool] | None = None
 
     def close_pairs(self) -> list[int]:
         """Indices i where symbols i and i+1 might be one symbol split in two (an ``x`` written as ``)(``
@@ -108,6 +130,13 @@ class Segmentation:
         self.groups[i : i + 2] = [Group(sorted(a.parts + b.parts), _union([a.box, b.box]))]
         self.crops[i : i + 2] = [crop]
         self.near = [j - (j > i) for j in self.near if j != i]
+
+    def split(self, cut: Cut, left: np.ndarray, right: np.ndarray) -> None:
+        """Make symbol ``cut.group`` two symbols, with these crops."""
+        i = cut.group
+        self.groups[i : i + 1] = [Group(cut.left, cut.left_box), Group(cut.right, cut.right_box)]
+        self.crops[i : i + 1] = [left, right]
+        self.near = [j + (j >= i) for j in self.near]
 
 
 # -- grouping ---------------------------------------------------------------------------------------------
@@ -168,7 +197,7 @@ def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None
     def join(i: int, j: int) -> None:
         parent[find(i)] = find(j)
 
-    floor = 0.05 * height  # a vertical bar is as wide as the pen; count it at least this wide
+    floor = NARROW * height
     base = baseline(boxes, height)
     big = [i for i in range(n) if not small[i]]
     for a_i, i in enumerate(big):
@@ -305,15 +334,31 @@ def segment_strokes(
         return gap(i, j) <= meet + 1.0
 
     groups, height = group_parts(boxes, touching, spans)
-    near = [
-        i
-        for i, (a, b) in enumerate(itertools.pairwise(groups))
-        if all(max(g.width, g.height) >= SMALL * height for g in (a, b))  # a dot beside a digit is a point
-        and -_x_overlap(_union([spans[k] for k in a.parts]), _union([spans[k] for k in b.parts])) <= near_reach
-        and min(gap(p, q) for p in a.parts for q in b.parts) <= near_reach
+    local = {k: i for i, k in enumerate(keep)}
+
+    def nearly_meet(a: list[int], b: list[int]) -> bool:
+        """Whether two symbols (stroke indices) may be one whose strokes missed each other (NEAR_SHARE)."""
+        a, b = [local[k] for k in a], [local[k] for k in b]
+        if any(max(u[2], u[3]) < SMALL * height for u in (_union([boxes[k] for k in side]) for side in (a, b))):
+            return False  # a dot beside a digit is a point
+        if -_x_overlap(_union([spans[k] for k in a]), _union([spans[k] for k in b])) > near_reach:
+            return False
+        return min(gap(p, q) for p in a for q in b) <= near_reach
+
+    cuts = [
+        Cut(
+            gi,
+            [keep[i] for i in left],
+            [keep[i] for i in right],
+            _union([boxes[i] for i in left]),
+            _union([boxes[i] for i in right]),
+        )
+        for gi, g in enumerate(groups)
+        for left, right in _side_by_side(g.parts, boxes, spans, height)
     ]
     for g in groups:
         g.parts = [keep[i] for i in g.parts]
+    near = [i for i, (a, b) in enumerate(itertools.pairwise(groups)) if nearly_meet(a.parts, b.parts)]
     box_of = dict(zip(keep, boxes, strict=True))
 
     def crop_of(parts: list[int]) -> np.ndarray:
@@ -322,7 +367,31 @@ def segment_strokes(
         )
 
     crops = [crop_of(g.parts) for g in groups] if len(groups) >= min_symbols else []
-    return Segmentation(groups, height, crops, crop_of, near)
+    return Segmentation(groups, height, crops, crop_of, near, cuts, nearly_meet)
+
+
+def _side_by_side(
+    parts: list[int], boxes: Sequence[Box], spans: Sequence[Box], height: float
+) -> list[tuple[list[int], list[int]]]:
+    """The ways to divide a symbol's strokes, left to right, into two sides that each could be a symbol (not a
+    dot) and that only meet, without sharing columns (a bar over a stem, as in ``+`` or a ``5``'s hat, shares)."""
+    floor = NARROW * height
+    order = sorted(parts, key=lambda k: spans[k][0] + spans[k][2] / 2)
+    out = []
+    for c in range(1, len(order)):
+        left, right = sorted(order[:c]), sorted(order[c:])
+        if any(max(u[2], u[3]) < SMALL * height for u in (_union([boxes[k] for k in side]) for side in (left, right))):
+            continue
+        a, b = (_widened(_union([spans[k] for k in side]), floor) for side in (left, right))
+        if _x_overlap(a, b) < 0.2 * min(a[2], b[2]):
+            out.append((left, right))
+    return out
+
+
+def _widened(box: Box, width: float) -> Box:
+    """The box, at least ``width`` wide about its centre."""
+    x, y, w, h = box
+    return (x + w / 2 - width / 2, y, width, h) if w < width else box
 
 
 def render_strokes(
