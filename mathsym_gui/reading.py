@@ -93,7 +93,7 @@ def read_drawing(model, drawing: Drawing, k: int = 3) -> Reading | None:
             )
     except SegmentationError as exc:
         return Reading(error=str(exc))
-    if len(segmentation.groups) < 2:
+    if len(segmentation.groups) < 2 and not segmentation.cuts:
         return None
     reading = read_segmentation(model, segmentation, k)
     if len(reading.symbols) < 2:  # parts the model read as one symbol (a y whose strokes missed): a symbol

@@ -184,6 +184,18 @@ def test_a_y_whose_strokes_miss_each_other_is_one_symbol_not_a_line(qtbot, pad):
     assert pad.line_reader.reading is None and pad.canvas.symbol_boxes() == []
 
 
+def test_two_symbols_written_touching_are_a_line_but_a_touching_x_is_one_symbol(qtbot, pad):
+    strokes, _, _ = stroke_line(["1", "2"], np.random.default_rng(0), height=55.0, spacing=(0.0, 0.02))
+    for stroke in strokes:  # the 2 starts on the 1: one group of strokes, which the model reads as two
+        draw_stroke(pad.canvas, [QPoint(round(x + 20), round(y) + 40) for x, y in stroke])
+    wait_shown(qtbot, pad)
+    assert pad.line_reader.reading is not None and pad.line_reader.reading.text == "12"
+    pad.canvas.clear()
+    draw_symbol(pad.canvas, "x")  # written as )( touching: its halves are no symbols
+    prediction = wait_shown(qtbot, pad)
+    assert prediction.reading is None and prediction.top[0][0] == "x"
+
+
 def test_a_line_without_a_result_says_why(qtbot, pad):
     reading = write_line(qtbot, pad, ["5", "div", "0"])
     assert reading.text == "5/0" and reading.result is None

@@ -306,8 +306,9 @@ def segment_strokes(
 ) -> Segmentation:
     """Group pen strokes (point lists, x y first in each point) into symbols and render each symbol's crop.
 
-    Crops are rendered only when at least ``min_symbols`` symbols are found: the pad classifies a single
-    symbol from the whole drawing, and a crop it never uses would add to every pen-up's latency."""
+    Crops are rendered only when at least ``min_symbols`` symbols are found, or the strokes may be cut into
+    two: the pad classifies a single symbol from the whole drawing, and a crop it never uses would add to every
+    pen-up's latency."""
     pts = [np.asarray([(p[0], p[1]) for p in s], np.float64) for s in strokes]
     bare = [_stroke_box(p, 0.0) for p in pts if len(p)]
     pen_height = line_height(bare) if bare else 1.0  # the line's height from the strokes alone, pen left out
@@ -366,7 +367,7 @@ def segment_strokes(
             [strokes[i] for i in parts], [all_widths[i] for i in parts], _union([box_of[i] for i in parts])
         )
 
-    crops = [crop_of(g.parts) for g in groups] if len(groups) >= min_symbols else []
+    crops = [crop_of(g.parts) for g in groups] if len(groups) >= min_symbols or cuts else []
     return Segmentation(groups, height, crops, crop_of, near, cuts, nearly_meet)
 
 
