@@ -319,16 +319,19 @@ def segment_strokes(
     pts = [pts[i] for i in keep]
     widths = [float(widths[i]) for i in keep]
     boxes = [_stroke_box(p, w) for p, w in zip(pts, widths, strict=True)]
-    spans = [_stroke_box(p, 0.0) for p in pts]
-    step = max(meet, 1.0) / 2.0
-    dense = [_densify(p, step) for p in pts]
+    spans = bare  # the same strokes, in the same order
+    dense: dict[int, np.ndarray] = {}
     gaps: dict[tuple[int, int], float] = {}
 
     def gap(i: int, j: int) -> float:
         """The closest approach of two strokes' paths, once per pair."""
         if (i, j) not in gaps:
+            for k in (i, j):  # crossing paths come within 0.71 steps of each other
+                if k not in dense:
+                    dense[k] = _densify(pts[k], max(meet, 1.0))
             a, b = dense[i], dense[j]
-            gaps[i, j] = gaps[j, i] = float(np.sqrt(np.min(np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1))))
+            squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
+            gaps[i, j] = gaps[j, i] = float(np.sqrt(max(float(squared.min()), 0.0)))
         return gaps[i, j]
 
     def touching(i: int, j: int) -> bool:
