@@ -96,7 +96,7 @@ def read_drawing(model, drawing: Drawing, k: int = 3) -> Reading | None:
     if len(segmentation.groups) < 2 and not segmentation.cuts:
         return None
     reading = read_segmentation(model, segmentation, k)
-    if len(reading.symbols) < 2:  # parts the model read as one symbol (a y whose strokes missed): a symbol
+    if len(reading.symbols) < 2:  # the model read the parts as one symbol (a y whose strokes missed each other)
         return None
     if mapping is not None and raster is not None:  # image pixels -> where the image is shown on the pad
         sx, sy = mapping.width() / raster.shape[1], mapping.height() / raster.shape[0]
