@@ -10,7 +10,7 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   sizes, pens and spacings (``PENS``: the pad's default 12 px pen on 90 and 60 px lines, a 4 px pen on 150 px
   lines; and written close together, 0.05-0.2 line heights between symbols instead of 0.18-0.55, with the 4 px
   and 12 px pens, and crowded, 0-0.1, with the 4 px pen), and (d) composed of test images written close
-  together; each from its own random stream, so (a) and (b) do not change.
+  together and crowded; each from its own random stream, so (a) and (b) do not change.
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -86,8 +86,9 @@ def text_of(labels: list[str]) -> str:
 
 def accuracy(model, pool, seed: int, lines: int) -> dict:
     rng = np.random.default_rng(seed)
-    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, "images_close"))}
-    kinds = ("images", "strokes", *PENS, "images_close")
+    images = {"images_close": CLOSE_SPACING, "images_crowded": CROWDED_SPACING}  # composed like "images"
+    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, *images))}
+    kinds = ("images", "strokes", *PENS, *images)
     out: dict[str, dict] = {
         kind: {"lines": 0, "exact": 0, "symbols": 0, "symbol_errors": 0, "misses": []} for kind in kinds
     }
@@ -100,8 +101,8 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
         for kind, (height, pen, spacing) in PENS.items():
             other, other_widths, _ = stroke_line(labels, streams[kind], height=height, pen=pen, spacing=spacing)
             readings[kind] = read_strokes(model, other, other_widths)
-        close, _ = image_line(labels, pool, streams["images_close"], spacing=CLOSE_SPACING)
-        readings["images_close"] = read_image(model, close)
+        for kind, spacing in images.items():
+            readings[kind] = read_image(model, image_line(labels, pool, streams[kind], spacing=spacing)[0])
         for kind, reading in readings.items():
             r = out[kind]
             r["lines"] += 1

@@ -93,6 +93,15 @@ def test_neighbours_that_touch_are_split_when_the_model_reads_two_symbols(model,
     assert [s.label for s in reading.symbols] == labels
 
 
+@pytest.mark.parametrize(
+    "labels, seed",
+    [(["2", "7", "mul", "3", "1"], 5), (["4", "0", "3", "sub", "1", "5"], 4)],
+)
+def test_an_image_of_neighbours_that_touch_is_cut_at_the_neck_when_the_model_reads_two(model, labels, seed):
+    reading = read_image(model, as_image(*written(labels, seed, spacing=(0.0, 0.03))))
+    assert [s.label for s in reading.symbols] == labels
+
+
 def test_a_side_split_off_a_neighbour_can_still_join_its_other_half(model):
     """A y's arm starts on the 1 before it (one group: cut into 1 | arm) and stops short of its own stem."""
     strokes = [[(30.0, 6.0), (30.0, 54.0)], [(32.0, 6.0), (51.0, 30.0)], [(66.0, 8.0), (46.0, 58.0)]]

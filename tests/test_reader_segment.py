@@ -206,3 +206,20 @@ def test_neighbours_whose_strokes_meet_are_one_group_that_may_be_cut_in_two():
     assert groups_of(seg) == [[0], [1]] and len(seg.crops) == 2 and seg.groups[0].box[0] < seg.groups[1].box[0]
     for label in ("add", "eq", "div", "mul", "4", "5", "7"):  # strokes that share columns are never cut apart
         assert segment(place(TEMPLATES[label], 0, 0, 60)).cuts == []
+
+
+def test_touching_ink_in_an_image_is_one_group_cut_at_its_thinnest_column():
+    import cv2
+
+    image = np.full((80, 140, 3), 255, np.uint8)
+    cv2.polylines(image, [np.array([[30, 10], [30, 70]], np.int32)], False, (0, 0, 0), 4)  # a 1
+    cv2.polylines(image, [np.array([[31, 10], [80, 10], [50, 70]], np.int32)], False, (0, 0, 0), 4)  # a 7 on it
+    seg = segment_image(image)
+    assert len(seg.groups) == 1 and len(seg.groups[0].parts) == 2 and len(seg.cuts) == 1
+    cut = seg.cuts[0]
+    assert cut.left_box[0] < cut.right_box[0] and cut.left_box[0] + cut.left_box[2] <= cut.right_box[0] + 1
+    seg.split(cut, seg.crop_of(cut.left), seg.crop_of(cut.right))
+    assert len(seg.groups) == 2 and len(seg.crops) == 2
+    blob = np.full((80, 140, 3), 255, np.uint8)
+    cv2.ellipse(blob, (70, 40), (40, 20), 0, 0, 360, (0, 0, 0), -1)  # a big filled point is never cut
+    assert segment_image(blob).cuts == []

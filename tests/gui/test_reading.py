@@ -256,6 +256,23 @@ def test_correcting_a_symbol_of_an_opened_image_saves_its_crop(qtbot, pad, monke
     assert count_samples(folder) == {} and pad.line_reader.reading.text == "9-4="
 
 
+def test_correcting_one_side_of_touching_ink_in_an_image_saves_that_side_only(qtbot, pad, monkeypatch, tmp_path):
+    folder = tmp_path / "samples"
+    strokes, widths, _ = stroke_line(["2", "7", "mul", "3", "1"], np.random.default_rng(5), spacing=(0.0, 0.03))
+    pts = np.concatenate([np.asarray(s) for s in strokes])
+    alpha = np.zeros((int(pts[:, 1].max() + 40), int(pts[:, 0].max() + 40)), np.uint8)
+    for stroke, width in zip(strokes, widths, strict=True):
+        cv2.polylines(alpha, [np.round(np.asarray(stroke)).astype(np.int32)], False, 255, round(width), cv2.LINE_AA)
+    pad.show_image(np.repeat((255 - alpha)[:, :, None], 3, axis=2))
+    wait_shown(qtbot, pad)
+    assert pad.line_reader.reading.text == "27*31"  # the 2 touches the 7 and the 3 the 1: cut at their necks
+    correct(qtbot, pad, monkeypatch, 4, "7")
+    assert pad.line_reader.reading.text == "27*37" and count_samples(folder) == {"7": 1}
+    png = cv2.imread(str(next((folder / "7").glob("*.png"))), cv2.IMREAD_GRAYSCALE)
+    ys, xs = np.nonzero(png < 128)
+    assert xs.max() - xs.min() < 0.5 * (ys.max() - ys.min())  # the 1 alone: a bar, not the 3 with it
+
+
 def test_hovering_a_symbol_box_shows_its_top_three(qtbot, pad):
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QHelpEvent

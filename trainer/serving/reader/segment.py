@@ -12,8 +12,8 @@ grouping rule turns parts into symbols, left to right:
 * a symbol made of tall parts stacked above each other is two lines of writing, which is refused.
 
 Where geometry cannot tell, the model does (``trainer.serving.reader``): neighbours whose strokes nearly meet
-(``Segmentation.near``) may be one symbol, and one symbol whose strokes only meet side by side
-(``Segmentation.cuts``) may be two neighbours written touching.
+(``Segmentation.near``) may be one symbol, and one symbol whose strokes only meet side by side, or whose ink in
+an image is one wide component with a thin neck, may be two neighbours written touching (``Segmentation.cuts``).
 
 Sizes are relative to the line's height, so any size, spacing, slight slope, colour and polarity work.
 """
@@ -43,6 +43,8 @@ LINE_WORK = 1600
 CROP_SIDE = 64
 #: A lone ink component smaller than this times the squared pen width is a speck, not a point.
 SPECK = 0.3
+#: An ink component at least this share of the line height wide may be two neighbours written touching.
+NECK_WIDTH = 0.6
 #: Neighbours closer than this share of the line height are also tried as one symbol.
 MERGE_GAP = 0.12
 #: Paper margin around a symbol crop, as a share of its longer side (the preprocessing fits the paper on it).
@@ -451,15 +453,65 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
     groups, height = group_parts(boxes)
     # Tiny dots are kept above so that a faint ÷ keeps its dots; alone, they are specks, not decimal points.
     groups = [g for g in groups if len(g.parts) > 1 or stats[ids[g.parts[0]], cv2.CC_STAT_AREA] >= SPECK * pen * pen]
+    cuts = []
+    for gi, g in enumerate(groups):
+        if _cut_at_neck(labels, ids, boxes, g, height, pen):
+            cuts += [
+                Cut(gi, left, right, _union([boxes[i] for i in left]), _union([boxes[i] for i in right]))
+                for left, right in _side_by_side(g.parts, boxes, boxes, height)
+            ]
 
     def crop_of(parts: list[int]) -> np.ndarray:
         return _image_crop(ink, labels, [ids[i] for i in parts], _union([boxes[i] for i in parts]))
 
     crops = [crop_of(g.parts) for g in groups]
     for g in groups:
-        x, y, w, h = g.box
-        g.box = (x / scale, y / scale, w / scale, h / scale)
-    return Segmentation(groups, height / scale, crops, crop_of)
+        g.box = _scaled(g.box, 1 / scale)
+    for c in cuts:
+        c.left_box, c.right_box = _scaled(c.left_box, 1 / scale), _scaled(c.right_box, 1 / scale)
+    return Segmentation(groups, height / scale, crops, crop_of, cuts=cuts)
+
+
+def _scaled(box: Box, factor: float) -> Box:
+    return box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor
+
+
+def _cut_at_neck(labels: np.ndarray, ids: list[int], boxes: list[Box], group: Group, height: float, pen: float) -> bool:
+    """Neighbours written touching are one ink component: split a wide component of the group at its thinnest
+    column (where at most one stroke crosses, well inside it) into two parts, so the model can read the sides
+    apart (a ``Cut``). ``labels``, ``ids``, ``boxes`` and the group's parts gain the right side. Returns whether a
+    component was split."""
+    split = False
+    for i in list(group.parts):
+        x, y, w, h = (round(v) for v in boxes[i])
+        lo, hi = round(0.2 * w), round(0.8 * w)
+        if w < NECK_WIDTH * height or h < SMALL * height or hi <= lo:
+            continue
+        own = labels[y : y + h, x : x + w] == ids[i]
+        profile = own.sum(axis=0)
+        if profile.sum() > 0.5 * w * h:
+            continue  # a filled blob (a big point) is one symbol
+        c = lo + int(np.argmin(profile[lo:hi]))
+        left, right = own.copy(), own.copy()
+        left[:, c:], right[:, :c] = False, False
+        if profile[c] > max(2.0, 1.5 * pen) or min(left.sum(), right.sum()) < 0.15 * own.sum():
+            continue
+        sides = [_mask_box(side, x, y) for side in (left, right)]
+        if any(_flat(b) for b in sides):
+            continue  # a bar (a minus, or a ÷ whose dots were grouped apart) stays joined
+        ids.append(int(labels.max()) + 1)
+        labels[y : y + h, x : x + w][right] = ids[-1]
+        boxes[i] = sides[0]
+        boxes.append(sides[1])
+        group.parts.append(len(ids) - 1)
+        split = True
+    return split
+
+
+def _mask_box(mask: np.ndarray, x: int, y: int) -> Box:
+    """The box of a mask's pixels, the mask lying at (x, y)."""
+    ys, xs = np.nonzero(mask)
+    return float(x + xs.min()), float(y + ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
 
 
 def _image_crop(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, side: int = CROP_SIDE) -> np.ndarray:
