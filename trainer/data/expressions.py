@@ -142,7 +142,11 @@ def _layout(
         placed.append(Placed(label, (x, y, sw, sh)))
         x += sw + rng.uniform(*spacing) * height
     width = x + 0.5 * height
-    return placed, width, baseline0 + abs(slope) * width + 0.8 * height
+    lift = max(0.0, 0.3 * height - min(p.box[1] for p in placed))  # a long line rising to the right stays inside
+    if lift:
+        placed = [Placed(p.label, (p.box[0], p.box[1] + lift, p.box[2], p.box[3])) for p in placed]
+    depth = max(baseline0 + abs(slope) * width, max(p.box[1] + p.box[3] for p in placed)) + 0.8 * height
+    return placed, width, depth
 
 
 def image_line(
