@@ -105,3 +105,16 @@ def test_cancelled_training_writes_nothing(synthetic_dataset, tmp_path):
         train_alexnet(config, progress=progress, cancel=token)
     assert output.read_bytes() == b"old model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras"]
+
+
+def test_a_diverged_training_is_refused_and_the_old_model_kept(synthetic_dataset, tmp_path, capsys):
+    from cli_run import one_error, run
+
+    output = tmp_path / "keep.keras"
+    output.write_bytes(b"old model")
+    code, _, err = run(
+        capsys, "train", "alexnet", "--data", synthetic_dataset, "--image-size", SIZE, "--epochs", 2,
+        "--learning-rate", 1000, "--output", output, "--progress", "none",
+    )  # fmt: skip
+    assert code == 1 and one_error(err).startswith("Training diverged") and "lower learning rate" in err
+    assert output.read_bytes() == b"old model" and sorted(p.name for p in tmp_path.iterdir()) == ["keep.keras"]

@@ -23,3 +23,7 @@ class ModelError(MathSymError):
 
 class Cancelled(MathSymError):
     """A long job was cancelled by the user; nothing was written."""
+
+
+class TrainingDiverged(MathSymError):
+    """Training blew up (the model's outputs are not numbers); the model was not saved."""

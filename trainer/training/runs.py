@@ -21,7 +21,7 @@ from trainer.data.split import (
     notebook_split,
     validation_split,
 )
-from trainer.errors import DatasetError
+from trainer.errors import DatasetError, TrainingDiverged
 from trainer.evaluation.evaluate import metrics_from_predictions, predict_arrays
 from trainer.paths import default_output
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
@@ -163,12 +163,29 @@ def finish_run(
     )
     loaded = LoadedModel(model, card)
     probabilities = predict_arrays(loaded.predict_inputs, data.test.x, progress, cancel, stage="Testing")
+    refuse_diverged(probabilities, training.get("history"))
     card.metrics = metrics_from_predictions(data.test.y, probabilities, labels)
     card.training["seconds"] = round(time.monotonic() - started, 1)
     if cancel:
         cancel.check()
     output = Path(config.output) if config.output else default_output(architecture)
     return save_model(model, card, output, cancel=cancel)
+
+
+def refuse_diverged(probabilities: np.ndarray, history: list[dict] | None = None) -> None:
+    """Raise TrainingDiverged when a trained model's outputs are not numbers: saving it would only replace a
+    working model with one that answers nothing (a learning rate far too high does this)."""
+    if np.isfinite(probabilities).all():
+        return
+    epoch = next(
+        (i + 1 for i, h in enumerate(history or []) if not all(np.isfinite(v) for k, v in h.items() if "loss" in k)),
+        None,
+    )
+    when = f" (its loss stopped being a number in epoch {epoch})" if epoch else ""
+    raise TrainingDiverged(
+        f"Training diverged{when}: the model's outputs are not numbers, so it was not saved. "
+        "Train again with a lower learning rate."
+    )
 
 
 def one_hot(y: np.ndarray, classes: int) -> np.ndarray:
