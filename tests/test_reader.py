@@ -157,6 +157,16 @@ def test_empty_ink_and_a_stray_dot(model):
     assert dot.text == "." and dot.result is None and dot.error
 
 
+def test_a_speck_too_faint_to_see_is_no_symbol(model):
+    """A pen-down under a pixel wide (a light tap of a stylus) leaves no ink the model could see: the line is
+    read without it, and nothing is raised."""
+    strokes, widths = written(["1", "add", "2"])
+    x = max(p[0] for s in strokes for p in s) + 20
+    y = max(p[1] for s in strokes for p in s) - 3
+    reading = read_strokes(model, strokes + [[(x, y)]], widths + [0.5])
+    assert reading.text == "1+2" and reading.result == "3"
+
+
 def test_more_than_64_symbols(model):
     labels = ["1", "add"] * 35 + ["1"]
     reading = read_strokes(model, *written(labels, height=30.0))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trainer.data.preprocess import ImageLike, load_rgb
-from trainer.errors import MathSymError
+from trainer.errors import ImageError, MathSymError
 from trainer.serving.reader.decode import TOKENS, Geometry, decode
 from trainer.serving.reader.maths import MAX_SYMBOLS, MathError, calculate
 from trainer.serving.reader.segment import Segmentation, SegmentationError, segment_image, segment_strokes
@@ -146,11 +146,16 @@ def read_image(model, image: ImageLike, k: int = 3) -> Reading:
 
 def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     """Recognise every symbol in one batch, then decode and calculate."""
+    if len(segmentation.groups) > MAX_RECOGNISED:
+        n = len(segmentation.groups)
+        return Reading(error=f"The ink holds {n} symbols; MathSym reads lines of at most {MAX_SYMBOLS}.")
+    inputs = [_model_input(model, crop) for crop in segmentation.crops]
+    faint = [i for i, x in enumerate(inputs) if x is None]
+    if faint:  # specks too faint for the preprocessing to find ink in (a sub-pixel pen) are no symbols
+        segmentation.drop(faint)
     n = len(segmentation.groups)
     if n == 0:
         return Reading(error="Nothing is written: there is no ink to read.")
-    if n > MAX_RECOGNISED:
-        return Reading(error=f"The ink holds {n} symbols; MathSym reads lines of at most {MAX_SYMBOLS}.")
     crop_of, groups = segmentation.crop_of, segmentation.groups
     close = set(segmentation.close_pairs()) if crop_of is not None else set()
     near = set(segmentation.near) if crop_of is not None else set()
@@ -158,8 +163,8 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     pairs = sorted(close | near)
     merged = [crop_of(groups[i].parts + groups[i + 1].parts) for i in pairs] if crop_of is not None else []
     halves = [crop_of(side) for c in cuts for side in (c.left, c.right)] if crop_of is not None else []
-    inputs = np.stack([model.preprocess(crop) for crop in segmentation.crops + merged + halves])
-    out = model.predict_inputs(inputs)  # the symbols, the candidate merges and splits: one batch
+    batch: list[np.ndarray | None] = [x for x in inputs if x is not None]
+    out = _recognise(model, batch + [_model_input(model, c) for c in merged + halves])  # symbols, merges, splits
     probabilities, merged_probs, half_probs = out[:n], out[n : n + len(pairs)], out[n + len(pairs) :]
     labels = list(model.labels)
     probabilities, split = _split(segmentation, probabilities, halves, half_probs)
@@ -181,6 +186,21 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
 
 
 Candidate = tuple[int, np.ndarray, np.ndarray, bool, bool]  # pair index, crop, probabilities, close, near
+
+
+def _model_input(model, crop: np.ndarray) -> np.ndarray | None:
+    """The model's input for a crop, or None when the preprocessing finds no ink in it."""
+    try:
+        return model.preprocess(crop)
+    except ImageError:
+        return None
+
+
+def _recognise(model, inputs: list[np.ndarray | None]) -> np.ndarray:
+    """Class probabilities for every input in one forward pass; a row of zeros (never chosen) for None."""
+    present = [x for x in inputs if x is not None]
+    found = iter(model.predict_inputs(np.stack(present)) if present else [])
+    return np.stack([next(found) if x is not None else np.zeros(len(model.labels), np.float32) for x in inputs])
 
 
 def _split(
@@ -215,7 +235,7 @@ def _late_pairs(model, segmentation: Segmentation, split: list[int]) -> list[Can
     if not pairs:
         return []
     crops = [crop_of(groups[i].parts + groups[i + 1].parts) for i in pairs]
-    probs = model.predict_inputs(np.stack([model.preprocess(c) for c in crops]))
+    probs = _recognise(model, [_model_input(model, c) for c in crops])
     return [(i, c, p, False, True) for i, c, p in zip(pairs, crops, probs, strict=True)]
 
 

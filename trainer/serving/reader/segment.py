@@ -20,6 +20,7 @@ Sizes are relative to the line's height, so any size, spacing, slight slope, col
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -132,6 +133,15 @@ class Segmentation:
         self.groups[i : i + 2] = [Group(sorted(a.parts + b.parts), _union([a.box, b.box]))]
         self.crops[i : i + 2] = [crop]
         self.near = [j - (j > i) for j in self.near if j != i]
+
+    def drop(self, indices: list[int]) -> None:
+        """Forget these symbols; the others keep their near pairs and cuts."""
+        kept = [i for i in range(len(self.groups)) if i not in set(indices)]
+        new = {old: k for k, old in enumerate(kept)}
+        self.groups[:] = [self.groups[i] for i in kept]
+        self.crops[:] = [self.crops[i] for i in kept]
+        self.near = [new[i] for i in self.near if i in new and i + 1 in new]
+        self.cuts = [dataclasses.replace(c, group=new[c.group]) for c in self.cuts if c.group in new]
 
     def split(self, cut: Cut, left: np.ndarray, right: np.ndarray) -> None:
         """Make symbol ``cut.group`` two symbols, with these crops."""
