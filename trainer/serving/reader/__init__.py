@@ -146,8 +146,8 @@ def read_image(model, image: ImageLike, k: int = 3) -> Reading:
 
 def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     """Recognise every symbol in one batch, then decode and calculate."""
-    if len(segmentation.groups) > MAX_RECOGNISED:
-        n = len(segmentation.groups)
+    n = len(segmentation.groups)
+    if n > MAX_RECOGNISED:
         return Reading(error=f"The ink holds {n} symbols; MathSym reads lines of at most {MAX_SYMBOLS}.")
     inputs = [_model_input(model, crop) for crop in segmentation.crops]
     faint = [i for i, x in enumerate(inputs) if x is None]
