@@ -44,10 +44,12 @@ HINT_LINE = "A line of symbols: its reading and result are below the pad."
 PLACEHOLDER = "Write several symbols in a row, such as 12÷4+3= or 2x+3=11, to read and calculate a line."
 #: Shortcuts of the copy actions (Ctrl+Shift+C is the pen colour; Ctrl+C stays free for text fields).
 COPY_TEXT_KEY = "Ctrl+Shift+T"
-#: Lines of text the note under the symbols shows (the reason there is no result, the alternatives).
-NOTE_LINES = 3
 COPY_LATEX_KEY = "Ctrl+Shift+L"
 COPY_RESULT_KEY = "Ctrl+Shift+R"
+#: Room the reading and its result need beside the three copy buttons; narrower, they become one Copy menu.
+COPY_ROOM = 120
+#: Lines of text the note under the symbols shows (the reason there is no result, the alternatives).
+NOTE_LINES = 3
 
 
 def read_as_strokes(drawing: Drawing) -> bool:
@@ -198,7 +200,13 @@ class ReadingPanel(QFrame):
         self.copy_text = QPushButton("Copy as Text", self)
         self.copy_latex = QPushButton("Copy as LaTeX", self)
         self.copy_result = QPushButton("Copy Result", self)
-        for copy in (self.copy_text, self.copy_latex, self.copy_result):
+        # In a narrow window the three buttons would be squashed into unreadable slivers: one Copy menu instead.
+        self.copy_menu = QToolButton(self)
+        self.copy_menu.setText("Copy")
+        self.copy_menu.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.copy_menu.setMenu(QMenu(self.copy_menu))
+        self.copy_menu.hide()
+        for copy in (self.copy_text, self.copy_latex, self.copy_result, self.copy_menu):
             copy.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the pad
             row.addWidget(copy)
         layout.addLayout(row)
@@ -226,6 +234,14 @@ class ReadingPanel(QFrame):
         """Nothing: in a very small window the pad keeps its room and this panel is cut off instead."""
         return QSize(0, 0)
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        buttons = (self.copy_text, self.copy_latex, self.copy_result)
+        wide = event.size().width() >= sum(b.sizeHint().width() for b in buttons) + COPY_ROOM
+        for b in buttons:
+            b.setVisible(wide)
+        self.copy_menu.setVisible(not wide)
+
     def show_reading(self, reading: Reading | None) -> None:
         """Show a line's reading, or (None) how to write one."""
         for b in self.symbol_buttons:  # out of the row at once; deleted when control is back in the event loop
@@ -238,7 +254,7 @@ class ReadingPanel(QFrame):
             self.result_label.set_full_text("")
             self.note_label.setText(PLACEHOLDER)
             self.note_label.setToolTip("")
-            for copy in (self.copy_text, self.copy_latex, self.copy_result):
+            for copy in (self.copy_text, self.copy_latex, self.copy_result, self.copy_menu):
                 copy.setEnabled(False)
             return
         self.text_label.setText(typeset_html(reading) if reading.text else "")
@@ -264,6 +280,7 @@ class ReadingPanel(QFrame):
         self.copy_result.setEnabled(reading.result is not None)
         self.copy_text.setEnabled(bool(reading.text))
         self.copy_latex.setEnabled(bool(reading.text))
+        self.copy_menu.setEnabled(bool(reading.text))
 
 
 class LineReader(QObject):
@@ -284,6 +301,7 @@ class LineReader(QObject):
         self.panel.copy_text.clicked.connect(self.act_copy_text.trigger)
         self.panel.copy_latex.clicked.connect(self.act_copy_latex.trigger)
         self.panel.copy_result.clicked.connect(self.act_copy_result.trigger)
+        self.panel.copy_menu.menu().addActions([self.act_copy_text, self.act_copy_latex, self.act_copy_result])
         window.predictionShown.connect(self._on_prediction)
         self.canvas.strokesChanged.connect(self._on_strokes_changed)
         self.canvas.symbolMenuRequested.connect(self.correct_symbol)

@@ -85,6 +85,24 @@ def test_copy_shortcuts_put_text_latex_and_result_on_the_clipboard(qtbot, pad):
     assert len(shortcuts) == len(set(shortcuts))  # no shortcut is taken twice
 
 
+def test_in_a_narrow_window_the_copy_buttons_become_one_copy_menu(qtbot, pad):
+    write_line(qtbot, pad, ["2", "x", "add", "3", "eq", "1", "1"])
+    panel = pad.line_reader.panel
+    buttons = (panel.copy_text, panel.copy_latex, panel.copy_result)
+    assert all(b.isVisible() for b in buttons) and not panel.copy_menu.isVisible()
+    wide = pad.size()
+    pad.resize(pad.minimumSizeHint())
+    qtbot.waitUntil(panel.copy_menu.isVisible)
+    assert not any(b.isVisible() for b in buttons) and panel.copy_menu.isEnabled()
+    menu = panel.copy_menu.menu()
+    assert [a.text() for a in menu.actions()] == ["Copy Reading as &Text", "Copy Reading as &LaTeX", "Copy &Result"]
+    menu.actions()[2].trigger()
+    assert QGuiApplication.clipboard().text() == "x = 4"
+    pad.resize(wide)
+    qtbot.waitUntil(panel.copy_text.isVisible)
+    assert not panel.copy_menu.isVisible()
+
+
 def test_correcting_a_symbol_decodes_the_line_again_and_saves_a_sample(qtbot, pad, monkeypatch, tmp_path):
     write_line(qtbot, pad, ["1", "2", "div", "4", "add", "3", "eq"])
     reader = pad.line_reader
