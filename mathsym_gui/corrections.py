@@ -369,6 +369,8 @@ class Corrections(QObject):
         return self.correct(palette.chosen, palette.note)
 
     def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.WindowActivate and watched is self.window:
+            self.refresh()  # back from the file manager: samples may have been added or removed by hand
         if event.type() == QEvent.Type.KeyPress and not event.isAutoRepeat():
             modifiers = event.modifiers() & (
                 Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier

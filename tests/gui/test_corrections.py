@@ -9,7 +9,7 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
@@ -164,6 +164,19 @@ def test_sample_counts_cannot_be_read_as_one_number(qtbot, pad, tmp_path):
     draw_symbol(pad.canvas, "3")
     QTimer.singleShot(0, check_palette)
     QTest.mouseClick(pad.corrections.bar.pick_button, Qt.MouseButton.LeftButton)
+
+
+def test_counts_follow_samples_added_or_removed_outside_when_the_window_is_active_again(qtbot, pad, tmp_path):
+    draw_symbol(pad.canvas, "3")
+    QTest.keyClicks(pad.canvas, "3")
+    assert pad.corrections.bar.counts_label.text() == "Your samples (1): 3: 1"
+    folder = tmp_path / "samples"
+    for name in files(folder, "3"):  # copied in a file manager: a second 3 and a first 7
+        (folder / "3" / f"copy-{name}").write_bytes((folder / "3" / name).read_bytes())
+        (folder / "7").mkdir(exist_ok=True)
+        (folder / "7" / name).write_bytes((folder / "3" / name).read_bytes())
+    QApplication.sendEvent(pad, QEvent(QEvent.Type.WindowActivate))
+    assert pad.corrections.bar.counts_label.text() == "Your samples (3): 3: 2, 7: 1"
 
 
 def test_remove_last_sample_is_enabled_only_while_there_is_one(qtbot, pad, tmp_path):
