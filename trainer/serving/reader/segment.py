@@ -20,10 +20,9 @@ Sizes are relative to the line's height, so any size, spacing, slight slope, col
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -87,8 +86,8 @@ class Group:
 
 @dataclass
 class Cut:
-    """A way to read one symbol's strokes as two side by side (they only meet, e.g. neighbours written so close
-    that they touch): the group's index, the parts on each side and their boxes."""
+    """A way to read one symbol as two side by side (strokes that only meet, or an image's ink cut at its neck:
+    neighbours written so close that they touch): the group's index, the parts on each side and their boxes."""
 
     group: int
     left: list[int]
@@ -141,7 +140,7 @@ class Segmentation:
         self.groups[:] = [self.groups[i] for i in kept]
         self.crops[:] = [self.crops[i] for i in kept]
         self.near = [new[i] for i in self.near if i in new and i + 1 in new]
-        self.cuts = [dataclasses.replace(c, group=new[c.group]) for c in self.cuts if c.group in new]
+        self.cuts = [replace(c, group=new[c.group]) for c in self.cuts if c.group in new]
 
     def split(self, cut: Cut, left: np.ndarray, right: np.ndarray) -> None:
         """Make symbol ``cut.group`` two symbols, with these crops."""
