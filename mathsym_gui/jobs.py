@@ -36,6 +36,8 @@ _TF_NOTICE = re.compile(
     r"|I\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
     r"|To enable the following instructions: .* rebuild TensorFlow)"
 )
+#: The trainer CLI's one-line error on stderr; it repeats the ``Failed`` event's message, so the log keeps one.
+_CLI_ERROR = re.compile(r"^mathsym-train[\w -]*: error: (.+)$")
 
 
 @dataclass
@@ -66,6 +68,7 @@ class JobRunner(QObject):
         self._log: list[str] = []
         self._done: Done | None = None
         self._error = ""
+        self._errors_logged: set[str] = set()
         self._cancelled = False
         self._stage = ""
 
@@ -87,7 +90,7 @@ class JobRunner(QObject):
         if nice and os.name == "posix" and nice_path and shutil.which(str(argv[0])):
             argv = [nice_path, "-n", str(nice), *argv]  # nice execs the job: signals reach it
         self._buffer, self._log, self._done, self._error, self._cancelled = b"", [], None, "", False
-        self._stage = ""
+        self._errors_logged, self._stage = set(), ""
         proc = QProcess(self)
         proc.setProgram(argv[0])
         proc.setArguments([str(a) for a in argv[1:]])
@@ -140,6 +143,12 @@ class JobRunner(QObject):
         del self._log[:-LOG_LINES]
         self.logLine.emit(line)
 
+    def _log_error(self, message: str) -> None:
+        """One "Failed: ..." line per message, whichever of stdout's event and stderr's line comes first."""
+        if message not in self._errors_logged:
+            self._errors_logged.add(message)
+            self._append_log(f"Failed: {message}")
+
     def _read_stdout(self) -> None:
         assert self._process is not None  # connected to the running process only
         self._buffer += bytes(self._process.readAllStandardOutput().data())
@@ -163,13 +172,16 @@ class JobRunner(QObject):
             self._append_log(describe_done(event))
         elif isinstance(event, Failed):
             self._error = event.message
-            self._append_log(f"Failed: {event.message}")
+            self._log_error(event.message)
 
     def _read_stderr(self) -> None:
         assert self._process is not None  # connected to the running process only
         text = bytes(self._process.readAllStandardError().data()).decode("utf-8", "replace")
         for line in text.splitlines():
-            if line.strip() and not _TF_NOTICE.match(line):
+            cli_error = _CLI_ERROR.match(line.strip())
+            if cli_error:
+                self._log_error(cli_error[1])
+            elif line.strip() and not _TF_NOTICE.match(line):
                 self._append_log(line)
 
     def _error_occurred(self, error) -> None:

@@ -189,6 +189,23 @@ def test_export_report_opens_result_folder(qtbot, window, messages, dataset, fak
 # -- the real trainer CLI ------------------------------------------------------------------------------------
 
 
+def test_a_refused_job_logs_its_error_once(qtbot, tmp_path):
+    """The CLI reports a refusal twice (the JSON event and its stderr line); the log shows it once."""
+    import cv2
+    import numpy as np
+
+    lone = tmp_path / "samples" / "3"
+    lone.mkdir(parents=True)
+    ink = np.full((64, 64, 3), 255, np.uint8)
+    cv2.line(ink, (20, 10), (40, 54), (0, 0, 0), 4)
+    cv2.imwrite(str(lone / "a.png"), ink)
+    argv = [*TRAINER_CLI, "adapt", "--samples", str(tmp_path / "samples"), "--output", str(tmp_path / "a.keras")]
+    result = run_job(qtbot, JobRunner(), [*argv, "--progress", "json"], timeout=120000)
+    assert not result.ok and result.message == "Every class needs at least 2 samples; '3' has 1."
+    assert result.log.count(result.message) == 1 and "Failed: " + result.message in result.log
+    assert not (tmp_path / "a.keras").exists()
+
+
 def test_real_cli_tiny_training_from_menu(qtbot, make_window, pad_model, messages, dataset):
     window = make_window(pad_model, cli=TRAINER_CLI)
     dialog = window.open_job("default")
