@@ -10,6 +10,7 @@ import pytest
 from trainer.data.expressions import CLOSE_SPACING, SPACING, stroke_line
 from trainer.data.strokes import TEMPLATES
 from trainer.serving.reader import read_image, read_strokes
+from trainer.serving.reader.segment import segment_image, segment_strokes
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.keras"
 
@@ -100,6 +101,20 @@ def test_neighbours_that_touch_are_split_when_the_model_reads_two_symbols(model,
 def test_an_image_of_neighbours_that_touch_is_cut_at_the_neck_when_the_model_reads_two(model, labels, seed):
     reading = read_image(model, as_image(*written(labels, seed, spacing=(0.0, 0.03))))
     assert [s.label for s in reading.symbols] == labels
+
+
+@pytest.mark.parametrize("labels, seed", [(["1", "7", "1"], 0), (["6", "mul", "9"], 0), (["1", "2", "3"], 1)])
+def test_three_neighbours_written_touching_are_read_as_three(model, labels, seed):
+    """No gap at all: the three symbols' strokes meet, one group that no cut in two reads as two sure symbols."""
+    strokes, widths = written(labels, seed, spacing=(0.0, 0.0))
+    assert len(segment_strokes(strokes, widths).groups) == 1
+    assert [s.label for s in read_strokes(model, strokes, widths).symbols] == labels
+
+
+def test_an_image_of_three_neighbours_touching_is_cut_at_two_necks(model):
+    image = as_image(*written(["1", "7", "1"], 3, spacing=(0.0, 0.0)))
+    assert len(segment_image(image).groups) == 1
+    assert [s.label for s in read_image(model, image).symbols] == ["1", "7", "1"]
 
 
 def test_a_side_split_off_a_neighbour_can_still_join_its_other_half(model):

@@ -201,11 +201,22 @@ def test_neighbours_whose_strokes_meet_are_one_group_that_may_be_cut_in_two():
     one = [[(0.5, 0.1), (0.5, 0.9)]]
     seven = [[(0.1, 0.1), (0.9, 0.1), (0.4, 0.9)]]
     seg = segment(place(one, 0, 0, 60) + place(seven, 25, 0, 60))  # the 7's bar starts 1 px from the 1's top
-    assert groups_of(seg) == [[0, 1]] and [(c.group, c.left, c.right) for c in seg.cuts] == [(0, [0], [1])]
-    seg.split(seg.cuts[0], seg.crop_of([0]), seg.crop_of([1]))
+    assert groups_of(seg) == [[0, 1]] and [(c.group, c.pieces) for c in seg.cuts] == [(0, [[0], [1]])]
+    seg.split(seg.cuts[0], [seg.crop_of([0]), seg.crop_of([1])])
     assert groups_of(seg) == [[0], [1]] and len(seg.crops) == 2 and seg.groups[0].box[0] < seg.groups[1].box[0]
     for label in ("add", "eq", "div", "mul", "4", "5", "7"):  # strokes that share columns are never cut apart
         assert segment(place(TEMPLATES[label], 0, 0, 60)).cuts == []
+
+
+def test_three_neighbours_whose_strokes_meet_may_be_cut_in_three():
+    one = [[(0.5, 0.1), (0.5, 0.9)]]
+    seven = [[(0.1, 0.1), (0.9, 0.1), (0.4, 0.9)]]
+    seg = segment(place(one, 0, 0, 60) + place(seven, 25, 0, 60) + place(one, 50, 0, 60))  # the 7 touches both
+    assert groups_of(seg) == [[0, 1, 2]]
+    assert sorted(c.pieces for c in seg.cuts) == [[[0], [1], [2]], [[0], [1, 2]], [[0, 1], [2]]]
+    three = next(c for c in seg.cuts if len(c.pieces) == 3)
+    seg.split(three, [seg.crop_of(piece) for piece in three.pieces])
+    assert groups_of(seg) == [[0], [1], [2]] and len(seg.crops) == 3
 
 
 def test_touching_ink_in_an_image_is_one_group_cut_at_its_thinnest_column():
@@ -217,8 +228,9 @@ def test_touching_ink_in_an_image_is_one_group_cut_at_its_thinnest_column():
     seg = segment_image(image)
     assert len(seg.groups) == 1 and len(seg.groups[0].parts) == 2 and len(seg.cuts) == 1
     cut = seg.cuts[0]
-    assert cut.left_box[0] < cut.right_box[0] and cut.left_box[0] + cut.left_box[2] <= cut.right_box[0] + 1
-    seg.split(cut, seg.crop_of(cut.left), seg.crop_of(cut.right))
+    left, right = cut.boxes
+    assert len(cut.pieces) == 2 and left[0] < right[0] and left[0] + left[2] <= right[0] + 1
+    seg.split(cut, [seg.crop_of(piece) for piece in cut.pieces])
     assert len(seg.groups) == 2 and len(seg.crops) == 2
     blob = np.full((80, 140, 3), 255, np.uint8)
     cv2.ellipse(blob, (70, 40), (40, 20), 0, 0, 360, (0, 0, 0), -1)  # a big filled point is never cut

@@ -6,13 +6,14 @@ the text in ASCII (``12/4+3=``), LaTeX, the result, each symbol's label/probabil
 alternatives, and ``error``: one sentence when there is no result. They never raise for bad ink. Each
 symbol's crop goes through the model's own preprocessing (``LoadedModel.preprocess``, i.e.
 ``to_model_input``) exactly as a single symbol does. All crops, with those of the candidate merges (neighbours
-that may be one symbol) and splits (one symbol that may be two touching neighbours), go through one
+that may be one symbol) and splits (one symbol that may be several touching neighbours), go through one
 ``predict_inputs`` call; a second, small one follows only when a split side may be one with its other
 neighbour. No Qt and no TensorFlow are imported here; the model object brings its own.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from trainer.data.preprocess import ImageLike, load_rgb
 from trainer.errors import ImageError, MathSymError
 from trainer.serving.reader.decode import TOKENS, Geometry, decode
 from trainer.serving.reader.maths import MAX_SYMBOLS, MathError, calculate
-from trainer.serving.reader.segment import Segmentation, SegmentationError, segment_image, segment_strokes
+from trainer.serving.reader.segment import Cut, Segmentation, SegmentationError, segment_image, segment_strokes
 
 #: Lines with more symbols than this are not even recognised (far beyond MAX_SYMBOLS: not a line).
 MAX_RECOGNISED = 4 * MAX_SYMBOLS
@@ -162,13 +163,19 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     cuts = segmentation.cuts if crop_of is not None else []
     pairs = sorted(close | near)
     merged = [crop_of(groups[i].parts + groups[i + 1].parts) for i in pairs] if crop_of is not None else []
-    halves = [crop_of(side) for c in cuts for side in (c.left, c.right)] if crop_of is not None else []
+    pieces = list(dict.fromkeys(tuple(piece) for c in cuts for piece in c.pieces))  # cuts share pieces
+    piece_crops = [crop_of(list(piece)) for piece in pieces] if crop_of is not None else []
     batch: list[np.ndarray | None] = [x for x in inputs if x is not None]
-    out = _recognise(model, batch + [_model_input(model, c) for c in merged + halves])  # symbols, merges, splits
-    probabilities, merged_probs, half_probs = out[:n], out[n : n + len(pairs)], out[n + len(pairs) :]
+    out = _recognise(model, batch + [_model_input(model, c) for c in merged + piece_crops])  # symbols, merges, cuts
+    probabilities, merged_probs, piece_probs = out[:n], out[n : n + len(pairs)], out[n + len(pairs) :]
     labels = list(model.labels)
-    probabilities, split = _split(segmentation, probabilities, halves, half_probs)
-    shift = {i: i + sum(g < i for g in split) for i in pairs if i not in split and i + 1 not in split}
+    read = dict(zip(pieces, zip(piece_crops, piece_probs, strict=True), strict=True))
+    probabilities, split = _split(segmentation, probabilities, read)
+    shift = {
+        i: i + sum(count - 1 for g, count in split.items() if g < i)
+        for i in pairs
+        if i not in split and i + 1 not in split
+    }
     candidates = [
         (shift[i], crop, p, i in close, i in near)
         for i, crop, p in zip(pairs, merged, merged_probs, strict=True)
@@ -204,32 +211,42 @@ def _recognise(model, inputs: list[np.ndarray | None]) -> np.ndarray:
 
 
 def _split(
-    segmentation: Segmentation, probabilities: np.ndarray, halves: list[np.ndarray], half_probs: np.ndarray
-) -> tuple[np.ndarray, list[int]]:
-    """Apply the best cut of every symbol the model reads as two; returns the probabilities and the indices
-    (in the old grouping) of the symbols split."""
-    best: dict[int, tuple[float, int]] = {}  # group -> (how sure of both sides, which cut)
-    for j, c in enumerate(segmentation.cuts):
-        left, right = half_probs[2 * j], half_probs[2 * j + 1]
-        sure = float(left.max()) * float(right.max())
-        if _two_symbols(probabilities[c.group], left, right) and sure > best.get(c.group, (0.0, 0))[0]:
-            best[c.group] = (sure, j)
+    segmentation: Segmentation, probabilities: np.ndarray, read: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, dict[int, int]]:
+    """Apply the best cut of every symbol the model reads as several (``read``: each piece's crop and
+    probabilities); returns the probabilities and, for each symbol split (by its index in the old grouping), how
+    many symbols it became."""
+    best: dict[int, tuple[float, Cut]] = {}  # group -> (how sure of the pieces, which cut)
+    for c in segmentation.cuts:
+        found = [read[tuple(piece)][1] for piece in c.pieces]
+        sure = _per_symbol([float(p.max()) for p in found])
+        if _touching_symbols(probabilities[c.group], found, c.neck) and sure > best.get(c.group, (0.0, c))[0]:
+            best[c.group] = (sure, c)
     for g in sorted(best, reverse=True):
-        j = best[g][1]
-        segmentation.split(segmentation.cuts[j], halves[2 * j], halves[2 * j + 1])
-        probabilities = np.concatenate([probabilities[:g], half_probs[2 * j : 2 * j + 2], probabilities[g + 1 :]])
-    return probabilities, sorted(best)
+        cut = best[g][1]
+        segmentation.split(cut, [read[tuple(piece)][0] for piece in cut.pieces])
+        read_pieces = np.stack([read[tuple(piece)][1] for piece in cut.pieces])
+        probabilities = np.concatenate([probabilities[:g], read_pieces, probabilities[g + 1 :]])
+    return probabilities, {g: len(best[g][1].pieces) for g in sorted(best)}
 
 
-def _late_pairs(model, segmentation: Segmentation, split: list[int]) -> list[Candidate]:
-    """The sides of split symbols and their outer neighbours whose strokes nearly meet, recognised together."""
+def _late_pairs(model, segmentation: Segmentation, split: dict[int, int]) -> list[Candidate]:
+    """The outer pieces of split symbols and their neighbours whose strokes nearly meet, recognised together."""
     groups, meet, crop_of = segmentation.groups, segmentation.nearly_meet, segmentation.crop_of
     if meet is None or crop_of is None:
         return []
-    starts = [g + k for k, g in enumerate(split)]  # each split symbol's left side, in the new grouping
-    sides = set(starts) | {s + 1 for s in starts}
+    spans, added = [], 0  # each split symbol's first and last piece, in the new grouping
+    for g, count in sorted(split.items()):
+        spans.append((g + added, g + added + count - 1))
+        added += count - 1
+    sides = {i for first, last in spans for i in range(first, last + 1)}
     pairs = sorted(
-        {i for s in starts for i in (s - 1, s + 1) if 0 <= i < len(groups) - 1 and not (i in sides and i + 1 in sides)}
+        {
+            i
+            for first, last in spans
+            for i in (first - 1, last)
+            if 0 <= i < len(groups) - 1 and not (i in sides and i + 1 in sides)
+        }
     )
     pairs = [i for i in pairs if meet(groups[i].parts, groups[i + 1].parts)]
     if not pairs:
@@ -279,12 +296,21 @@ def _strokes_met(merged: np.ndarray, left: np.ndarray, right: np.ndarray, labels
     return together >= MERGE_SURE and together > halves[0][1] * halves[1][1]
 
 
-def _two_symbols(whole: np.ndarray, left: np.ndarray, right: np.ndarray) -> bool:
-    """Strokes that only meet are two neighbours written touching when the model is sure of each side alone and
-    surer of the two than of them together (an ``x`` written as ``)(`` that touches stays one: its halves are
-    no symbols)."""
-    a, b = float(left.max()), float(right.max())
-    return min(a, b) >= MERGE_UNSURE and a * b > float(whole.max())
+def _per_symbol(sure: list[float]) -> float:
+    """How sure the model is per symbol of a reading as several symbols: the geometric mean of its answers'
+    probabilities. Their product would favour fewer symbols: a sure answer tops out near 0.93 (the model learnt
+    with label smoothing), so two sure answers multiply to less than one."""
+    return math.prod(sure) ** (1 / len(sure))
+
+
+def _touching_symbols(whole: np.ndarray, pieces: list[np.ndarray], neck: bool) -> bool:
+    """Strokes that only meet are neighbours written touching when the model is sure of each piece alone and,
+    per symbol, surer of the pieces than of them together (an ``x`` written as ``)(`` that touches stays one: its
+    halves are no symbols). Ink cut at a neck must beat the whole outright (the product of the pieces): any
+    symbol with a thin waist (a ``y``'s fork, a ``3``'s middle, a ``+``'s arm) offers such a cut."""
+    sure = [float(p.max()) for p in pieces]
+    together = math.prod(sure) if neck else _per_symbol(sure)
+    return min(sure) >= MERGE_UNSURE and together > float(whole.max())
 
 
 def redecode(

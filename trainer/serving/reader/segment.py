@@ -13,7 +13,8 @@ grouping rule turns parts into symbols, left to right:
 
 Where geometry cannot tell, the model does (``trainer.serving.reader``): neighbours whose strokes nearly meet
 (``Segmentation.near``) may be one symbol, and one symbol whose strokes only meet side by side, or whose ink in
-an image is one wide component with a thin neck, may be two neighbours written touching (``Segmentation.cuts``).
+an image is one wide component with thin necks, may be several neighbours written touching
+(``Segmentation.cuts``).
 
 Sizes are relative to the line's height, so any size, spacing, slight slope, colour and polarity work.
 """
@@ -60,6 +61,8 @@ MEET_SHARE = 0.03
 #: missed each other (a ``y`` or ``x`` in big writing with a fine pen) or two symbols written close together:
 #: geometry cannot tell, so they are offered to the model as one symbol (``Segmentation.near``).
 NEAR_SHARE = 0.15
+#: A symbol is tried as at most this many neighbours written touching (crowded writing runs several together).
+MAX_PIECES = 4
 
 Box = tuple[float, float, float, float]  # x, y, w, h
 
@@ -86,14 +89,14 @@ class Group:
 
 @dataclass
 class Cut:
-    """A way to read one symbol as two side by side (strokes that only meet, or an image's ink cut at its neck:
-    neighbours written so close that they touch): the group's index, the parts on each side and their boxes."""
+    """A way to read one symbol as two to MAX_PIECES side by side (strokes that only meet, or an image's ink cut
+    at its necks: neighbours written so close that they touch): the group's index, and the parts and box of each
+    piece, left to right. ``neck``: the ink was cut (an image), rather than strokes told apart."""
 
     group: int
-    left: list[int]
-    right: list[int]
-    left_box: Box
-    right_box: Box
+    pieces: list[list[int]]
+    boxes: list[Box]
+    neck: bool = False
 
 
 @dataclass
@@ -142,12 +145,12 @@ class Segmentation:
         self.near = [new[i] for i in self.near if i in new and i + 1 in new]
         self.cuts = [replace(c, group=new[c.group]) for c in self.cuts if c.group in new]
 
-    def split(self, cut: Cut, left: np.ndarray, right: np.ndarray) -> None:
-        """Make symbol ``cut.group`` two symbols, with these crops."""
-        i = cut.group
-        self.groups[i : i + 1] = [Group(cut.left, cut.left_box), Group(cut.right, cut.right_box)]
-        self.crops[i : i + 1] = [left, right]
-        self.near = [j + (j >= i) for j in self.near]
+    def split(self, cut: Cut, crops: list[np.ndarray]) -> None:
+        """Make symbol ``cut.group`` one symbol per piece, with these crops."""
+        i, more = cut.group, len(cut.pieces) - 1
+        self.groups[i : i + 1] = [Group(parts, box) for parts, box in zip(cut.pieces, cut.boxes, strict=True)]
+        self.crops[i : i + 1] = crops
+        self.near = [j + more * (j >= i) for j in self.near]
 
 
 # -- grouping ---------------------------------------------------------------------------------------------
@@ -361,15 +364,9 @@ def segment_strokes(
         return min(gap(p, q) for p in a for q in b) <= near_reach
 
     cuts = [
-        Cut(
-            gi,
-            [keep[i] for i in left],
-            [keep[i] for i in right],
-            _union([boxes[i] for i in left]),
-            _union([boxes[i] for i in right]),
-        )
+        Cut(gi, [[keep[i] for i in piece] for piece in pieces], [_union([boxes[i] for i in piece]) for piece in pieces])
         for gi, g in enumerate(groups)
-        for left, right in _side_by_side(g.parts, boxes, spans, height)
+        for pieces in _side_by_side(g.parts, boxes, spans, height)
     ]
     for g in groups:
         g.parts = [keep[i] for i in g.parts]
@@ -385,21 +382,32 @@ def segment_strokes(
     return Segmentation(groups, height, crops, crop_of, near, cuts, nearly_meet)
 
 
-def _side_by_side(
-    parts: list[int], boxes: Sequence[Box], spans: Sequence[Box], height: float
-) -> list[tuple[list[int], list[int]]]:
-    """The ways to divide a symbol's strokes, left to right, into two sides that each could be a symbol (not a
-    dot) and that only meet, without sharing columns (a bar over a stem, as in ``+`` or a ``5``'s hat, shares)."""
+def _side_by_side(parts: list[int], boxes: Sequence[Box], spans: Sequence[Box], height: float) -> list[list[list[int]]]:
+    """The ways to divide a symbol's strokes, left to right, into two to MAX_PIECES pieces that each could be a
+    symbol (not a dot) and that only meet their neighbours, without sharing columns (a bar over a stem, as in
+    ``+`` or a ``5``'s hat, shares)."""
     floor = NARROW * height
     order = sorted(parts, key=lambda k: spans[k][0] + spans[k][2] / 2)
+
+    def piece(i: int, j: int) -> list[int]:
+        return sorted(order[i:j])
+
+    def apart(i: int, c: int, j: int) -> bool:  # pieces order[i:c] and order[c:j] only meet
+        a, b = (_widened(_union([spans[k] for k in piece(*ends)]), floor) for ends in ((i, c), (c, j)))
+        return _x_overlap(a, b) < 0.2 * min(a[2], b[2])
+
+    def symbol(i: int, j: int) -> bool:
+        u = _union([boxes[k] for k in piece(i, j)])
+        return max(u[2], u[3]) >= SMALL * height
+
     out = []
-    for c in range(1, len(order)):
-        left, right = sorted(order[:c]), sorted(order[c:])
-        if any(max(u[2], u[3]) < SMALL * height for u in (_union([boxes[k] for k in side]) for side in (left, right))):
-            continue
-        a, b = (_widened(_union([spans[k] for k in side]), floor) for side in (left, right))
-        if _x_overlap(a, b) < 0.2 * min(a[2], b[2]):
-            out.append((left, right))
+    for count in range(1, min(MAX_PIECES, len(order))):
+        for inner in itertools.combinations(range(1, len(order)), count):
+            ends = (0, *inner, len(order))
+            if all(symbol(i, j) for i, j in itertools.pairwise(ends)) and all(
+                apart(i, c, j) for i, c, j in zip(ends[:-2], ends[1:-1], ends[2:], strict=True)
+            ):
+                out.append([piece(i, j) for i, j in itertools.pairwise(ends)])
     return out
 
 
@@ -466,8 +474,8 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
     for gi, g in enumerate(groups):
         if _cut_at_neck(labels, ids, boxes, g, height, pen):
             cuts += [
-                Cut(gi, left, right, _union([boxes[i] for i in left]), _union([boxes[i] for i in right]))
-                for left, right in _side_by_side(g.parts, boxes, boxes, height)
+                Cut(gi, pieces, [_union([boxes[i] for i in piece]) for piece in pieces], neck=True)
+                for pieces in _side_by_side(g.parts, boxes, boxes, height)
             ]
 
     def crop_of(parts: list[int]) -> np.ndarray:
@@ -477,7 +485,7 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
     for g in groups:
         g.box = _scaled(g.box, 1 / scale)
     for c in cuts:
-        c.left_box, c.right_box = _scaled(c.left_box, 1 / scale), _scaled(c.right_box, 1 / scale)
+        c.boxes = [_scaled(b, 1 / scale) for b in c.boxes]
     return Segmentation(groups, height / scale, crops, crop_of, cuts=cuts)
 
 
@@ -487,11 +495,13 @@ def _scaled(box: Box, factor: float) -> Box:
 
 def _cut_at_neck(labels: np.ndarray, ids: list[int], boxes: list[Box], group: Group, height: float, pen: float) -> bool:
     """Neighbours written touching are one ink component: split a wide component of the group at its thinnest
-    column (where at most one stroke crosses, well inside it) into two parts, so the model can read the sides
-    apart (a ``Cut``). ``labels``, ``ids``, ``boxes`` and the group's parts gain the right side. Returns whether a
-    component was split."""
+    column (where at most one stroke crosses, well inside it) into two parts, and each side again while it is
+    wide, so the model can read the pieces apart (a ``Cut``). ``labels``, ``ids``, ``boxes`` and the group's parts
+    gain each right side. Returns whether a component was split."""
     split = False
-    for i in list(group.parts):
+    todo = list(group.parts)
+    while todo:
+        i = todo.pop()
         x, y, w, h = (round(v) for v in boxes[i])
         lo, hi = round(0.2 * w), round(0.8 * w)
         if w < NECK_WIDTH * height or h < SMALL * height or hi <= lo:
@@ -513,6 +523,7 @@ def _cut_at_neck(labels: np.ndarray, ids: list[int], boxes: list[Box], group: Gr
         boxes[i] = sides[0]
         boxes.append(sides[1])
         group.parts.append(len(ids) - 1)
+        todo += [i, len(ids) - 1]
         split = True
     return split
 
