@@ -111,6 +111,13 @@ def test_three_neighbours_written_touching_are_read_as_three(model, labels, seed
     assert [s.label for s in read_strokes(model, strokes, widths).symbols] == labels
 
 
+@pytest.mark.parametrize("labels, seed", [(["8", "8"], 0), (["4", "4"], 1), (["6", "4"], 0), (["4", "eq", "2"], 0)])
+def test_touching_neighbours_the_model_reads_surely_as_one_are_split_when_too_wide_for_one(model, labels, seed):
+    """Run together, two 8s read as one 8 more surely than each 8 alone; no one symbol is that wide."""
+    reading = read_strokes(model, *written(labels, seed, spacing=(0.0, 0.0)))
+    assert [s.label for s in reading.symbols] == labels
+
+
 def test_an_image_of_three_neighbours_touching_is_cut_at_two_necks(model):
     image = as_image(*written(["1", "7", "1"], 3, spacing=(0.0, 0.0)))
     assert len(segment_image(image).groups) == 1

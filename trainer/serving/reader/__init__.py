@@ -36,6 +36,11 @@ UNSURE = 0.5
 #: and beat both apart.
 MERGE_UNSURE = 0.7
 MERGE_SURE = 0.5
+#: A group of strokes at least WIDE line heights wide (no one symbol is; two touching neighbours mostly are)
+#: is split whenever the model reads every piece at least SPLIT_SURE, however sure it is of the whole: ink it
+#: never learnt from, two symbols run together, can still read confidently as one (two touching 8s as an 8).
+WIDE = 0.8
+SPLIT_SURE = 0.8
 #: Symbols whose narrow halves sit side by side and may not touch: x as )(, a 0 of two arcs, a × or y of two
 #: strokes.
 SIDE_BY_SIDE = {"x", "0", "mul", "y"}
@@ -220,7 +225,8 @@ def _split(
     for c in segmentation.cuts:
         found = [read[tuple(piece)][1] for piece in c.pieces]
         sure = _per_symbol([float(p.max()) for p in found])
-        if _touching_symbols(probabilities[c.group], found, c.neck) and sure > best.get(c.group, (0.0, c))[0]:
+        wide = segmentation.groups[c.group].width >= WIDE * segmentation.line_height
+        if _touching_symbols(probabilities[c.group], found, c.neck, wide) and sure > best.get(c.group, (0.0, c))[0]:
             best[c.group] = (sure, c)
     for g in sorted(best, reverse=True):
         cut = best[g][1]
@@ -303,14 +309,18 @@ def _per_symbol(sure: list[float]) -> float:
     return math.prod(sure) ** (1 / len(sure))
 
 
-def _touching_symbols(whole: np.ndarray, pieces: list[np.ndarray], neck: bool) -> bool:
+def _touching_symbols(whole: np.ndarray, pieces: list[np.ndarray], neck: bool, wide: bool) -> bool:
     """Strokes that only meet are neighbours written touching when the model is sure of each piece alone and,
     per symbol, surer of the pieces than of them together (an ``x`` written as ``)(`` that touches stays one: its
-    halves are no symbols). Ink cut at a neck must beat the whole outright (the product of the pieces): any
-    symbol with a thin waist (a ``y``'s fork, a ``3``'s middle, a ``+``'s arm) offers such a cut."""
+    halves are no symbols), or, in a group too wide for one symbol, sure of every piece (SPLIT_SURE). Ink cut at
+    a neck must beat the whole outright (the product of the pieces): any symbol with a thin waist (a ``y``'s
+    fork, a ``3``'s middle, a ``+``'s arm) offers such a cut."""
     sure = [float(p.max()) for p in pieces]
-    together = math.prod(sure) if neck else _per_symbol(sure)
-    return min(sure) >= MERGE_UNSURE and together > float(whole.max())
+    if min(sure) < MERGE_UNSURE:
+        return False
+    if neck:
+        return math.prod(sure) > float(whole.max())
+    return _per_symbol(sure) > float(whole.max()) or (wide and min(sure) >= SPLIT_SURE)
 
 
 def redecode(
