@@ -89,8 +89,9 @@ def pen_for(stroke: Stroke, width: float) -> QPen:
     return pen
 
 
-def paint_stroke(painter: QPainter, stroke: Stroke) -> None:
-    """Paint one stroke (anti-aliasing is the painter's); the eraser clears what is under it."""
+def paint_stroke(painter: QPainter, stroke: Stroke, least: float = 0.0) -> None:
+    """Paint one stroke (anti-aliasing is the painter's), never thinner than ``least``; the eraser clears what is
+    under it."""
     painter.save()
     painter.setCompositionMode(
         QPainter.CompositionMode.CompositionMode_Clear
@@ -99,24 +100,24 @@ def paint_stroke(painter: QPainter, stroke: Stroke) -> None:
     )
     pts = stroke.points
     if len(pts) == 1 or all(abs(x - pts[0][0]) < 1e-6 and abs(y - pts[0][1]) < 1e-6 for x, y, _ in pts):
-        radius = stroke.width_at(max(p for _, _, p in pts)) / 2.0
+        radius = max(stroke.width_at(max(p for _, _, p in pts)), least) / 2.0
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(stroke.colour))
         painter.drawEllipse(QPointF(pts[0][0], pts[0][1]), radius, radius)
     elif stroke.uniform:
-        painter.setPen(pen_for(stroke, stroke.width_at(pts[0][2])))
+        painter.setPen(pen_for(stroke, max(stroke.width_at(pts[0][2]), least)))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(stroke_path(pts))
     else:  # pressure varies: segment by segment, each with its own width
         for (x0, y0, p0), (x1, y1, p1) in zip(pts, pts[1:], strict=False):
-            painter.setPen(pen_for(stroke, stroke.width_at((p0 + p1) / 2.0)))
+            painter.setPen(pen_for(stroke, max(stroke.width_at((p0 + p1) / 2.0), least)))
             painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
     painter.restore()
 
 
-def paint_ink(painter: QPainter, strokes) -> None:
+def paint_ink(painter: QPainter, strokes, least: float = 0.0) -> None:
     for s in strokes:
-        paint_stroke(painter, s)
+        paint_stroke(painter, s, least)
 
 
 def ink_box(strokes) -> QRectF | None:
@@ -160,11 +161,15 @@ def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
     painter.scale(scale, scale)
     painter.translate(-region.left(), -region.top())
+    # Strokes are at least two pixels of this raster wide: a finer pen (a light stylus, or a thin pen on a big
+    # drawing) came out as faint beads, anti-aliasing lighting a pixel only where the path crosses its centre,
+    # which the preprocessing thickened as beads, or as no ink at all.
+    least = 2.0 / scale
     if drawing.image is not None:
         img = drawing.image
         painter.drawImage(fit_rect(img.shape[1], img.shape[0], drawing.width, drawing.height), array_to_qimage(img))
     if drawing.strokes and not any(s.eraser for s in drawing.strokes):
-        paint_ink(painter, drawing.strokes)  # plain ink straight onto the paper: no layer to build and blend
+        paint_ink(painter, drawing.strokes, least)  # plain ink straight onto the paper: no layer to build and blend
     elif drawing.strokes:
         # Ink with eraser strokes goes on its own layer first, so erasing never clears the paper or photo.
         layer = QImage(out.size(), QImage.Format.Format_ARGB32_Premultiplied)
@@ -173,7 +178,7 @@ def render(drawing: Drawing, max_side: int | None = MODEL_RASTER) -> np.ndarray:
         ink.setRenderHint(QPainter.RenderHint.Antialiasing)
         ink.scale(scale, scale)
         ink.translate(-region.left(), -region.top())
-        paint_ink(ink, drawing.strokes)
+        paint_ink(ink, drawing.strokes, least)
         ink.end()
         painter.resetTransform()
         painter.drawImage(0, 0, layer)

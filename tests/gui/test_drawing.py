@@ -182,6 +182,24 @@ def test_strokes_rerender_at_any_size_and_pressure_varies_width():
     assert thick > 2 * thin > 0
 
 
+@pytest.mark.parametrize("label", ["7", "x", "4"])
+def test_a_pen_finer_than_a_pixel_of_the_models_raster_still_draws_whole_strokes(label):
+    """A light stylus touch draws 0.5 px; on a big drawing that is a fifth of a pixel of the model's 128 px
+    raster, which anti-aliasing turned into faint beads, or into no ink at all."""
+    from trainer.serving.modelio import load_model
+
+    from .conftest import DEFAULT_MODEL
+
+    model = load_model(DEFAULT_MODEL)
+    fine = tuple(
+        Stroke(tuple((20 + x * 700, 20 + y * 700, 1.0) for x, y in pts), "#000000", 0.5) for pts in TEMPLATES[label]
+    )
+    raster = render(Drawing(740, 740, fine))
+    assert max(raster.shape[:2]) == 128
+    x = model.preprocess(raster)
+    assert model.labels[int(model.predict_inputs(x[None])[0].argmax())] == label
+
+
 def test_plain_ink_renders_as_on_its_own_layer():
     """Ink without eraser strokes is painted straight onto the paper; with one (here erasing nothing) it
     goes through its own layer. Both give the same pixels, up to one level of rounding."""
