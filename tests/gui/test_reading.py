@@ -214,6 +214,20 @@ def test_two_symbols_written_touching_are_a_line_but_a_touching_x_is_one_symbol(
     assert prediction.reading is None and prediction.top[0][0] == "x"
 
 
+def test_three_symbols_written_touching_are_three_and_a_correction_saves_its_own_strokes(
+    qtbot, pad, monkeypatch, tmp_path
+):
+    strokes, _, _ = stroke_line(["6", "mul", "9"], np.random.default_rng(0), height=55.0, spacing=(0.0, 0.0))
+    for stroke in strokes:  # the × touches the 6 and the 9: one group, cut in three
+        draw_stroke(pad.canvas, [QPoint(round(x + 20), round(y) + 40) for x, y in stroke])
+    wait_shown(qtbot, pad)
+    assert pad.line_reader.reading.text == "6*9"
+    correct(qtbot, pad, monkeypatch, 1, "x")
+    assert pad.line_reader.reading.text == "6x9" and count_samples(tmp_path / "samples") == {"x": 1}
+    record = json.loads(next((tmp_path / "samples" / "x").glob("*.json")).read_text(encoding="utf-8"))
+    assert len(record["strokes"]) == 2  # the ×'s two strokes, not the 6 or the 9
+
+
 def test_a_line_without_a_result_says_why(qtbot, pad):
     reading = write_line(qtbot, pad, ["5", "div", "0"])
     assert reading.text == "5/0" and reading.result is None
