@@ -219,6 +219,14 @@ def test_three_neighbours_whose_strokes_meet_may_be_cut_in_three():
     assert groups_of(seg) == [[0], [1], [2]] and len(seg.crops) == 3
 
 
+def test_a_scribble_of_many_touching_strokes_is_only_tried_in_two_pieces():
+    zigzag = [[(10 + 20 * i, 10 + 60 * (i % 2)), (30 + 20 * i, 70 - 60 * (i % 2))] for i in range(10)]
+    seg = segment(zigzag)  # each stroke starts where the last one ended: one group of ten strokes
+    assert groups_of(seg) == [list(range(10))] and seg.cuts
+    assert all(len(c.pieces) == 2 for c in seg.cuts)
+    assert any(len(c.pieces) == 3 for c in segment(zigzag[:6]).cuts)
+
+
 def test_touching_ink_in_an_image_is_one_group_cut_at_its_thinnest_column():
     import cv2
 

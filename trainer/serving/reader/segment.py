@@ -63,6 +63,8 @@ MEET_SHARE = 0.03
 NEAR_SHARE = 0.15
 #: A symbol is tried as at most this many neighbours written touching (crowded writing runs several together).
 MAX_PIECES = 4
+#: Groups of more strokes than this are only tried in two pieces (four symbols of two strokes, or three with a ÷).
+MAX_CUT_STROKES = 8
 
 Box = tuple[float, float, float, float]  # x, y, w, h
 
@@ -385,29 +387,35 @@ def segment_strokes(
 def _side_by_side(parts: list[int], boxes: Sequence[Box], spans: Sequence[Box], height: float) -> list[list[list[int]]]:
     """The ways to divide a symbol's strokes, left to right, into two to MAX_PIECES pieces that each could be a
     symbol (not a dot) and that only meet their neighbours, without sharing columns (a bar over a stem, as in
-    ``+`` or a ``5``'s hat, shares)."""
+    ``+`` or a ``5``'s hat, shares). Groups of more than MAX_CUT_STROKES strokes (a scribble, not touching
+    symbols) are only tried in two pieces, so the cuts to read stay few."""
     floor = NARROW * height
     order = sorted(parts, key=lambda k: spans[k][0] + spans[k][2] / 2)
-
-    def piece(i: int, j: int) -> list[int]:
-        return sorted(order[i:j])
+    n = len(order)
+    ink: dict[tuple[int, int], Box] = {}  # the pieces order[i:j], unions grown one stroke at a time
+    path: dict[tuple[int, int], Box] = {}
+    for i in range(n):
+        for j in range(i + 1, n + 1):
+            k = order[j - 1]
+            ink[i, j] = boxes[k] if j == i + 1 else _union([ink[i, j - 1], boxes[k]])
+            path[i, j] = spans[k] if j == i + 1 else _union([path[i, j - 1], spans[k]])
 
     def apart(i: int, c: int, j: int) -> bool:  # pieces order[i:c] and order[c:j] only meet
-        a, b = (_widened(_union([spans[k] for k in piece(*ends)]), floor) for ends in ((i, c), (c, j)))
+        a, b = _widened(path[i, c], floor), _widened(path[c, j], floor)
         return _x_overlap(a, b) < 0.2 * min(a[2], b[2])
 
     def symbol(i: int, j: int) -> bool:
-        u = _union([boxes[k] for k in piece(i, j)])
-        return max(u[2], u[3]) >= SMALL * height
+        return max(ink[i, j][2], ink[i, j][3]) >= SMALL * height
 
+    most = MAX_PIECES if n <= MAX_CUT_STROKES else 2
     out = []
-    for count in range(1, min(MAX_PIECES, len(order))):
-        for inner in itertools.combinations(range(1, len(order)), count):
-            ends = (0, *inner, len(order))
+    for count in range(1, min(most, n)):
+        for inner in itertools.combinations(range(1, n), count):
+            ends = (0, *inner, n)
             if all(symbol(i, j) for i, j in itertools.pairwise(ends)) and all(
                 apart(i, c, j) for i, c, j in zip(ends[:-2], ends[1:-1], ends[2:], strict=True)
             ):
-                out.append([piece(i, j) for i, j in itertools.pairwise(ends)])
+                out.append([sorted(order[i:j]) for i, j in itertools.pairwise(ends)])
     return out
 
 
