@@ -73,14 +73,16 @@ def fit_rect(image_w: int, image_h: int, width: float, height: float) -> QRectF:
 
 
 def stroke_path(points) -> QPainterPath:
-    """A smooth path through points: quadratic curves through the midpoints of consecutive points."""
-    path = QPainterPath(QPointF(points[0][0], points[0][1]))
-    if len(points) == 2:
-        path.lineTo(points[1][0], points[1][1])
+    """A smooth path through every point (a Catmull-Rom spline as cubic curves): it passes where the pen was, so
+    a quick stroke of few points keeps its corners (a 1's flag stays a flag, not a 7's curve)."""
+    pts = [QPointF(x, y) for x, y, _ in points]
+    path = QPainterPath(pts[0])
+    if len(pts) == 2:
+        path.lineTo(pts[1])
         return path
-    for (x0, y0, _), (x1, y1, _) in zip(points[1:-1], points[2:], strict=True):
-        path.quadTo(x0, y0, (x0 + x1) / 2.0, (y0 + y1) / 2.0)
-    path.lineTo(points[-1][0], points[-1][1])
+    ends = [pts[0], *pts, pts[-1]]
+    for a, b, c, d in zip(ends, ends[1:], ends[2:], ends[3:], strict=False):
+        path.cubicTo(b + (c - a) / 6.0, c - (d - b) / 6.0, c)
     return path
 
 

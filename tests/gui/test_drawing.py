@@ -200,6 +200,21 @@ def test_a_pen_finer_than_a_pixel_of_the_models_raster_still_draws_whole_strokes
     assert model.labels[int(model.predict_inputs(x[None])[0].argmax())] == label
 
 
+def test_a_quick_stroke_of_few_points_passes_through_each_of_them():
+    """A fast hand gives a few mouse positions per stroke: the flag of this 1 is one point. The smoothed path
+    goes through it, so the flag stays a flag and the model reads a 1, not a 7 whose top bar is a curve."""
+    from trainer.serving.modelio import load_model
+
+    from .conftest import DEFAULT_MODEL
+
+    one = Stroke(((180, 160, 1.0), (260, 80, 1.0), (262, 420, 1.0)), "#000000", 12.0)
+    canvas = render(Drawing(400, 500, (one,)), max_side=None)
+    assert all(canvas[y, x].max() < 128 for x, y, _ in one.points)
+    model = load_model(DEFAULT_MODEL)
+    x = model.preprocess(render(Drawing(400, 500, (one,))))
+    assert model.labels[int(model.predict_inputs(x[None])[0].argmax())] == "1"
+
+
 def test_plain_ink_renders_as_on_its_own_layer():
     """Ink without eraser strokes is painted straight onto the paper; with one (here erasing nothing) it
     goes through its own layer. Both give the same pixels, up to one level of rounding."""
