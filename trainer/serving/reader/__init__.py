@@ -223,11 +223,14 @@ def _split(
     many symbols it became."""
     best: dict[int, tuple[float, Cut]] = {}  # group -> (how sure of the pieces, which cut)
     for c in segmentation.cuts:
-        found = [read[tuple(piece)][1] for piece in c.pieces]
-        sure = _per_symbol([float(p.max()) for p in found])
+        sure = [float(read[tuple(piece)][1].max()) for piece in c.pieces]
         wide = segmentation.groups[c.group].width >= WIDE * segmentation.line_height
-        if _touching_symbols(probabilities[c.group], found, c.neck, wide) and sure > best.get(c.group, (0.0, c))[0]:
-            best[c.group] = (sure, c)
+        score = _per_symbol(sure)
+        if (
+            _touching_symbols(float(probabilities[c.group].max()), sure, c.neck, wide)
+            and score > best.get(c.group, (0.0, c))[0]
+        ):
+            best[c.group] = (score, c)
     for g in sorted(best, reverse=True):
         cut = best[g][1]
         segmentation.split(cut, [read[tuple(piece)][0] for piece in cut.pieces])
@@ -309,18 +312,18 @@ def _per_symbol(sure: list[float]) -> float:
     return math.prod(sure) ** (1 / len(sure))
 
 
-def _touching_symbols(whole: np.ndarray, pieces: list[np.ndarray], neck: bool, wide: bool) -> bool:
-    """Strokes that only meet are neighbours written touching when the model is sure of each piece alone and,
-    per symbol, surer of the pieces than of them together (an ``x`` written as ``)(`` that touches stays one: its
-    halves are no symbols), or, in a group too wide for one symbol, sure of every piece (SPLIT_SURE). Ink cut at
-    a neck must beat the whole outright (the product of the pieces): any symbol with a thin waist (a ``y``'s
-    fork, a ``3``'s middle, a ``+``'s arm) offers such a cut."""
-    sure = [float(p.max()) for p in pieces]
+def _touching_symbols(whole: float, sure: list[float], neck: bool, wide: bool) -> bool:
+    """Strokes that only meet are neighbours written touching when the model is sure of each piece alone
+    (``sure``: its top probability per piece) and, per symbol, surer of the pieces than of them together
+    (``whole``; an ``x`` written as ``)(`` that touches stays one: its halves are no symbols), or, in a group too
+    wide for one symbol, sure of every piece (SPLIT_SURE). Ink cut at a neck must beat the whole outright (the
+    product of the pieces): any symbol with a thin waist (a ``y``'s fork, a ``3``'s middle, a ``+``'s arm)
+    offers such a cut."""
     if min(sure) < MERGE_UNSURE:
         return False
     if neck:
-        return math.prod(sure) > float(whole.max())
-    return _per_symbol(sure) > float(whole.max()) or (wide and min(sure) >= SPLIT_SURE)
+        return math.prod(sure) > whole
+    return _per_symbol(sure) > whole or (wide and min(sure) >= SPLIT_SURE)
 
 
 def redecode(
