@@ -37,6 +37,7 @@ _TF_NOTICE = re.compile(
     r"|To enable the following instructions: .* rebuild TensorFlow)"
 )
 #: The trainer CLI's one-line error on stderr; it repeats the ``Failed`` event's message, so the log keeps one.
+#: The CLI's name is spelled out: the pad does not import ``trainer.cli`` (an import contract).
 _CLI_ERROR = re.compile(r"^mathsym-train[\w -]*: error: (.+)$")
 
 
