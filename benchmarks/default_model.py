@@ -5,8 +5,8 @@ accuracy, per-class recall, batch-1 latency, file size, training time and robust
 
 The style test set is ``trainer.data.styles.style_set("test", ...)``: --per-style seeded drawings of every
 writing style, with parameters, seeds and colours disjoint from the training variants; accuracy per style,
-per class and per rendering (canvas, inverted, tiny 28x28), and for the ambiguous style (a straight cross)
-how often its runner-up class is the second answer.
+per class and per rendering (canvas, inverted, tiny 28x28), and for the ambiguous styles (a straight cross, a
+rounded 4) how often the runner-up class is the second answer.
 
 Writes benchmarks/results/default_model.json and prints a table. Accuracy is on the notebook test split
 (seed 1001, 0.9/0.1: 1018 images) and on its part with no byte-identical copy in train. Latency is the

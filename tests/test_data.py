@@ -278,3 +278,17 @@ def test_preprocessing_contract_shapes_and_empty_canvas(tmp_path):
         to_model_input(np.full((50, 50, 3), 255, np.uint8), "ink", 48)
     inverted = to_model_input(255 - drawing, "ink", 48)  # white ink on black: same input
     assert np.abs(inverted.astype(int) - ink.astype(int)).mean() < 8
+
+
+def test_a_28x28_crop_gives_nearly_the_input_of_its_full_size_drawing():
+    """A tiny crop is magnified about 9 times: bicubically, its strokes come out close to the drawing it was cut
+    from (bilinear magnification left staircase edges: mean difference 18.5 against 16.0 now)."""
+    import cv2
+
+    full = np.full((224, 224, 3), 255, np.uint8)
+    corners = np.array([[5, 22], [14, 4], [23, 22], [9, 15]]) * 8 * 16  # a tilted 4-like path, fixed point
+    for a, b in zip(corners[:-1], corners[1:], strict=False):
+        cv2.line(full, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (0, 0, 0), 16, cv2.LINE_AA, shift=4)
+    tiny = cv2.resize(full, (28, 28), interpolation=cv2.INTER_AREA)
+    difference = np.abs(to_model_input(full).astype(float) - to_model_input(tiny).astype(float)).mean()
+    assert difference < 17.0

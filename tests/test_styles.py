@@ -49,7 +49,7 @@ def test_every_class_has_styles_and_the_required_ones_exist():
     for label, names in REQUIRED.items():
         assert set(names) <= set(by_class[label]), label
     assert len({s.name for s in STYLES}) == len(STYLES)
-    assert [s.name for s in STYLES if s.second] == ["× straight cross"]
+    assert [s.name for s in STYLES if s.second] == ["4 rounded", "× straight cross"]
 
 
 def test_style_sets_are_seeded():

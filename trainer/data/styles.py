@@ -14,7 +14,8 @@ the ink and paper colours from disjoint palettes. ``style_table()`` lists every 
 
 Where a drawing is genuinely ambiguous within the 19 classes, the style names the runner-up (``second``):
 a straight cross is read as × (``mul``, as the dataset's writers mean it) with a printed x as the close
-second; training gives such drawings a soft target (``SECOND_WEIGHT`` on the runner-up).
+second, and a 4 whose arm curves into the bar as 4 with y second (many of the dataset's writers make their y
+that way); training gives such drawings a soft target (``SECOND_WEIGHT`` on the runner-up).
 """
 
 from __future__ import annotations
@@ -169,7 +170,13 @@ def _four_closed(v, rng):
 
 def _four_open(v, rng):
     h, s = v["bar"], v["stem"]
-    return [[(0.3, 0.1), (0.24, h), (0.8, h)], [(s, v["stem_top"]), (s, 0.9)]]
+    return [[(0.22 + v["lean"], 0.1), (0.22, h), (s + v["reach"], h)], [(s, v["stem_top"]), (s, 0.9)]]
+
+
+def _four_rounded(v, rng):
+    h, s, lean = v["bar"], v["stem"], v["lean"]
+    arm = [(0.24 + lean, 0.1), (0.2 + 0.5 * lean, h - 0.12), (0.24, h - 0.03), (0.32, h), (s + v["reach"], h)]
+    return [arm, [(s, v["stem_top"]), (s, 0.9)]]
 
 
 def _five_belly(v) -> Stroke:
@@ -365,6 +372,14 @@ STYLES: tuple[Style, ...] = (
         {"ratio": (0.32, 0.55), "start": (-130.0, -50.0), "overlap": (-10.0, 25.0)},
         _THIN,
     ),
+    Style(
+        "0",
+        "0 bold",
+        "an oval drawn with a broad pen, its hole small",
+        _zero,
+        {"ratio": (0.65, 0.95), "start": (-130.0, -50.0), "overlap": (-5.0, 20.0)},
+        {"width": (0.13, 0.22)},
+    ),
     Style("1", "1 plain", "a bare vertical bar", _one_plain, {"lean": (-0.05, 0.05)}),
     Style(
         "1",
@@ -396,7 +411,15 @@ STYLES: tuple[Style, ...] = (
         "4 open",
         "an L and a separate stem, open at the top",
         _four_open,
-        {"bar": (0.55, 0.7), "stem": (0.6, 0.7), "stem_top": (0.1, 0.35)},
+        {"bar": (0.55, 0.7), "stem": (0.6, 0.7), "stem_top": (0.1, 0.35), "lean": (0.0, 0.2), "reach": (0.06, 0.2)},
+    ),
+    Style(
+        "4",
+        "4 rounded",
+        "open at the top, the arm curving into the bar (a u-shaped y is the close second)",
+        _four_rounded,
+        {"bar": (0.5, 0.65), "stem": (0.6, 0.72), "stem_top": (0.05, 0.25), "lean": (0.0, 0.15), "reach": (0.0, 0.1)},
+        second="y",
     ),
     Style("5", "5 one stroke", "hat, back and belly in one stroke", _five_one, {"belly": (-0.04, 0.04)}),
     Style(
