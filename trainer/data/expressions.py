@@ -10,6 +10,7 @@ baseline. Spacing, baseline, slope, ink colour and paper vary with the seed.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import cv2
 import numpy as np
 
 from trainer.data.dataset import scan_dataset
-from trainer.data.preprocess import edge_line_halo, ink_strength, load_rgb
+from trainer.data.preprocess import ImageLike, edge_line_halo, ink_strength, load_rgb
 from trainer.data.split import notebook_split
 from trainer.data.strokes import TEMPLATES, Stroke, jittered
 
@@ -151,12 +152,12 @@ def _layout(
 
 def image_line(
     labels: list[str],
-    pool: dict[str, list[Path]],
+    pool: Mapping[str, Sequence[ImageLike]],
     rng: np.random.Generator,
     height: float = 64.0,
     spacing: tuple[float, float] = SPACING,
 ) -> tuple[np.ndarray, list[Placed]]:
-    """A line composed of randomly chosen test images of each class: RGB image and the symbols' boxes."""
+    """A line composed of randomly chosen images (files or arrays) of each class: RGB image and the symbols' boxes."""
     alphas = [symbol_alpha(pool[label][int(rng.integers(len(pool[label])))], label) for label in labels]
     sizes = [(lab, a.shape[1], a.shape[0]) for lab, a in zip(labels, alphas, strict=True)]
     placed, width, depth = _layout(sizes, rng, height, spacing)
