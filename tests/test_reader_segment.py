@@ -142,6 +142,15 @@ def test_a_five_with_a_detached_top_bar_is_one_symbol():
     assert groups_of(segment(strokes)) == [[0], [1, 2], [3]]
 
 
+def test_a_five_whose_bar_starts_over_its_corner_and_runs_on_keeps_it():
+    """Other writers' 5s (MNIST's): the detached bar overlaps the body by a corner only, and belongs to it."""
+    body = [[(0.3, 0.15), (0.25, 0.5), (0.6, 0.45), (0.75, 0.7), (0.5, 0.95), (0.2, 0.9)]]
+    bar = [[(0.68, 0.1), (1.3, 0.08)]]
+    one = [[(0.5, 0.1), (0.5, 0.95)]]
+    strokes = place(one, 0, 0, 60) + place(body, 40, 0, 60) + place(bar, 40, 0, 60) + place(one, 140, 0, 60)
+    assert groups_of(segment(strokes)) == [[0], [1, 2], [3]]
+
+
 def test_a_stray_dot_high_in_the_line_is_dropped_but_a_point_on_the_baseline_is_kept():
     one = [[(0.5, 0.1), (0.5, 0.95)]]
     strokes = place(one, 0, 0, 60) + [[(50.0, 57.0)]] + place(one, 60, 0, 60) + [[(110.0, 30.0)]]

@@ -220,12 +220,15 @@ def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None
         for j in big[a_i + 1 :]:
             overlap = _x_overlap(spans[i], spans[j])
             narrow = max(min(spans[i][2], spans[j][2]), floor)
-            if (
-                overlap >= OVERLAP * narrow
-                or (overlap > -floor and touching is not None and touching(i, j))
-                or (overlap >= 0.2 * narrow and _top_bar(boxes[i], boxes[j], base, height))
-            ):
+            if overlap >= OVERLAP * narrow or (overlap > -floor and touching is not None and touching(i, j)):
                 join(i, j)
+    # A bar at the top of the line belongs to the tall symbol under it (a 5's detached bar), even where it only
+    # starts over that symbol's corner and runs on to the right: to the one it overlaps most, never a minus.
+    for i in big:
+        bodies = [j for j in big if j != i and _top_bar(boxes[i], boxes[j], base, height) and _flat(boxes[i])]
+        reach = {j: _x_overlap(spans[i], spans[j]) for j in bodies}
+        if reach and max(reach.values()) > 0:
+            join(i, max(reach, key=lambda j: reach[j]))
     for i in (i for i in range(n) if small[i]):
         cx = boxes[i][0] + boxes[i][2] / 2
         for j in big:
