@@ -75,8 +75,11 @@ def _find_csv(given: Path | None) -> bytes:
 
 def load_mnist(given: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(N, 28, 28) uint8 light-on-dark digits and their labels."""
-    table = np.loadtxt(io.BytesIO(gzip.decompress(_find_csv(given))), delimiter=",", dtype=np.float32)
-    return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
+    try:
+        table = np.loadtxt(io.BytesIO(gzip.decompress(_find_csv(given))), delimiter=",", dtype=np.float32, ndmin=2)
+        return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
+    except (OSError, ValueError) as exc:  # not gzip, not CSV, or rows that are not 28x28 digits and a label
+        raise SystemExit(f"outside_writers: error: not MNIST's {CSV_NAME}: {exc}") from None
 
 
 def score(labels: list[str], pred: np.ndarray, ok: np.ndarray, digits: np.ndarray) -> dict:
