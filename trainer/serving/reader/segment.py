@@ -224,9 +224,9 @@ def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None
                 join(i, j)
     # A bar at the top of the line belongs to the tall symbol under it (a 5's detached bar), even where it only
     # starts over that symbol's corner and runs on to the right: to the one it overlaps most, never a minus.
-    for i in big:
-        bodies = [j for j in big if j != i and _top_bar(boxes[i], boxes[j], base, height) and _flat(boxes[i])]
-        reach = {j: _x_overlap(spans[i], spans[j]) for j in bodies}
+    for i in (i for i in big if _flat(boxes[i])):
+        under = [j for j in big if j != i and _top_bar(boxes[i], boxes[j], base, height)]
+        reach = {j: _x_overlap(spans[i], spans[j]) for j in under}
         if reach and max(reach.values()) > 0:
             join(i, max(reach, key=lambda j: reach[j]))
     for i in (i for i in range(n) if small[i]):
