@@ -86,3 +86,15 @@ def test_two_stacked_bars_are_an_equals_sign_even_when_a_broad_pen_runs_them_tog
     assert read(rows, [DIGIT, Geometry(0.6, 0.3), DIGIT]) == ["z", "sub", "1"]  # one stroke: a minus
     retraced = [{"3": 0.95}, {"sub": 0.9, "eq": 0.03}, {"1": 0.95}]  # a minus gone over twice, clearly a bar
     assert read(retraced, [DIGIT, run_together, DIGIT]) == ["3", "sub", "1"]
+
+
+def test_a_y_hangs_below_the_line_and_digits_and_x_stand_on_it():
+    rows = [{"2": 0.95}, {"y": 0.6, "4": 0.35}, {"add": 0.95}, {"1": 0.95}]
+    standing, hanging = Geometry(0.6, 1.0, drop=0.0), Geometry(0.6, 0.85, drop=0.3)
+    assert read(rows, [DIGIT, standing, OPERATOR, DIGIT]) == ["2", "4", "add", "1"]  # an open 4 on the line
+    assert read(rows, [DIGIT, hanging, OPERATOR, DIGIT]) == ["2", "y", "add", "1"]
+    assert read(rows, [DIGIT, DIGIT, OPERATOR, DIGIT]) == ["2", "y", "add", "1"]  # no baseline: the model's answer
+    letter = [{"2": 0.95}, {"x": 0.55, "y": 0.4}]
+    assert read(letter, [DIGIT, Geometry(0.6, 0.85, drop=0.3)]) == ["2", "y"]  # its tail hangs: not an x
+    assert read(letter, [DIGIT, Geometry(0.6, 0.62, drop=0.0)]) == ["2", "x"]
+    assert read([{"2": 0.95}, {"y": 0.9, "4": 0.05}], [DIGIT, standing]) == ["2", "y"]  # a sure y stays a y

@@ -23,7 +23,14 @@ from trainer.data.preprocess import ImageLike, load_rgb
 from trainer.errors import ImageError, MathSymError
 from trainer.serving.reader.decode import TOKENS, Geometry, decode
 from trainer.serving.reader.maths import MAX_SYMBOLS, MathError, calculate
-from trainer.serving.reader.segment import Cut, Segmentation, SegmentationError, segment_image, segment_strokes
+from trainer.serving.reader.segment import (
+    Cut,
+    Segmentation,
+    SegmentationError,
+    baseline,
+    segment_image,
+    segment_strokes,
+)
 
 #: Lines with more symbols than this are not even recognised (far beyond MAX_SYMBOLS: not a line).
 MAX_RECOGNISED = 4 * MAX_SYMBOLS
@@ -191,10 +198,24 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     probabilities = _merge(segmentation, probabilities, sorted(candidates, key=lambda c: c[0]), labels)
     n = len(segmentation.groups)
     height = max(segmentation.line_height, 1e-6)
-    geometry = [Geometry(g.width / height, g.height / height, len(g.parts), sized=n > 1) for g in segmentation.groups]
+    drops = _drops([g.box for g in segmentation.groups], height)
+    geometry = [
+        Geometry(g.width / height, g.height / height, len(g.parts), sized=n > 1, drop=d)
+        for g, d in zip(segmentation.groups, drops, strict=True)
+    ]
     boxes = [tuple(round(v) for v in g.box) for g in segmentation.groups]
     parts = [tuple(g.parts) for g in segmentation.groups]
     return redecode(probabilities, labels, geometry, boxes, k=k, parts=parts)
+
+
+def _drops(boxes: list, height: float) -> list[float | None]:
+    """How far each box's bottom lies below the baseline of the other boxes (a y's tail hangs below the line
+    the digits stand on), over the line height; None where no other tall symbol gives a baseline."""
+    out: list[float | None] = []
+    for i, b in enumerate(boxes):
+        base = baseline(boxes[:i] + boxes[i + 1 :], height)
+        out.append(None if base is None else (b[1] + b[3] - base(b[0] + b[2] / 2)) / height)
+    return out
 
 
 Candidate = tuple[int, np.ndarray, np.ndarray, bool, bool]  # pair index, crop, probabilities, close, near

@@ -10,7 +10,9 @@ all labels of every symbol (not only the top few). Context fixes what one symbol
 * a blob small relative to the line's height is a decimal point, never a ``0``; a big one is never a point;
 * a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob, and rarely two
   stacked parts (an ``=`` whose bars a broad pen ran together);
-* a ``+ × ÷`` as tall as the digits is unlikely (in a line they are written smaller): a close ``4`` wins.
+* a ``+ × ÷`` as tall as the digits is unlikely (in a line they are written smaller): a close ``4`` wins;
+* a ``y`` hangs its tail below the line, digits and ``x z`` stand on it: an open 4 that stands on the line is
+  not a ``y``, a ``y`` whose tail hangs is not an ``x``.
 
 When the model is sure of a symbol that the grammar rejects (``3+=4``), the reading is its own top choice
 and the line is reported as not parsing, rather than silently replaced.
@@ -54,6 +56,11 @@ _NEVER = -12.0  # log-prior of a label the symbol's size rules out
 _UNLIKELY = -2.0  # log-prior of a label the symbol's size makes unlikely
 #: Share of the line height from which a symbol is as tall as the digits.
 TALL = 0.85
+#: Shares of the line height below the baseline: a y's tail reaches at least DESCENDS below it; a digit or an
+#: x or z reaching further than HANGS is unlikely (handwriting wanders about a tenth of that).
+DESCENDS = 0.1
+HANGS = 0.18
+_STANDING = frozenset("0123456789") | {"x", "z"}
 
 
 def _kind(token: str) -> str:
@@ -107,12 +114,15 @@ _NEXT = np.array([[_INDEX[n] if (n := _step(s, k)) else -1 for k in _KINDS] for 
 @dataclass
 class Geometry:
     """A symbol's box relative to its line: width and height over the line height, and its part count.
-    ``sized``: False when there is no line to compare with (a lone symbol), so size says nothing."""
+    ``sized``: False when there is no line to compare with (a lone symbol), so size says nothing. ``drop``: how
+    far its bottom lies below the baseline of the line's other tall symbols, over the line height (None when
+    there are none)."""
 
     width: float
     height: float
     parts: int = 1
     sized: bool = True
+    drop: float | None = None
 
 
 def priors(geometry: Geometry, labels: Sequence[str]) -> np.ndarray:
@@ -137,6 +147,10 @@ def priors(geometry: Geometry, labels: Sequence[str]) -> np.ndarray:
             out[i] = _NEVER
         elif name in ("add", "mul", "div") and geometry.height >= TALL:
             out[i] = _UNLIKELY  # written in a line, operators are smaller than digits
+        if geometry.drop is not None and (
+            (name == "y" and geometry.drop < DESCENDS) or (name in _STANDING and geometry.drop > HANGS)
+        ):
+            out[i] += _UNLIKELY
     return out
 
 
