@@ -140,6 +140,21 @@ def test_a_y_whose_strokes_miss_each_other_is_read_as_a_y(model):
     assert (reading.text, reading.result) == ("y=3", "y = 3")
 
 
+@pytest.mark.parametrize("stem_end, text", [(0.95, "24+1"), (1.25, "2y+1")])
+def test_an_open_4_stands_on_the_line_and_a_y_hangs_below_it(model, stem_end, text):
+    """A u on a stem, alone as likely a y as a 4: ending on the line the digits stand on it is a 4, hanging its
+    tail below the line a y."""
+    two = [[(0.2, 0.3), (0.35, 0.1), (0.6, 0.1), (0.7, 0.3), (0.55, 0.55), (0.2, 0.95), (0.8, 0.95)]]
+    u_and_stem = [
+        [(1.32, 0.08), (1.3, 0.35), (1.38, 0.52), (1.55, 0.58), (1.72, 0.52), (1.8, 0.4)],
+        [(1.82, 0.06), (1.8, 0.5), (1.76 - 0.4 * (stem_end - 0.95), stem_end)],
+    ]
+    plus = [[(2.5, 0.55), (3.0, 0.55)], [(2.75, 0.3), (2.75, 0.8)]]
+    one = [[(3.8, 0.05), (3.8, 0.95)]]
+    line = [[(90 * x, 90 * y) for x, y in s] for s in two + u_and_stem + plus + one]
+    assert read_strokes(model, line, 6.0).text == text
+
+
 def test_one_batched_forward_pass_for_the_whole_line(model, monkeypatch):
     calls = []
     real = model.predict_inputs
