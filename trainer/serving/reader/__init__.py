@@ -24,6 +24,7 @@ from trainer.errors import ImageError, MathSymError
 from trainer.serving.reader.decode import TOKENS, Geometry, decode
 from trainer.serving.reader.maths import MAX_SYMBOLS, MathError, calculate
 from trainer.serving.reader.segment import (
+    Box,
     Cut,
     Segmentation,
     SegmentationError,
@@ -208,7 +209,7 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     return redecode(probabilities, labels, geometry, boxes, k=k, parts=parts)
 
 
-def _drops(boxes: list, height: float) -> list[float | None]:
+def _drops(boxes: list[Box], height: float) -> list[float | None]:
     """How far each box's bottom lies below the baseline of the other boxes (a y's tail hangs below the line
     the digits stand on), over the line height; None where no other tall symbol gives a baseline."""
     out: list[float | None] = []

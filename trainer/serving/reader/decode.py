@@ -57,7 +57,7 @@ _UNLIKELY = -2.0  # log-prior of a label the symbol's size makes unlikely
 #: Share of the line height from which a symbol is as tall as the digits.
 TALL = 0.85
 #: Shares of the line height below the baseline: a y's tail reaches at least DESCENDS below it; a digit or an
-#: x or z reaching further than HANGS is unlikely (handwriting wanders about a tenth of that).
+#: x or z reaching further than HANGS is unlikely (a written line's bottoms wander a few hundredths).
 DESCENDS = 0.1
 HANGS = 0.18
 _STANDING = frozenset("0123456789") | {"x", "z"}
