@@ -89,9 +89,7 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
     images = {"images_close": CLOSE_SPACING, "images_crowded": CROWDED_SPACING}  # composed like "images"
     streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, *images))}
     kinds = ("images", "strokes", *PENS, *images)
-    out: dict[str, dict] = {
-        kind: {"lines": 0, "exact": 0, "symbols": 0, "symbol_errors": 0, "misses": []} for kind in kinds
-    }
+    out = {kind: new_tally() for kind in kinds}
     for _ in range(lines):
         labels = random_line(rng)
         truth = text_of(labels)
@@ -104,18 +102,32 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
         for kind, spacing in images.items():
             readings[kind] = read_image(model, image_line(labels, pool, streams[kind], spacing=spacing)[0])
         for kind, reading in readings.items():
-            r = out[kind]
-            r["lines"] += 1
-            r["symbols"] += len(truth)
-            r["symbol_errors"] += edit_distance(truth, reading.text)
-            if reading.text == truth:
-                r["exact"] += 1
-            else:
-                r["misses"].append({"truth": truth, "read": reading.text})
+            tally(out[kind], truth, reading.text)
     for r in out.values():
-        r["exact_match"] = r["exact"] / r["lines"]
-        r["symbol_accuracy"] = 1 - r["symbol_errors"] / r["symbols"]
+        rates(r)
     return out
+
+
+def new_tally() -> dict:
+    """An empty count of lines read (also used by outside_writers.py)."""
+    return {"lines": 0, "exact": 0, "symbols": 0, "symbol_errors": 0, "misses": []}
+
+
+def tally(row: dict, truth: str, read: str) -> None:
+    """Count one line whose reading is ``read`` against ``truth``."""
+    row["lines"] += 1
+    row["symbols"] += len(truth)
+    row["symbol_errors"] += edit_distance(truth, read)
+    if read == truth:
+        row["exact"] += 1
+    else:
+        row["misses"].append({"truth": truth, "read": read})
+
+
+def rates(row: dict) -> None:
+    """Add the exact-match and symbol-accuracy rates to a finished count."""
+    row["exact_match"] = row["exact"] / row["lines"]
+    row["symbol_accuracy"] = 1 - row["symbol_errors"] / row["symbols"]
 
 
 def ten_symbol_lines(rng, n: int) -> list[list[str]]:

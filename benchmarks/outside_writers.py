@@ -33,7 +33,6 @@ import zipfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -43,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from default_model import preprocess_all  # noqa: E402  (this folder is on sys.path when run as a script)
-from expressions import DATA, edit_distance, text_of  # noqa: E402
+from expressions import DATA, new_tally, rates, tally, text_of  # noqa: E402
 
 from trainer.data.expressions import image_line, random_line, test_images  # noqa: E402
 from trainer.serving.modelio import load_model  # noqa: E402
@@ -107,22 +106,14 @@ def read_lines(model, pools: dict[str, Mapping[str, Sequence]], seed: int, lines
     """The same random lines composed from each pool and read as images: exact lines and symbol accuracy."""
     rng = np.random.default_rng(seed)
     streams = {name: np.random.default_rng([seed, i + 1]) for i, name in enumerate(pools)}
-    out: dict[str, dict[str, Any]] = {
-        name: {"lines": lines, "exact": 0, "symbol_errors": 0, "symbols": 0, "misses": []} for name in pools
-    }
+    out = {name: new_tally() for name in pools}
     for _ in range(lines):
         labels = random_line(rng)
         truth = text_of(labels)
         for name, pool in pools.items():
-            read = read_image(model, image_line(labels, pool, streams[name])[0]).text
-            row = out[name]
-            row["symbols"] += len(truth)
-            row["symbol_errors"] += edit_distance(truth, read)
-            row["exact"] += read == truth
-            if read != truth:
-                row["misses"].append({"truth": truth, "read": read})
+            tally(out[name], truth, read_image(model, image_line(labels, pool, streams[name])[0]).text)
     for row in out.values():
-        row["symbol_accuracy"] = 1 - row["symbol_errors"] / row["symbols"]
+        rates(row)
     return out
 
 

@@ -279,15 +279,12 @@ def _high(box: Box, base: Callable[[float], float], height: float) -> bool:
     return cy < base(cx) - 0.35 * height
 
 
-def _top_bar(a: Box, b: Box, base: Callable[[float], float] | None, height: float) -> bool:
-    """Whether one box is a bar at the top of the line over the other, a tall one (a 5's detached bar)."""
+def _top_bar(bar: Box, body: Box, base: Callable[[float], float] | None, height: float) -> bool:
+    """Whether ``bar`` is a bar at the top of the line over ``body``, a tall symbol (a 5's detached bar)."""
     if base is None:
         return False
-    for bar, body in ((a, b), (b, a)):
-        cx, cy = bar[0] + bar[2] / 2, bar[1] + bar[3] / 2
-        if _flat(bar) and not _flat(body) and body[3] >= 0.5 * height and cy < base(cx) - 0.7 * height:
-            return True
-    return False
+    cx, cy = bar[0] + bar[2] / 2, bar[1] + bar[3] / 2
+    return _flat(bar) and not _flat(body) and body[3] >= 0.5 * height and cy < base(cx) - 0.7 * height
 
 
 def _check_one_line(groups: list[Group], height: float) -> None:
