@@ -261,6 +261,16 @@ class Corrections(QObject):
         extra = [c for c in (*CLASS_NAMES, *self.counts()) if c not in model_labels]
         return model_labels + list(dict.fromkeys(extra))
 
+    def key_label(self, text: str) -> str | None:
+        """The class a typed character names: a correction key (``+``, ``7``), or the symbol of a class taught
+        from samples (``(``); None for any other key."""
+        if text in KEYS:
+            return KEYS[text]
+        if not text or not text.isprintable() or text.isspace():
+            return None
+        symbols = self.symbols()
+        return next((c for c in self.labels() if c not in CLASS_NAMES and symbol(c, symbols) == text), None)
+
     def set_folder(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
         self._history.clear()
@@ -375,7 +385,7 @@ class Corrections(QObject):
             modifiers = event.modifiers() & (
                 Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
             )
-            label = KEYS.get(event.text()) if not modifiers else None
+            label = self.key_label(event.text()) if not modifiers else None
             # Nothing to label (an empty pad, or one whose ink is all erased): the key does nothing.
             if label is not None and has_visible_ink(self.window.canvas.snapshot()):
                 self.correct(label)

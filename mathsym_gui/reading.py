@@ -128,8 +128,8 @@ def typeset_html(reading: Reading) -> str:
     return re.sub(r"([xyz])", r"<i>\1</i>", html.escape(reading.pretty))
 
 
-def top_text(top: list[tuple[str, float]]) -> str:
-    return "\n".join(f"{named(name)}  {p * 100:.1f} %" for name, p in top)
+def top_text(top: list[tuple[str, float]], symbols: dict | None = None) -> str:
+    return "\n".join(f"{named(name, symbols)}  {p * 100:.1f} %" for name, p in top)
 
 
 class FittedLabel(QLabel):
@@ -242,8 +242,9 @@ class ReadingPanel(QFrame):
             b.setVisible(wide)
         self.copy_menu.setVisible(not wide)
 
-    def show_reading(self, reading: Reading | None) -> None:
-        """Show a line's reading, or (None) how to write one."""
+    def show_reading(self, reading: Reading | None, symbols: dict | None = None) -> None:
+        """Show a line's reading, or (None) how to write one; ``symbols`` prints taught classes (a model card's
+        ``{label: {"symbol", "latex"}}``)."""
         for b in self.symbol_buttons:  # out of the row at once; deleted when control is back in the event loop
             self.symbol_row.removeWidget(b)
             b.hide()
@@ -262,8 +263,8 @@ class ReadingPanel(QFrame):
         for i, s in enumerate(reading.symbols):
             button = QToolButton(self)
             button.setObjectName(f"readingSymbol{i}")
-            button.setText(symbol(s.label))
-            button.setToolTip(f"The {ordinal(i + 1)} symbol: click to correct it\n{top_text(s.top)}")
+            button.setText(symbol(s.label, symbols))
+            button.setToolTip(f"The {ordinal(i + 1)} symbol: click to correct it\n{top_text(s.top, symbols)}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setMinimumWidth(26)
             self.symbol_row.insertWidget(i, button)
@@ -350,20 +351,25 @@ class LineReader(QObject):
             return reading
         return self._redecoded(reading)
 
+    @property
+    def symbols(self) -> dict:
+        """How taught classes print: the active card's and the samples folder's symbols (kept by Corrections)."""
+        return self.window.panel.list.symbols
+
     def show(self, reading: Reading) -> None:
         self.reading = reading
         # A typed symbol key would label the whole line as one sample: while a line is shown this filter,
         # installed last and so asked first, takes those keys; the single-symbol correction bar is hidden.
         self.window.installEventFilter(self)
         self._show_correction_bar(False)
-        self.panel.show_reading(reading)
+        self.panel.show_reading(reading, self.symbols)
         for i, button in enumerate(self.panel.symbol_buttons):
             button.clicked.connect(
                 lambda checked=False, index=i, b=button: self.correct_symbol(
                     index, b.mapToGlobal(QPoint(0, b.height()))
                 )
             )
-        self.canvas.set_symbol_boxes([(QRectF(*s.box), top_text(s.top)) for s in reading.symbols])
+        self.canvas.set_symbol_boxes([(QRectF(*s.box), top_text(s.top, self.symbols)) for s in reading.symbols])
         self._update_actions()
 
     def clear(self) -> None:
@@ -386,7 +392,9 @@ class LineReader(QObject):
             modifiers = event.modifiers() & (
                 Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
             )
-            if not modifiers and event.text() in KEYS:
+            corrections = getattr(self.window, "corrections", None)
+            keyed = corrections.key_label(event.text()) if corrections is not None else KEYS.get(event.text())
+            if not modifiers and keyed is not None:
                 self.window.statusBar().showMessage(
                     "This is a line: click one of its symbols under the pad (or right-click its box) to correct it.",
                     8000,
@@ -436,7 +444,7 @@ class LineReader(QObject):
         s = reading.symbols[index]
         menu = QMenu(self.window)
         for name, p in s.top:
-            menu.addAction(f"{named(name)}   {p * 100:.1f} %").setData(name)
+            menu.addAction(f"{named(name, self.symbols)}   {p * 100:.1f} %").setData(name)
         menu.addSeparator()
         menu.addAction("Other Symbol…").setData("")
         chosen = menu.exec(where)
@@ -447,7 +455,7 @@ class LineReader(QObject):
             return name
         corrections = getattr(self.window, "corrections", None)
         counts = corrections.counts() if corrections is not None else {}
-        palette = SymbolPalette(list(reading.labels), counts, {}, self.window)
+        palette = SymbolPalette(list(reading.labels), counts, self.symbols, self.window)
         if palette.exec() != QDialog.DialogCode.Accepted:
             return ""
         self._note = palette.note
@@ -465,6 +473,7 @@ class LineReader(QObject):
             k=len(reading.symbols[0].top),
             fixed=fixed or None,
             parts=reading.parts,
+            known_tokens=reading.tokens,
         )
 
     def pin(self, index: int, label: str) -> None:
@@ -515,14 +524,14 @@ class LineReader(QObject):
             )
         except (MathSymError, IndexError) as exc:  # IndexError: the pad changed under a stale reading
             self.window.statusBar().showMessage(
-                f"{note}The {ordinal(index + 1)} symbol is now {symbol(label)}, but it was not saved as a sample: "
-                f"{exc}",
+                f"{note}The {ordinal(index + 1)} symbol is now {symbol(label, self.symbols)}, but it was not saved as "
+                f"a sample: {exc}",
                 10000,
             )
             return
-        instead = f" (instead of {symbol(before)})" if before else ""
+        instead = f" (instead of {symbol(before, self.symbols)})" if before else ""
         self.window.statusBar().showMessage(
-            f"{note}The {ordinal(index + 1)} symbol is now {symbol(label)}; saved as a sample{instead}. "
+            f"{note}The {ordinal(index + 1)} symbol is now {symbol(label, self.symbols)}; saved as a sample{instead}. "
             "Undo removes it.",
             10000,
         )

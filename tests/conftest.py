@@ -43,3 +43,11 @@ def tiny_model(synthetic_dataset, tmp_path_factory) -> Path:
     from support import build_dataset_model
 
     return build_dataset_model(synthetic_dataset, tmp_path_factory.mktemp("tinymodel"))
+
+
+@pytest.fixture(scope="session")
+def bracket_model(tmp_path_factory) -> Path:
+    """The shipped model taught "(" and ")" from samples (about 10 s), built once per session."""
+    from support import teach_brackets
+
+    return teach_brackets(tmp_path_factory.mktemp("brackets"), ROOT / "models" / "default.keras")

@@ -1,10 +1,12 @@
 """Small real Keras models for tests, built in seconds; conftest.py turns them into session fixtures.
 
-Two models with different jobs:
+Three models with different jobs:
 - :func:`build_dataset_model` trains on a dataset folder (the synthetic split, 32-pixel inputs) for the CLI,
   evaluation, report and prediction tests (fixture ``tiny_model``);
 - :func:`build_pad_model` trains on stroke-template drawings at the pad's 224-pixel input, so that symbols drawn
-  on the canvas are recognised (fixture ``pad_model`` of the GUI tests).
+  on the canvas are recognised (fixture ``pad_model`` of the GUI tests);
+- :func:`teach_brackets` adapts the shipped model to "(" and ")" as a user would in the pad (fixture
+  ``bracket_model``), and :func:`bracket_line` writes lines with them as pen strokes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.data.preprocess import to_model_input
-from trainer.data.strokes import draw_symbol
+from trainer.data.strokes import TEMPLATES, draw_symbol, jittered
 from trainer.labels import CLASS_NAMES
 
 #: Input side of the dataset model.
@@ -116,3 +118,52 @@ def build_pad_model(path: str | Path, per_class: int = 24, epochs: int = 12, see
         training={"epochs": epochs, "seconds": time.monotonic() - start},
     )
     return save_model(model, card, path)
+
+
+BRACKETS = {
+    "(": [[(0.6, 0.08), (0.42, 0.3), (0.38, 0.5), (0.42, 0.7), (0.6, 0.92)]],
+    ")": [[(0.4, 0.08), (0.58, 0.3), (0.62, 0.5), (0.58, 0.7), (0.4, 0.92)]],
+}
+#: The brackets' sample folders, named by word as a user may name them; symbol.txt gives the characters.
+BRACKET_CLASSES = {"open": "(", "close": ")"}
+_OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "=": "eq"}
+
+
+def teach_brackets(folder: Path, model: Path) -> Path:
+    """``model`` after Learn My Handwriting on ten drawings of each bracket, with template drawings of the 19
+    classes as replay (no real data needed); saved in ``folder``."""
+    from trainer.data.samples import save_sample
+    from trainer.data.strokes import make_dataset, render
+    from trainer.training.adapt import AdaptConfig, adapt
+
+    rng = np.random.default_rng(3)
+    for name, char in BRACKET_CLASSES.items():
+        for _ in range(10):
+            raster = render(jittered(BRACKETS[char], rng, 0.7), 224, rng.uniform(0.04, 0.07))
+            save_sample([], raster, name, folder / "samples")
+        (folder / "samples" / name / "symbol.txt").write_text(f"{char}\n{char}\n", encoding="utf-8")
+    replay = make_dataset(folder / "replay", per_class=30, seed=4)
+    return adapt(AdaptConfig(folder / "samples", model, folder / "taught.keras", data=replay, replay_per_class=20))
+
+
+def bracket_line(text: str, rng: np.random.Generator, height: float = 60.0) -> list[list[tuple[float, float]]]:
+    """``text`` as pad strokes: digits and letters one line tall, operators smaller and centred, brackets
+    reaching a little above and below, each template at its own aspect."""
+    strokes: list[list[tuple[float, float]]] = []
+    x = 20.0
+    for ch in text:
+        if ch == ".":
+            strokes.append([(x + 5, 15 + height)])
+            x += 0.4 * height
+            continue
+        template = BRACKETS.get(ch) or TEMPLATES[_OPERATORS.get(ch, ch)]
+        tall = 1.24 if ch in BRACKETS else 0.55 if ch in _OPERATORS else 1.0
+        shape = jittered(template, rng, 0.7)
+        pts = np.concatenate([np.asarray(s, float) for s in shape])
+        lo, ext = pts.min(axis=0), np.maximum(np.ptp(pts, axis=0), 0.02)
+        flat = ext[1] < 0.5 * ext[0]  # a minus or an equals sign: sized by its length
+        scale = 0.55 * height / ext[0] if flat else tall * height / ext[1]
+        top = 20 + (height - ext[1] * scale) / 2
+        strokes += [[(float(p[0]), float(p[1])) for p in (np.asarray(s) - lo) * scale + (x, top)] for s in shape]
+        x += ext[0] * scale + 0.3 * height
+    return strokes

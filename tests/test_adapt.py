@@ -197,3 +197,15 @@ def test_fine_tuning_on_a_dataset_never_learns_its_test_split(base_model, tmp_pa
     train = Counter(s.path.parent.name for s in split.train)
     assert card.training["samples"]["counts"] == dict(sorted(train.items()))  # none of the test split
     assert card.split["test_fingerprint"] == split.fingerprint() and card.metrics["test_images"] == len(split.test)
+
+
+def test_a_new_symbol_on_a_dataset_no_bigger_than_the_replay_still_adapts(base_model, tmp_path):
+    """With no train image left beyond the replay there is nothing to check a new class against (this
+    crashed once); the run completes without the check."""
+    data = make_dataset(tmp_path / "data", per_class=6, size=48, seed=3)
+    rng = np.random.default_rng(6)
+    for raster in drawings(PAREN, 4, rng, 224):
+        save_sample([], raster, "lparen", tmp_path / "samples")
+    config = AdaptConfig(tmp_path / "samples", base_model, tmp_path / "grown.keras", epochs=1, data=data)
+    card = ModelCard.read(card_path(adapt(config)))
+    assert card.labels[-1] == "lparen" and card.training["new_class_penalty"] == 0.0

@@ -4,7 +4,7 @@ import numpy as np
 
 from trainer.labels import CLASS_NAMES
 from trainer.serving.reader import redecode
-from trainer.serving.reader.decode import Geometry, decode
+from trainer.serving.reader.decode import Geometry, decode, tokens
 
 LABELS = list(CLASS_NAMES)
 DIGIT = Geometry(0.6, 1.0)
@@ -98,3 +98,31 @@ def test_a_y_hangs_below_the_line_and_digits_and_x_stand_on_it():
     assert read(letter, [DIGIT, Geometry(0.6, 0.85, drop=0.3)]) == ["2", "y"]  # its tail hangs: not an x
     assert read(letter, [DIGIT, Geometry(0.6, 0.62, drop=0.0)]) == ["2", "x"]
     assert read([{"2": 0.95}, {"y": 0.9, "4": 0.05}], [DIGIT, standing]) == ["2", "y"]  # a sure y stays a y
+
+
+def test_taught_brackets_are_read_where_they_balance_and_never_without_a_model_that_knows_them():
+    labels = [*LABELS, "lparen", "rparen"]
+    known = tokens(labels, {"lparen": {"symbol": "(", "latex": "\\left("}, "rparen": {"symbol": ")", "latex": ")"}})
+    assert {known["lparen"], known["rparen"]} == {"(", ")"} and known["add"] == "+"
+
+    def row(**given: float) -> np.ndarray:
+        p = np.full(len(labels), 1e-4)
+        for name, value in given.items():
+            p[labels.index(name)] = value
+        return p / p.sum()
+
+    # 2 ( 3 + 4 ) =, the closing bracket written like a 1: the open one makes it a bracket
+    line = np.stack(
+        [row(**{"2": 0.9}), row(lparen=0.6, **{"1": 0.35}), row(**{"3": 0.9}), row(add=0.9), row(**{"4": 0.9})]
+        + [row(rparen=0.4, **{"1": 0.55}), row(eq=0.9)]
+    )
+    shapes = [DIGIT, DIGIT, DIGIT, OPERATOR, DIGIT, DIGIT, OPERATOR]
+    reading = redecode(line, labels, shapes, [(0, 0, 1, 1)] * 7, known_tokens=known)
+    assert (reading.text, reading.result) == ("2(3+4)=", "14")
+    assert redecode(line, labels, shapes, [(0, 0, 1, 1)] * 7).text == "213+41="  # no brackets known: 1s
+    # a bracket left open is unlikely: without its closing symbol, an unsure "(" reads as the 1 it may be ...
+    assert decode(line[[0, 1, 2, 3, 4, 6]], labels, shapes[:5] + [OPERATOR], None, known).labels[1] == "1"
+    # ... and a sure one stays, the line saying what it lacks (a line being written: "(2+3" before its ")")
+    line[1] = row(lparen=0.9, **{"1": 0.05})
+    unclosed = redecode(line[1:5], labels, shapes[1:5], [(0, 0, 1, 1)] * 4, known_tokens=known)
+    assert unclosed.text == "(3+4" and unclosed.result is None and "'(' without its ')'" in unclosed.error

@@ -101,6 +101,40 @@ def test_letters_are_simplified_or_solved_for_the_last_written(text, result):
 
 
 @pytest.mark.parametrize(
+    "text, result",
+    [
+        ("2(3+4)=", "14"),
+        ("-(2+3)*4=", "-20"),
+        ("6/(1+2)=", "2"),
+        ("(1+2)3=", "9"),
+        ("2((1+2)+1)=", "8"),
+        ("3(2.5-1)=", "9/2 = 4.5"),
+        ("(x+1)(x-2)=0", "x = -1 or x = 2"),
+        ("2x(x+1)=12", "x = -3 or x = 2"),
+        ("(x+1)x=", "x^2 + x"),
+        ("(x-1)/2=3", "x = 7"),
+    ],
+)
+def test_brackets_of_a_taught_model_group_and_multiply(text, result):
+    assert calculate(text) == result
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("(2+3=", "'(' without its ')'"),
+        ("2+3)=", "')' without its '('"),
+        ("()=", "')' cannot come after '('"),
+        ("1/(x+1)=", "a single term such as 2x, not by (x + 1)"),
+        ("4/(2-2)=", "Division by zero"),
+    ],
+)
+def test_bad_brackets_give_one_sentence(text, words):
+    with pytest.raises(MathError, match=re.escape(words)):
+        calculate(text)
+
+
+@pytest.mark.parametrize(
     "text, words",
     [
         ("5/0", "Division by zero"),

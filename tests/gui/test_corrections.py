@@ -18,7 +18,7 @@ from mathsym_gui import dialogs
 from mathsym_gui.corrections import sample_raster
 from mathsym_gui.predictions import PredictionList
 from mathsym_gui.switch_question import ask_switch
-from trainer.data.samples import SampleError, count_samples, validate_label
+from trainer.data.samples import SampleError, count_samples, save_sample, validate_label
 from trainer.data.strokes import draw_symbol as template_image
 from trainer.data.strokes import make_dataset
 from trainer.labels import symbol
@@ -84,6 +84,20 @@ def test_typing_a_key_saves_and_typing_another_relabels(qtbot, pad, tmp_path):
     pad.width_spin.setFocus()
     QTest.keyClicks(pad.width_spin, "9")  # digits typed into a field stay there
     assert count_samples(folder) == {"add": 1}
+
+
+def test_the_character_of_a_taught_symbol_is_its_key(qtbot, pad, tmp_path):
+    folder = tmp_path / "samples"
+    draw_symbol(pad.canvas, "1")
+    wait_for_current_prediction(qtbot, pad)
+    QTest.keyClicks(pad.canvas, "(")  # no class is "(" yet: the key does nothing
+    assert count_samples(folder) == {}
+    save_sample([], template_image("1", np.random.default_rng(0), size=224), "open", folder)
+    (folder / "open" / "symbol.txt").write_text("(\n(\n", encoding="utf-8")  # a class taught as "("
+    QTest.keyClicks(pad.canvas, "(")
+    assert count_samples(folder) == {"open": 2}
+    QTest.keyClicks(pad.canvas, "1")  # the built-in keys still win
+    assert count_samples(folder) == {"open": 1, "1": 1}
 
 
 def click_in_palette(name: str) -> None:

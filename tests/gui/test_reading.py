@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
+from support import bracket_line
 
 from trainer.data.expressions import stroke_line
 from trainer.data.samples import count_samples, scan_samples
@@ -50,6 +51,21 @@ def test_a_written_line_is_read_typeset_and_calculated(qtbot, pad):
     assert len(boxes) == 7 and "div" in boxes[2][1]  # each box's hover text: its top three
     assert pad.canvas.symbol_at(boxes[3][0].center() * pad.canvas.view_scale()) == 3
     assert pad.panel.hint.text().startswith("A line of symbols")
+
+
+def test_brackets_taught_from_samples_are_read_shown_and_calculated(qtbot, make_window, bracket_model, tmp_path):
+    window = make_window(bracket_model)
+    window.width_spin.setValue(4)
+    window.corrections.set_folder(tmp_path / "samples")
+    for stroke in bracket_line("2(3+4)=", np.random.default_rng(0), height=55.0):
+        draw_stroke(window.canvas, [QPoint(round(x + 20), round(y) + 40) for x, y in stroke])
+    wait_shown(qtbot, window)
+    reading = window.line_reader.reading
+    assert reading is not None and (reading.text, reading.result) == ("2(3+4)=", "14")
+    panel = window.line_reader.panel
+    assert panel.text_label.text() == "2(3 + 4) =" and panel.result_label.text() == "→ 14"
+    assert [b.text() for b in panel.symbol_buttons][1:6:4] == ["(", ")"]  # the samples' symbols, not folder names
+    assert "( (open)" in panel.symbol_buttons[1].toolTip()
 
 
 def test_a_long_result_fits_the_panel_smaller_then_cut_with_the_whole_in_its_tooltip(qtbot, pad):

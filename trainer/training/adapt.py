@@ -115,8 +115,9 @@ def _dataset_replay(
     train = read(_subset(split.train, config.replay_per_class, config.seed), "Reading replay images")
     test = read(split.test, "Reading test images")
     val = None
-    if with_val:
-        held_back = _subset(split.train, VALIDATION_PER_CLASS, config.seed, skip=config.replay_per_class)
+    skip = config.replay_per_class
+    held_back = _subset(split.train, VALIDATION_PER_CLASS, config.seed, skip=skip) if with_val else []
+    if held_back:  # a small dataset may have no train image left beyond the replay: then nothing to check on
         val = read(held_back, "Reading validation images")
     return _Replay(
         train,

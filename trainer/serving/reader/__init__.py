@@ -21,7 +21,7 @@ import numpy as np
 
 from trainer.data.preprocess import ImageLike, load_rgb
 from trainer.errors import ImageError, MathSymError
-from trainer.serving.reader.decode import TOKENS, Geometry, decode
+from trainer.serving.reader.decode import TOKENS, Geometry, decode, tokens
 from trainer.serving.reader.maths import MAX_SYMBOLS, MathError, calculate
 from trainer.serving.reader.segment import (
     Box,
@@ -61,16 +61,14 @@ __all__ = ["Alternative", "ReadSymbol", "Reading", "read_image", "read_strokes",
 
 @dataclass
 class ReadSymbol:
-    """One symbol of the line: chosen label, its probability, box (x, y, w, h) and the model's top-k."""
+    """One symbol of the line: chosen label, its probability, box (x, y, w, h), the model's top-k and its token
+    in the line's text ("?" for a class the reader does not know)."""
 
     label: str
     probability: float
     box: tuple[int, int, int, int]
     top: list[tuple[str, float]] = field(default_factory=list)
-
-    @property
-    def token(self) -> str:
-        return TOKENS.get(self.label, "?")
+    token: str = "?"
 
 
 @dataclass
@@ -97,6 +95,7 @@ class Reading:
     labels: list[str] = field(default_factory=list, repr=False)
     geometry: list[Geometry] = field(default_factory=list, repr=False)
     parts: list[tuple[int, ...]] = field(default_factory=list, repr=False)  # strokes/components per symbol
+    tokens: dict[str, str] = field(default_factory=lambda: dict(TOKENS), repr=False)  # label -> token, as decoded
 
     @property
     def pretty(self) -> str:
@@ -123,7 +122,7 @@ def _typeset(text: str, names: dict[str, str], minus: str) -> str:
     """Operands stay together, binary operators and '=' get spaces, a unary minus sticks to its operand."""
     out = ""
     for i, ch in enumerate(text):
-        unary = ch == "-" and (i == 0 or text[i - 1] in "+-*/=")
+        unary = ch == "-" and (i == 0 or text[i - 1] in "+-*/=(")
         if ch in "+-*/=" and not unary:
             out += f" {names.get(ch, ch)} "
         else:
@@ -206,7 +205,8 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     ]
     boxes = [tuple(round(v) for v in g.box) for g in segmentation.groups]
     parts = [tuple(g.parts) for g in segmentation.groups]
-    return redecode(probabilities, labels, geometry, boxes, k=k, parts=parts)
+    known = tokens(labels, model.card.dataset.get("symbols"))
+    return redecode(probabilities, labels, geometry, boxes, k=k, parts=parts, known_tokens=known)
 
 
 def _drops(boxes: list[Box], height: float) -> list[float | None]:
@@ -356,12 +356,20 @@ def redecode(
     k: int = 3,
     fixed: dict[int, str] | None = None,
     parts: list[tuple[int, ...]] | None = None,
+    known_tokens: dict[str, str] = TOKENS,
 ) -> Reading:
-    """Decode and calculate from per-symbol probabilities, with some symbols pinned (a user's correction)."""
-    decoded = decode(probabilities, labels, geometry, fixed)
+    """Decode and calculate from per-symbol probabilities, with some symbols pinned (a user's correction);
+    ``known_tokens``: what the labels stand for in a line (``decode.tokens``: taught brackets too)."""
+    decoded = decode(probabilities, labels, geometry, fixed, known_tokens)
     order = np.argsort(probabilities, axis=1)[:, ::-1][:, : max(1, k)]
     symbols = [
-        ReadSymbol(name, p, _int_box(box), [(labels[j], float(probabilities[i, j])) for j in order[i]])
+        ReadSymbol(
+            name,
+            p,
+            _int_box(box),
+            [(labels[j], float(probabilities[i, j])) for j in order[i]],
+            known_tokens.get(name, "?"),
+        )
         for i, (name, p, box) in enumerate(zip(decoded.labels, decoded.probabilities, boxes, strict=True))
     ]
     text = "".join(s.token for s in symbols)
@@ -373,10 +381,11 @@ def redecode(
         labels=labels,
         geometry=geometry,
         parts=list(parts or []),
+        tokens=dict(known_tokens),
     )
     reading.result, reading.error = _result(text, decoded.parses, decoded.probabilities, fixed or {})
     for names, share in decoded.alternatives:
-        alt = "".join(TOKENS[name] for name in names)
+        alt = "".join(known_tokens[name] for name in names)
         result, _ = _result(alt, True, [], {})
         reading.alternatives.append(Alternative(alt, latex(alt), result, share))
     return reading

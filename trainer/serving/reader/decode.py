@@ -2,9 +2,11 @@
 arithmetic.
 
 A line is ``expr``, ``expr =`` or ``expr = expr``; an expression is numbers (``12``, ``3.5``, ``.5``) and
-letters (``x``, ``2x``, ``xy``) joined by ``+ - * /``, each operand may have one unary minus. That grammar
-is a small finite automaton, so the best reading that parses is found exactly by dynamic programming over
-all labels of every symbol (not only the top few). Context fixes what one symbol cannot:
+letters (``x``, ``2x``, ``xy``) joined by ``+ - * /``, each operand may have one unary minus. A model taught
+brackets (classes whose symbol is ``(`` or ``)``) adds bracketed operands, nested up to MAX_DEPTH, that may
+multiply what they follow (``2(3+4)``). That grammar is a small finite automaton, so the best reading that
+parses is found exactly by dynamic programming over all labels of every symbol (not only the top few).
+Context fixes what one symbol cannot:
 
 * ``x`` between numbers is ×, a coefficient before a letter (``2x``) makes it the letter (the grammar);
 * a blob small relative to the line's height is a decimal point, never a ``0``; a big one is never a point;
@@ -21,7 +23,7 @@ and the line is reported as not parsing, rather than silently replaced.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +41,10 @@ TOKENS: dict[str, str] = {
     "y": "y",
     "z": "z",
 }
+#: Symbols a taught class may stand for in a line (its card's symbol, else its name).
+BRACKETS = ("(", ")")
+#: Brackets nest at most this deep: enough for handwriting, and the automaton stays small.
+MAX_DEPTH = 3
 #: A grammar-chosen label this many times less likely than the model's top label overrides it only for
 #: pairs that look alike; otherwise the line is reported as not parsing.
 OVERRIDE = 0.05
@@ -63,6 +69,17 @@ HANGS = 0.18
 _STANDING = frozenset("0123456789") | {"x", "z"}
 
 
+def tokens(labels: Sequence[str], symbols: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, str]:
+    """The line token of every label the reader knows: the 19 classes', and ``(``/``)`` for taught classes
+    whose symbol (``symbols[label]["symbol"]``, else the label itself) is a bracket."""
+    known = dict(TOKENS)
+    for name in labels:
+        symbol = (symbols or {}).get(name, {}).get("symbol", name)
+        if name not in known and symbol in BRACKETS:
+            known[name] = symbol
+    return known
+
+
 def _kind(token: str) -> str:
     if token.isdigit():
         return "D"
@@ -71,44 +88,66 @@ def _kind(token: str) -> str:
     return token
 
 
-# Automaton states: (name, seen '='). NEED: an operand comes next (unary minus allowed); UNARY: after a unary
-# minus; INT / FRAC: in a number's integer / fraction digits; DOT: after a point (a digit must follow);
-# LETTER: after a letter; EQ: just after '=' (the line may end there).
-_STATES = [
-    (name, eq)
-    for eq in (False, True)
-    for name in ("NEED", "UNARY", "INT", "DOT", "FRAC", "LETTER", "EQ")
-    if not (name == "EQ" and not eq)
-]
-_INDEX = {s: i for i, s in enumerate(_STATES)}
-_START = _INDEX[("NEED", False)]
-_ACCEPT = {_INDEX[s] for s in _STATES if s[0] in ("INT", "FRAC", "LETTER", "EQ")}
+# Automaton states: (name, seen '=', open brackets). NEED: an operand comes next (unary minus allowed);
+# UNARY: after a unary minus; INT / FRAC: in a number's integer / fraction digits; DOT: after a point (a digit
+# must follow); LETTER: after a letter; CLOSE: after ')'; EQ: just after '=' (the line may end there).
+State = tuple[str, bool, int]
 
 
-def _step(state: tuple[str, bool], kind: str) -> tuple[str, bool] | None:
-    name, eq = state
+def _step(state: State, kind: str, max_depth: int) -> State | None:
+    name, eq, depth = state
     operand = {"D": "INT", ".": "DOT", "L": "LETTER"}
+    if kind == "(":  # an operand, or one more factor of the operand before it (2(3+4), (x+1)(x-1))
+        opens = name in ("NEED", "EQ", "UNARY", "INT", "FRAC", "LETTER", "CLOSE")
+        return ("NEED", eq, depth + 1) if opens and depth < max_depth else None
     if name in ("NEED", "EQ", "UNARY"):
         if kind in operand:
-            return operand[kind], eq
-        return ("UNARY", eq) if kind == "-" and name != "UNARY" else None
+            return operand[kind], eq, depth
+        return ("UNARY", eq, depth) if kind == "-" and name != "UNARY" else None
     if name == "DOT":
-        return ("FRAC", eq) if kind == "D" else None
-    if kind == "D" and name in ("INT", "FRAC"):
-        return name, eq
+        return ("FRAC", eq, depth) if kind == "D" else None
+    if kind == "D" and name in ("INT", "FRAC", "CLOSE"):  # after ')': a product, (1+2)3
+        return ("INT" if name == "CLOSE" else name), eq, depth
     if kind == "." and name == "INT":
-        return "DOT", eq
+        return "DOT", eq, depth
     if kind == "L":
-        return "LETTER", eq
-    if kind in "+-*/" and kind:
-        return "NEED", eq
-    if kind == "=" and not eq:
-        return "EQ", True
+        return "LETTER", eq, depth
+    if kind in "+-*/":
+        return "NEED", eq, depth
+    if kind == ")" and depth:
+        return "CLOSE", eq, depth - 1
+    if kind == "=" and not eq and not depth:
+        return "EQ", True, 0
     return None
 
 
-_KINDS = ("D", ".", "L", "+", "-", "*", "/", "=")
-_NEXT = np.array([[_INDEX[n] if (n := _step(s, k)) else -1 for k in _KINDS] for s in _STATES])
+_KINDS = ("D", ".", "L", "+", "-", "*", "/", "=", "(", ")")
+
+
+class _Automaton:
+    """The grammar's states and transitions for brackets nested up to ``max_depth`` (0: a model without
+    brackets, whose lines then decode as fast as before brackets existed). ``accept``: the states a line may
+    end in, with their log-prior: a bracket still open is unlikely (the line is being written, or is wrong),
+    so a sure ``(`` stays one, and the line says it lacks its ``)``, rather than turning into a ``1``."""
+
+    def __init__(self, max_depth: int) -> None:
+        names = ("NEED", "UNARY", "INT", "DOT", "FRAC", "LETTER") + (("CLOSE",) if max_depth else ()) + ("EQ",)
+        self.states: list[State] = [
+            (name, eq, depth)
+            for eq in (False, True)
+            for depth in range(max_depth + 1)
+            for name in names
+            if not (name == "EQ" and (not eq or depth))
+        ]
+        index = {s: i for i, s in enumerate(self.states)}
+        self.start = index[("NEED", False, 0)]
+        ends = ("INT", "FRAC", "LETTER", "CLOSE", "EQ")
+        self.accept = {index[s]: _UNLIKELY * s[2] for s in self.states if s[0] in ends}
+        self.next = np.array([[index[n] if (n := _step(s, k, max_depth)) else -1 for k in _KINDS] for s in self.states])
+        self.edges = [(s, k, int(t)) for s in range(len(self.states)) for k, t in enumerate(self.next[s]) if t >= 0]
+
+
+_AUTOMATA = {depth: _Automaton(depth) for depth in (0, MAX_DEPTH)}
 
 
 @dataclass
@@ -166,15 +205,20 @@ class Decoded:
 
 
 def decode(
-    probabilities: np.ndarray, labels: Sequence[str], geometry: Sequence[Geometry], fixed: dict[int, str] | None = None
+    probabilities: np.ndarray,
+    labels: Sequence[str],
+    geometry: Sequence[Geometry],
+    fixed: dict[int, str] | None = None,
+    known_tokens: Mapping[str, str] = TOKENS,
 ) -> Decoded:
     """The best grammatical reading of symbols with model ``probabilities`` (n, classes) and ``geometry``.
 
-    ``fixed`` pins symbols to labels (a user's correction). Labels the reader does not know are never
-    chosen; ``labels`` must contain the 19 classes for a line to parse.
+    ``fixed`` pins symbols to labels (a user's correction). Labels without a token in ``known_tokens`` (see
+    :func:`tokens`) are never chosen; ``labels`` must contain the 19 classes for a line to parse.
     """
     n = len(geometry)
-    known = np.array([name in TOKENS for name in labels])
+    known = np.array([name in known_tokens for name in labels])
+    auto = _AUTOMATA[MAX_DEPTH if any(known_tokens.get(name) in BRACKETS for name in labels) else 0]
     post = np.asarray(probabilities, np.float64) * np.exp(np.stack([priors(g, labels) for g in geometry]))
     post = np.where(known[None, :], post, 0.0)
     post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-30)
@@ -182,7 +226,7 @@ def decode(
         post[i] = 0.0
         post[i, list(labels).index(name)] = 1.0
     logp = np.log(np.maximum(post, 1e-30))
-    kind_of = np.array([_KINDS.index(_kind(TOKENS[name])) if name in TOKENS else 0 for name in labels])
+    kind_of = np.array([_KINDS.index(_kind(known_tokens[name])) if name in known_tokens else 0 for name in labels])
     # best log-probability and label per kind at each position
     kind_best = np.full((n, len(_KINDS)), _NO)
     kind_arg = np.zeros((n, len(_KINDS)), int)
@@ -192,31 +236,30 @@ def decode(
             sub = logp[:, cols]
             kind_arg[:, k] = cols[sub.argmax(axis=1)]
             kind_best[:, k] = sub.max(axis=1)
-    fwd, back = _forward(kind_best)
-    bwd = _backward(kind_best)
-    best_end = max(_ACCEPT, key=lambda s: fwd[n][s])
+    fwd, back = _forward(auto, kind_best)
+    bwd = _backward(auto, kind_best)
+    best_end = max(auto.accept, key=lambda s: fwd[n][s] + auto.accept[s])
     top = list(post.argmax(axis=1))
     if fwd[n][best_end] <= _NO / 2:
         return Decoded([labels[i] for i in top], [float(post[i, j]) for i, j in enumerate(top)], [], False)
     path = _trace(back, kind_arg, n, best_end)
-    best = fwd[n][best_end]
+    best = fwd[n][best_end] + auto.accept[best_end]
     if not _acceptable(path, top, post, labels):
         return Decoded([labels[i] for i in top], [float(post[i, j]) for i, j in enumerate(top)], [], False)
-    alternatives = _alternatives(path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best, labels, fixed or {})
+    alternatives = _alternatives(
+        auto, path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best, labels, fixed or {}
+    )
     return Decoded([labels[j] for j in path], [float(post[i, j]) for i, j in enumerate(path)], alternatives, True)
 
 
-_EDGES = [(s, k, int(t)) for s in range(len(_STATES)) for k, t in enumerate(_NEXT[s]) if t >= 0]
-
-
-def _forward(kind_best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, states = len(kind_best), len(_STATES)
+def _forward(auto: _Automaton, kind_best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, states = len(kind_best), len(auto.states)
     fwd = np.full((n + 1, states), _NO)
     back = np.full((n + 1, states, 2), -1)  # (previous state, kind)
-    fwd[0, _START] = 0.0
+    fwd[0, auto.start] = 0.0
     for i in range(n):
         row, emit, nxt, ptr = fwd[i], kind_best[i], fwd[i + 1], back[i + 1]
-        for s, k, t in _EDGES:
+        for s, k, t in auto.edges:
             score = row[s] + emit[k]
             if score > nxt[t] and score > _NO / 2:
                 nxt[t] = score
@@ -224,14 +267,14 @@ def _forward(kind_best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fwd, back
 
 
-def _backward(kind_best: np.ndarray) -> np.ndarray:
-    n, states = len(kind_best), len(_STATES)
+def _backward(auto: _Automaton, kind_best: np.ndarray) -> np.ndarray:
+    n, states = len(kind_best), len(auto.states)
     bwd = np.full((n + 1, states), _NO)
-    for s in _ACCEPT:
-        bwd[n, s] = 0.0
+    for s, end in auto.accept.items():
+        bwd[n, s] = end
     for i in range(n - 1, -1, -1):
         row, emit, nxt = bwd[i], kind_best[i], bwd[i + 1]
-        for s, k, t in _EDGES:
+        for s, k, t in auto.edges:
             score = emit[k] + nxt[t]
             if score > row[s] and score > _NO / 2:
                 row[s] = score
@@ -247,12 +290,14 @@ def _trace(back: np.ndarray, kind_arg: np.ndarray, end: int, state: int) -> list
     return out[::-1]
 
 
-def _suffix(bwd: np.ndarray, kind_best: np.ndarray, kind_arg: np.ndarray, start: int, state: int) -> list[int]:
+def _suffix(
+    auto: _Automaton, bwd: np.ndarray, kind_best: np.ndarray, kind_arg: np.ndarray, start: int, state: int
+) -> list[int]:
     out = []
     for i in range(start, len(kind_best)):
         options = [
             (kind_best[i, k] + bwd[i + 1, t], k, t)
-            for k, t in enumerate(_NEXT[state])
+            for k, t in enumerate(auto.next[state])
             if t >= 0 and kind_best[i, k] > _NO / 2
         ]
         _, k, state = max(options)
@@ -272,7 +317,7 @@ def _acceptable(path: list[int], top: list[int], post: np.ndarray, labels: Seque
     return True
 
 
-def _alternatives(path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best, labels, fixed) -> list:
+def _alternatives(auto, path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best, labels, fixed) -> list:
     """Whole readings that differ in one symbol and are nearly as likely as the best, most likely first."""
     n = len(path)
     found: dict[tuple[str, ...], float] = {}
@@ -283,8 +328,8 @@ def _alternatives(path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best
             if j == path[i]:
                 continue
             k = kind_of[j]
-            for s in range(len(_STATES)):
-                t = _NEXT[s, k]
+            for s in range(len(auto.states)):
+                t = auto.next[s, k]
                 if t < 0 or fwd[i, s] <= _NO / 2 or bwd[i + 1, t] <= _NO / 2:
                     continue
                 score = fwd[i, s] + logp[i, j] + bwd[i + 1, t]
@@ -292,7 +337,7 @@ def _alternatives(path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg, best
                 if ratio < ALTERNATIVE:
                     continue
                 prefix = _trace(back, kind_arg, i, s)
-                suffix = _suffix(bwd, kind_best, kind_arg, i + 1, t)
+                suffix = _suffix(auto, bwd, kind_best, kind_arg, i + 1, t)
                 reading = tuple(labels[q] for q in prefix + [int(j)] + suffix)
                 found[reading] = max(found.get(reading, 0.0), ratio)
     return sorted(((list(r), p) for r, p in found.items()), key=lambda rp: -rp[1])[:3]

@@ -1,10 +1,12 @@
 """Exact maths on a read line: parse the tokens, evaluate with rationals, solve equations in x, y, z.
 
-The alphabet has no brackets and no powers, so a divisor is always one atom (a number or a coefficient with
-letters) and every expression is a sum of rational multiples of monomials with integer (possibly negative)
-exponents. That closed form is evaluated exactly with :class:`fractions.Fraction`; nothing is ever
-``eval``-ed, and nothing can grow without bound: lines have at most MAX_SYMBOLS symbols and numbers at
-most MAX_DIGITS digits, and results longer than MAX_RESULT_DIGITS digits are refused with a message.
+The 19 classes have no brackets and no powers; brackets come with a model taught ``(`` and ``)`` (Learn My
+Handwriting), and then multiply out: ``2(3+4)``, ``(x+1)(x-1)``. A divisor must be one term (a number or a
+coefficient with letters, ``6/(1+2)`` included), so every expression is a sum of rational multiples of
+monomials with integer (possibly negative) exponents. That closed form is evaluated exactly with
+:class:`fractions.Fraction`; nothing is ever ``eval``-ed, and nothing can grow without bound: lines have at
+most MAX_SYMBOLS symbols and numbers at most MAX_DIGITS digits, and results longer than MAX_RESULT_DIGITS
+digits are refused with a message.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ DECIMALS = 12
 SURD_DECIMALS = 6
 LETTERS = "xyz"
 BINARY = "+-*/"
+OPEN, CLOSE = "(", ")"
 
 Monomial = tuple[int, int, int]  # exponents of x, y, z
 ONE: Monomial = (0, 0, 0)
@@ -70,9 +73,13 @@ class Expr(dict):
         return out
 
     def divide(self, atom: Expr) -> Expr:
-        """Divide by a one-term expression (the only kind of divisor this grammar can write)."""
+        """Divide by a one-term expression; a sum (``1/(x+1)``) would leave the closed form."""
         if not atom:
             raise MathError("Division by zero, so the line has no value.")
+        if len(atom) > 1:
+            raise MathError(
+                f"MathSym divides only by a number or a single term such as 2x, not by ({show_expr(atom)})."
+            )
         ((m, c),) = atom.items()
         return self * Expr({tuple(-e for e in m): 1 / c})
 
@@ -93,8 +100,9 @@ class Expr(dict):
 @dataclass
 class _Parser:
     """Recursive descent over one side of the line (``text[pos:end]``): expr := term (('+'|'-') term)*;
-    term := factor (('*'|'/') factor)*; factor := '-' factor | atom; atom := number letters* | letters+
-    (``2x`` is one atom). Letters divided by are recorded in ``nonzero``."""
+    term := factor (('*'|'/') factor)*; factor := '-' factor | primary primary*, a product written without
+    ``*`` (``2(3+4)``, ``(x+1)(x-1)``, ``(x+1)x``, ``(1+2)3``); primary := '(' expr ')' | atom;
+    atom := number letters* | letters+ (``2x`` is one atom). Letters divided by are recorded in ``nonzero``."""
 
     text: str
     pos: int
@@ -128,7 +136,25 @@ class _Parser:
         if self.peek() == "-":
             self.pos += 1
             return -self.factor()
-        return self.atom()
+        value = self.primary()
+        while self._product_goes_on():
+            value = value * self.primary()
+        return value
+
+    def _product_goes_on(self) -> bool:
+        """An implicit product: a bracket opens next, or a digit or letter follows a closed bracket."""
+        after_close = self.text[self.pos - 1] == CLOSE
+        return self.peek() == OPEN or (after_close and self.peek() != "" and self.peek() in "0123456789" + LETTERS)
+
+    def primary(self) -> Expr:
+        if self.peek() != OPEN:
+            return self.atom()
+        self.pos += 1
+        value = self.expr()
+        if self.peek() != CLOSE:
+            raise MathError(_unexpected(self.text, self.pos))
+        self.pos += 1
+        return value
 
     def atom(self) -> Expr:
         start = self.pos
@@ -157,6 +183,9 @@ def parse_number(digits: str) -> Fraction:
 
 
 def _unexpected(text: str, pos: int) -> str:
+    if text.count(OPEN) != text.count(CLOSE):
+        missing, extra = (CLOSE, OPEN) if text.count(OPEN) > text.count(CLOSE) else (OPEN, CLOSE)
+        return f"{text} has a {extra!r} without its {missing!r}."
     if pos >= len(text):
         return f"{text} is incomplete: it ends where a number or letter should follow."
     before = f" after {text[pos - 1]!r}" if pos else " at the start"
