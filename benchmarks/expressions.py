@@ -9,8 +9,10 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   stroke templates (4 px pen, 60 px line); read with ``read_strokes``; (c) the same lines as strokes at other
   sizes, pens and spacings (``PENS``: the pad's default 12 px pen on 90 and 60 px lines, a 4 px pen on 150 px
   lines; and written close together, 0.05-0.2 line heights between symbols instead of 0.18-0.55, with the 4 px
-  and 12 px pens, and crowded, 0-0.1, with the 4 px pen), and (d) composed of test images written close
-  together and crowded; each from its own random stream, so (a) and (b) do not change.
+  and 12 px pens, and crowded, 0-0.1, with the 4 px pen), (d) composed of test images written close
+  together and crowded, and (e) "pasted": the raw test images side by side, each scaled to one height
+  (``pasted_line``), so every symbol keeps its own image's framing, paper and scan edges; each from its own
+  random stream, so (a) and (b) do not change.
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -47,6 +49,7 @@ from trainer.data.expressions import (  # noqa: E402
     CROWDED_SPACING,
     SPACING,
     image_line,
+    pasted_line,
     random_line,
     stroke_line,
     test_images,
@@ -87,8 +90,8 @@ def text_of(labels: list[str]) -> str:
 def accuracy(model, pool, seed: int, lines: int) -> dict:
     rng = np.random.default_rng(seed)
     images = {"images_close": CLOSE_SPACING, "images_crowded": CROWDED_SPACING}  # composed like "images"
-    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, *images))}
-    kinds = ("images", "strokes", *PENS, *images)
+    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, *images, "images_pasted"))}
+    kinds = ("images", "strokes", *PENS, *images, "images_pasted")
     out = {kind: new_tally() for kind in kinds}
     for _ in range(lines):
         labels = random_line(rng)
@@ -101,6 +104,7 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
             readings[kind] = read_strokes(model, other, other_widths)
         for kind, spacing in images.items():
             readings[kind] = read_image(model, image_line(labels, pool, streams[kind], spacing=spacing)[0])
+        readings["images_pasted"] = read_image(model, pasted_line(labels, pool, streams["images_pasted"]))
         for kind, reading in readings.items():
             tally(out[kind], truth, reading.text)
     for r in out.values():

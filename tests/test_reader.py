@@ -188,6 +188,28 @@ def test_equations_without_one_solution_say_so(model, labels, text, result):
     assert (reading.text, reading.result) == (text, result)
 
 
+def test_a_tightly_cropped_long_line_keeps_its_first_and_last_symbols(model):
+    """The side bands where a scan's edge lines lie are a share of the line's height, not of its width: at a
+    share of the width, a long line cropped to its ink lost the symbols standing in them."""
+    labels = ["7", "4", "add", "3", "8", "mul", "2", "sub", "5", "6", "eq", "1", "0"]
+    for seed in range(4):
+        image = as_image(*written(labels, seed))
+        ys, xs = np.nonzero(image.min(axis=2) < 250)
+        tight = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        assert tight.shape[1] > 6 * tight.shape[0]
+        assert read_image(model, tight).text == "74+38*2-56=10"
+
+
+def test_an_underline_is_no_part_of_the_line(model):
+    strokes, widths = written(["1", "2", "add", "3", "eq"], 3)
+    pts = np.concatenate([np.asarray(s) for s in strokes])
+    left, right, bottom = pts[:, 0].min(), pts[:, 0].max(), pts[:, 1].max()
+    underline = [[(float(left), float(bottom + 12)), (float(right), float(bottom + 15))]]
+    assert read_strokes(model, strokes + underline, widths + [4.0]).text == "12+3="
+    reading = read_image(model, as_image(strokes + underline, widths + [4.0]))
+    assert (reading.text, reading.result) == ("12+3=", "15")
+
+
 def test_empty_ink_and_a_stray_dot(model):
     empty = read_strokes(model, [])
     assert empty.text == "" and empty.result is None and "Nothing is written" in empty.error

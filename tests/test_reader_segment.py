@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from trainer.data.expressions import stroke_line
-from trainer.serving.reader.segment import SegmentationError, segment_image, segment_strokes
+from trainer.serving.reader.segment import SegmentationError, segment_image, segment_strokes, underlines
 
 
 def place(strokes, x, y, size):
@@ -252,3 +252,13 @@ def test_touching_ink_in_an_image_is_one_group_cut_at_its_thinnest_column():
     blob = np.full((80, 140, 3), 255, np.uint8)
     cv2.ellipse(blob, (70, 40), (40, 20), 0, 0, 360, (0, 0, 0), -1)  # a big filled point is never cut
     assert segment_image(blob).cuts == []
+
+
+def test_a_bar_below_the_line_is_an_underline_unless_it_is_the_lower_bar_of_an_equals_sign():
+    digits = [(0, 0, 30, 60), (40, 0, 30, 60), (80, 2, 30, 58)]  # standing on y = 60
+    underline = (0, 66, 110, 4)
+    minus = (120, 30, 25, 4)
+    low_equals = [(150, 58, 25, 4), (150, 68, 25, 4)]  # an "=" written low: its lower bar has a partner
+    boxes = [*digits, underline, minus, *low_equals]
+    assert underlines(boxes) == {3}
+    assert underlines([underline, minus]) == set()  # no line to stand on: nothing is below it

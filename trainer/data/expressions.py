@@ -171,6 +171,20 @@ def image_line(
     return _colour(canvas, rng), placed
 
 
+def pasted_line(
+    labels: list[str], pool: Mapping[str, Sequence[ImageLike]], rng: np.random.Generator, height: int = 100
+) -> np.ndarray:
+    """A line made the quick way, by pasting randomly chosen images of each class side by side, each scaled to
+    ``height``: every symbol keeps its own image's framing (its size and height in the line), paper and scan
+    edges."""
+    tiles = []
+    for label in labels:
+        rgb = load_rgb(pool[label][int(rng.integers(len(pool[label])))])
+        h, w = rgb.shape[:2]
+        tiles.append(cv2.resize(rgb, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA))
+    return np.concatenate(tiles, axis=1)
+
+
 def _colour(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Ink on paper: mostly dark on white, sometimes coloured ink, tinted paper or light on dark."""
     ink = np.array((20, 20, 20), np.float32)

@@ -219,16 +219,18 @@ def _symbol_mask(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]
     return mask, (int(y.min()), int((y + ch).max()), int(x.min()), int((x + cw).max()))
 
 
-def edge_line_halo(mask: np.ndarray) -> np.ndarray | None:
+def edge_line_halo(mask: np.ndarray, band: float | None = None) -> np.ndarray | None:
     """Where to erase thin lines hugging an image edge (e.g. the dark bottom row of some scans), with their
     anti-aliased/JPEG halo, when other ink remains; None when there are none.
 
-    A component is such a line when it lies entirely within the outer EDGE_BAND of one edge and spans at
-    least EDGE_SPAN of it. A stroke that touches the line is part of its component and keeps it; a symbol
-    cropped tightly (a bare "-") spans the whole height, not only the band, and is never dropped.
+    A component is such a line when it lies entirely within the outer band of one edge (EDGE_BAND of the side
+    across it, or ``band`` pixels) and spans at least EDGE_SPAN of it. A stroke that touches the line is part of
+    its component and keeps it; a symbol cropped tightly (a bare "-") spans the whole height, not only the band,
+    and is never dropped. A line of writing passes a band from its height: a share of its width would take its
+    first and last symbols, which a tight crop leaves close to the side edges, for edge lines.
     """
     h, w = mask.shape
-    band_y, band_x = max(2, int(np.ceil(EDGE_BAND * h))), max(2, int(np.ceil(EDGE_BAND * w)))
+    band_y, band_x = (max(2, int(np.ceil(band if band is not None else EDGE_BAND * side))) for side in (h, w))
     # Such a line covers EDGE_SPAN of its edge within the band: without that much ink there, none exists.
     if not any(
         np.count_nonzero(band.any(axis=axis)) >= EDGE_SPAN * side

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from trainer.data.preprocess import edge_line_halo, ink_strength, stroke_width
+from trainer.data.preprocess import EDGE_BAND, edge_line_halo, ink_strength, stroke_width
 from trainer.errors import MathSymError
 
 #: A part whose longer side is below this share of the line height is a dot.
@@ -46,6 +46,9 @@ CROP_SIDE = 64
 SPECK = 0.3
 #: An ink component at least this share of the line height wide may be two neighbours written touching.
 NECK_WIDTH = 0.6
+#: A bar whose top lies more than this share of the line height below the line the symbols stand on is an
+#: underline (or the scan edge of a pasted crop), not a symbol: a minus stands at mid-height.
+UNDERLINE = 0.05
 #: Neighbours closer than this share of the line height are also tried as one symbol.
 MERGE_GAP = 0.12
 #: Paper margin around a symbol crop, as a share of its longer side (the preprocessing fits the paper on it).
@@ -255,6 +258,34 @@ def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None
     return groups, line_height([g.box for g in groups])
 
 
+def underlines(boxes: Sequence[Box]) -> set[int]:
+    """The bars lying wholly below the line that the other symbols stand on (an underline; the dark bottom edge
+    of a scanned crop pasted into a line): never symbols of the line, and, left in, a long one would join every
+    symbol over it and pass for the line's height."""
+    solid = [b for b in boxes if not _flat(b)]
+    if len(solid) < 2:
+        return set()
+    height = line_height(solid)
+    base = baseline(solid, height)
+    if base is None:
+        return set()
+    bars = [i for i, b in enumerate(boxes) if _flat(b) and b[2] >= SMALL * height]
+
+    def partner(i: int) -> bool:  # a bar just above, about as long, over it: the two are an "=" written low
+        a = boxes[i]
+        return any(
+            boxes[j][1] < a[1]
+            and _y_gap(a, boxes[j]) < 0.5 * height
+            and min(a[2], boxes[j][2]) >= 0.5 * max(a[2], boxes[j][2])
+            and _x_overlap(a, boxes[j]) >= 0.5 * min(a[2], boxes[j][2])
+            for j in bars
+        )
+
+    return {
+        i for i in bars if boxes[i][1] > base(boxes[i][0] + boxes[i][2] / 2) + UNDERLINE * height and not partner(i)
+    }
+
+
 def baseline(boxes: Sequence[Box], height: float) -> Callable[[float], float] | None:
     """Where the line's tall symbols stand at each x (a straight line fitted to their bottoms, a descender
     left out); None without tall symbols."""
@@ -326,12 +357,15 @@ def segment_strokes(
     two: the pad classifies a single symbol from the whole drawing, and a crop it never uses would add to every
     pen-up's latency."""
     pts = [np.asarray([(p[0], p[1]) for p in s], np.float64) for s in strokes]
-    bare = [_stroke_box(p, 0.0) for p in pts if len(p)]
+    drawn = [i for i, p in enumerate(pts) if len(p)]
+    bare = [_stroke_box(pts[i], 0.0) for i in drawn]
+    under = underlines(bare)
+    keep = [i for j, i in enumerate(drawn) if j not in under]
+    bare = [b for j, b in enumerate(bare) if j not in under]
     pen_height = line_height(bare) if bare else 1.0  # the line's height from the strokes alone, pen left out
     widths = [min(float(w), max(1.0, PEN_SHARE * pen_height)) for w in widths]
     meet, near_reach = MEET_SHARE * pen_height, NEAR_SHARE * pen_height
     all_widths = list(widths)
-    keep = [i for i, p in enumerate(pts) if len(p)]
     pts = [pts[i] for i in keep]
     widths = [float(widths[i]) for i in keep]
     boxes = [_stroke_box(p, w) for p, w in zip(pts, widths, strict=True)]
@@ -464,7 +498,7 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
         return ink, labels, [], stats, scale, 1.0
     pen = max(stroke_width(ink), 1.0)
     keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(2.0, 0.08 * pen * pen)) + 1
-    halo = edge_line_halo(np.isin(labels, keep)) if keep.size else None
+    halo = edge_line_halo(np.isin(labels, keep), EDGE_BAND * min(h, w) * scale) if keep.size else None
     if halo is not None:  # rare: redo the components without the lines
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask & ~halo, connectivity=8)
         keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(2.0, 0.08 * pen * pen)) + 1
@@ -475,6 +509,9 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
     """Group the ink components of an image into symbols; boxes are in the image's pixels."""
     ink, labels, ids, stats, scale, pen = ink_components(rgb)
     boxes: list[Box] = [(float(stats[k, 0]), float(stats[k, 1]), float(stats[k, 2]), float(stats[k, 3])) for k in ids]
+    under = underlines(boxes)
+    ids = [k for j, k in enumerate(ids) if j not in under]
+    boxes = [b for j, b in enumerate(boxes) if j not in under]
     groups, height = group_parts(boxes)
     # Tiny dots are kept above so that a faint ÷ keeps its dots; alone, they are specks, not decimal points.
     groups = [g for g in groups if len(g.parts) > 1 or stats[ids[g.parts[0]], cv2.CC_STAT_AREA] >= SPECK * pen * pen]
