@@ -10,9 +10,11 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   sizes, pens and spacings (``PENS``: the pad's default 12 px pen on 90 and 60 px lines, a 4 px pen on 150 px
   lines; and written close together, 0.05-0.2 line heights between symbols instead of 0.18-0.55, with the 4 px
   and 12 px pens, and crowded, 0-0.1, with the 4 px pen), (d) composed of test images written close
-  together and crowded, and (e) "pasted": the raw test images side by side, each scaled to one height
-  (``pasted_line``), so every symbol keeps its own image's framing, paper and scan edges; each from its own
-  random stream, so (a) and (b) do not change.
+  together and crowded, (e) "pasted": the raw test images side by side, each scaled to one height
+  (``pasted_line``), so every symbol keeps its own image's framing, paper and scan edges, and (f)
+  "photographed": composed as (a), then photographed (``robustness.photographed``: tinted paper, a lighting
+  gradient, noise, blur, JPEG) with a soft shadow across part of the line; each from its own random stream, so
+  (a) and (b) do not change.
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -54,6 +56,7 @@ from trainer.data.expressions import (  # noqa: E402
     stroke_line,
     test_images,
 )
+from trainer.evaluation.robustness import photographed  # noqa: E402
 from trainer.serving.reader import read_image, read_strokes  # noqa: E402
 from trainer.serving.reader.decode import TOKENS  # noqa: E402
 
@@ -90,8 +93,9 @@ def text_of(labels: list[str]) -> str:
 def accuracy(model, pool, seed: int, lines: int) -> dict:
     rng = np.random.default_rng(seed)
     images = {"images_close": CLOSE_SPACING, "images_crowded": CROWDED_SPACING}  # composed like "images"
-    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, *images, "images_pasted"))}
-    kinds = ("images", "strokes", *PENS, *images, "images_pasted")
+    extra = ("images_pasted", "images_photographed")
+    streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, *images, *extra))}
+    kinds = ("images", "strokes", *PENS, *images, *extra)
     out = {kind: new_tally() for kind in kinds}
     for _ in range(lines):
         labels = random_line(rng)
@@ -105,11 +109,28 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
         for kind, spacing in images.items():
             readings[kind] = read_image(model, image_line(labels, pool, streams[kind], spacing=spacing)[0])
         readings["images_pasted"] = read_image(model, pasted_line(labels, pool, streams["images_pasted"]))
+        stream = streams["images_photographed"]
+        readings["images_photographed"] = read_image(
+            model, photographed_with_shadow(image_line(labels, pool, stream)[0], stream)
+        )
         for kind, reading in readings.items():
             tally(out[kind], truth, reading.text)
     for r in out.values():
         rates(r)
     return out
+
+
+def photographed_with_shadow(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A composed line as a phone photo of it (dark ink on light paper first), with a soft round shadow, up to
+    35 % dark, somewhere over it."""
+    if image[0, 0].mean() < 128:  # light ink on dark paper
+        image = 255 - image
+    photo = photographed(image, rng).astype(np.float32)
+    h, w = photo.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.3, 0.8) * h
+    shadow = 1 - 0.35 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
+    return (photo * shadow[..., None]).astype(np.uint8)
 
 
 def new_tally() -> dict:

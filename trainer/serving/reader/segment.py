@@ -40,6 +40,17 @@ OVERLAP = 0.5
 #: Longest side of the raster an image line is analysed at (the single-symbol default is 320: too coarse
 #: for the dots of a long line).
 LINE_WORK = 1600
+#: Ink is also measured against the strongest ink near it (within a square LOCAL pen widths wide): a symbol
+#: written fainter than its neighbours (pencil pressed lightly, another pen, a pasted image) is still ink,
+#: boosted at most 1 / FAINT_FLOOR times, so paper texture and smudges stay below the confident level.
+LOCAL = 4.0
+FAINT_FLOOR = 0.4
+#: A component of such boosted ink only (no confident ink of its own) must cover this many squared pen widths:
+#: a faint symbol does, the noise of a dark corner of a photo does not.
+FAINT_AREA = 2.0
+#: Ink as broad as this share of the image's height (a shadow across a photo, light the border fit missed) is
+#: shading, not writing: no stroke or dot is that wide.
+SHADING = 0.3
 #: Pixels on the longer side of a symbol crop handed to the preprocessing (it rescales anyway).
 CROP_SIDE = 64
 #: A lone ink component smaller than this times the squared pen width is a speck, not a point.
@@ -491,18 +502,40 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
     image to that raster, and the pen width there."""
     h, w = rgb.shape[:2]
     scale = min(1.0, LINE_WORK / max(h, w))
-    ink = ink_strength(rgb, work=LINE_WORK)
+    raw = _without_shading(ink_strength(rgb, work=LINE_WORK))
+    pen = max(stroke_width(raw), 1.0)  # of the confident ink: the line's main pen
+    side = max(3, round(LOCAL * pen)) | 1
+    ink = np.clip(raw / np.maximum(cv2.dilate(raw, np.ones((side, side), np.uint8)), FAINT_FLOOR), 0.0, 1.0)
     mask = (ink > 0.5).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         return ink, labels, [], stats, scale, 1.0
-    pen = max(stroke_width(ink), 1.0)
-    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(2.0, 0.08 * pen * pen)) + 1
+    keep = _not_specks(labels, stats, raw, pen)
     halo = edge_line_halo(np.isin(labels, keep), EDGE_BAND * min(h, w) * scale) if keep.size else None
     if halo is not None:  # rare: redo the components without the lines
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask & ~halo, connectivity=8)
-        keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= max(2.0, 0.08 * pen * pen)) + 1
+        keep = _not_specks(labels, stats, raw, pen)
     return ink, labels, [int(k) for k in keep], stats, scale, pen
+
+
+def _not_specks(labels: np.ndarray, stats: np.ndarray, raw: np.ndarray, pen: float) -> np.ndarray:
+    """The ids of the components that may be writing: not specks, and of some size if only boosted ink."""
+    peak = np.zeros(len(stats), np.float32)
+    inked = labels > 0
+    np.maximum.at(peak, labels[inked], raw[inked])
+    area = stats[:, cv2.CC_STAT_AREA]
+    smallest = np.where(peak >= 0.5, max(2.0, 0.08 * pen * pen), max(2.0, FAINT_AREA * pen * pen))
+    return np.flatnonzero(area[1:] >= smallest[1:]) + 1
+
+
+def _without_shading(ink: np.ndarray, reduce: int = 4) -> np.ndarray:
+    """Ink less its broad, smooth part: a morphological opening wider than any stroke or dot keeps only such
+    plateaus; it is taken at 1/``reduce`` of the resolution, as shading is smooth anyway."""
+    h, w = ink.shape
+    small = cv2.resize(ink, (max(1, w // reduce), max(1, h // reduce)), interpolation=cv2.INTER_AREA)
+    side = max(3, round(SHADING * h / reduce)) | 1
+    plateau = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((side, side), np.uint8))
+    return np.clip(ink - cv2.resize(plateau, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
 
 
 def segment_image(rgb: np.ndarray) -> Segmentation:
