@@ -9,7 +9,11 @@ grouping rule turns parts into symbols, left to right:
   neighbours written close with a broad pen touch in ink without being one symbol;
 * a small part (a dot) is its own symbol (a decimal point) unless it sits above or below a bar that spans it
   (``÷``), or it touches a bigger part (the short cross-bar of a ``7``);
-* a symbol made of tall parts stacked above each other is two lines of writing, which is refused.
+* a symbol made of tall parts stacked above each other is two lines of writing, which is refused;
+* a bar wholly below the line the symbols stand on is an underline, not a symbol, and is left out.
+
+An image's ink is the preprocessing's, less broad shading (a shadow), and measured against the ink around it
+too, so a symbol written fainter than its neighbours still counts.
 
 Where geometry cannot tell, the model does (``trainer.serving.reader``): neighbours whose strokes nearly meet
 (``Segmentation.near``) may be one symbol, and one symbol whose strokes only meet side by side, or whose ink in
