@@ -13,8 +13,9 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   together and crowded, (e) "pasted": the raw test images side by side, each scaled to one height
   (``pasted_line``), so every symbol keeps its own image's framing, paper and scan edges, and (f)
   "photographed": composed as (a), then photographed (``robustness.photographed``: tinted paper, a lighting
-  gradient, noise, blur, JPEG) with a soft shadow across part of the line; each from its own random stream, so
-  (a) and (b) do not change.
+  gradient, noise, blur, JPEG) with a soft shadow across part of the line, and (g) "ruled": composed as (a),
+  written on lined paper (grey rulings 60 px apart, one just under the symbols, sloping 2 %: a photo taken a
+  little askew); each from its own random stream, so (a) and (b) do not change.
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -44,6 +45,7 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # the offscreen pla
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from trainer.data.expressions import (  # noqa: E402
@@ -93,7 +95,7 @@ def text_of(labels: list[str]) -> str:
 def accuracy(model, pool, seed: int, lines: int) -> dict:
     rng = np.random.default_rng(seed)
     images = {"images_close": CLOSE_SPACING, "images_crowded": CROWDED_SPACING}  # composed like "images"
-    extra = ("images_pasted", "images_photographed")
+    extra = ("images_pasted", "images_photographed", "images_ruled")
     streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, *images, *extra))}
     kinds = ("images", "strokes", *PENS, *images, *extra)
     out = {kind: new_tally() for kind in kinds}
@@ -113,6 +115,8 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
         readings["images_photographed"] = read_image(
             model, photographed_with_shadow(image_line(labels, pool, stream)[0], stream)
         )
+        image, placed = image_line(labels, pool, streams["images_ruled"])
+        readings["images_ruled"] = read_image(model, ruled(image, max(p.box[1] + p.box[3] for p in placed)))
         for kind, reading in readings.items():
             tally(out[kind], truth, reading.text)
     for r in out.values():
@@ -131,6 +135,15 @@ def photographed_with_shadow(image: np.ndarray, rng: np.random.Generator) -> np.
     cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.3, 0.8) * h
     shadow = 1 - 0.35 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
     return (photo * shadow[..., None]).astype(np.uint8)
+
+
+def ruled(image: np.ndarray, bottom: float) -> np.ndarray:
+    """The line on lined paper: grey rulings 60 px apart under the ink, one 6 px below ``bottom``, sloping 2 %."""
+    paper = np.full_like(image, 255)
+    h, w = image.shape[:2]
+    for y in range(int(bottom + 6) % 60, h, 60):
+        cv2.line(paper, (0, y), (w - 1, y + round(0.02 * w)), (170, 170, 170), 1)
+    return np.minimum(image, paper)
 
 
 def new_tally() -> dict:

@@ -12,8 +12,8 @@ grouping rule turns parts into symbols, left to right:
 * a symbol made of tall parts stacked above each other is two lines of writing, which is refused;
 * a bar wholly below the line the symbols stand on is an underline, not a symbol, and is left out.
 
-An image's ink is the preprocessing's, less broad shading (a shadow), and measured against the ink around it
-too, so a symbol written fainter than its neighbours still counts.
+An image's ink is the preprocessing's, less broad shading (a shadow) and the ruling of lined paper, and
+measured against the ink around it too, so a symbol written fainter than its neighbours still counts.
 
 Where geometry cannot tell, the model does (``trainer.serving.reader``): neighbours whose strokes nearly meet
 (``Segmentation.near``) may be one symbol, and one symbol whose strokes only meet side by side, or whose ink in
@@ -55,6 +55,14 @@ FAINT_AREA = 2.0
 #: Ink as broad as this share of the image's height (a shadow across a photo, light the border fit missed) is
 #: shading, not writing: no stroke or dot is that wide.
 SHADING = 0.3
+#: Horizontal ink at least this many times the image's height long, and this share of its width, is the ruling
+#: of lined paper (or an underline), not writing; so are faint flat pieces that together cover RULE_PIECES of
+#: the width along a line sloping up to RULE_SLOPE (a faint ruling, photographed a little askew, shows only
+#: between the symbols).
+RULE_LENGTH = 1.5
+RULE_SPAN = 0.3
+RULE_PIECES = 0.15
+RULE_SLOPE = 0.1
 #: Pixels on the longer side of a symbol crop handed to the preprocessing (it rescales anyway).
 CROP_SIDE = 64
 #: A lone ink component smaller than this times the squared pen width is a speck, not a point.
@@ -506,7 +514,7 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
     image to that raster, and the pen width there."""
     h, w = rgb.shape[:2]
     scale = min(1.0, LINE_WORK / max(h, w))
-    raw = _without_shading(ink_strength(rgb, work=LINE_WORK))
+    raw = _without_rules(_without_shading(ink_strength(rgb, work=LINE_WORK)))
     pen = max(stroke_width(raw), 1.0)  # of the confident ink: the line's main pen
     side = max(3, round(LOCAL * pen)) | 1
     ink = np.clip(raw / np.maximum(cv2.dilate(raw, np.ones((side, side), np.uint8)), FAINT_FLOOR), 0.0, 1.0)
@@ -529,7 +537,41 @@ def _not_specks(labels: np.ndarray, stats: np.ndarray, raw: np.ndarray, pen: flo
     np.maximum.at(peak, labels[inked], raw[inked])
     area = stats[:, cv2.CC_STAT_AREA]
     smallest = np.where(peak >= 0.5, max(2.0, 0.08 * pen * pen), max(2.0, FAINT_AREA * pen * pen))
-    return np.flatnonzero(area[1:] >= smallest[1:]) + 1
+    keep = area >= smallest
+    keep[0] = False
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    flat = (peak < 0.5) & (w >= 3 * h) & (area < 2 * pen * w)  # faint, long and thin (if it slopes, its box is not)
+    keep[_ruling(stats, flat, labels.shape[1], pen)] = False
+    return np.flatnonzero(keep)
+
+
+def _ruling(stats: np.ndarray, flat: np.ndarray, width: int, pen: float) -> list[int]:
+    """The faint flat pieces that lie in a row (a slope of up to RULE_SLOPE) with others covering RULE_PIECES of
+    the image's width together: the ruling of lined paper between the symbols, which the local measure brings
+    out."""
+    ids = np.flatnonzero(flat)
+    ids = ids[ids > 0]
+    cx = stats[ids, cv2.CC_STAT_LEFT] + stats[ids, cv2.CC_STAT_WIDTH] / 2
+    cy = stats[ids, cv2.CC_STAT_TOP] + stats[ids, cv2.CC_STAT_HEIGHT] / 2
+    found = []
+    for i, k in enumerate(ids):
+        along = np.abs(cy - cy[i]) <= RULE_SLOPE * np.abs(cx - cx[i]) + 2 * pen
+        if stats[ids[along], cv2.CC_STAT_WIDTH].sum() >= RULE_PIECES * width:
+            found.append(int(k))
+    return found
+
+
+def _without_rules(ink: np.ndarray) -> np.ndarray:
+    """Ink less the long horizontal lines of ruled paper: what an opening along a row RULE_LENGTH long keeps is
+    longer than any stroke of a line of writing (a minus or an ``=`` is about one line height long)."""
+    h, w = ink.shape
+    length = round(max(RULE_LENGTH * h, RULE_SPAN * w))
+    if length >= w:
+        return ink
+    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    # a line that slopes a little leaves its ends and rims out of the opening: take its surroundings along too
+    rules = cv2.dilate(rules, np.ones((3, length // 4 | 1), np.uint8))
+    return np.clip(ink - rules, 0.0, 1.0)
 
 
 def _without_shading(ink: np.ndarray, reduce: int = 4) -> np.ndarray:
