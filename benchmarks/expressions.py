@@ -12,7 +12,7 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   and 12 px pens, and crowded, 0-0.1, with the 4 px pen), (d) composed of test images written close
   together and crowded, (e) "pasted": the raw test images side by side, each scaled to one height
   (``pasted_line``), so every symbol keeps its own image's framing, paper and scan edges, and (f)
-  "photographed": composed as (a), then photographed (``robustness.photographed``: tinted paper, a lighting
+  "photographed": composed as (a), then photographed (``robustness.shadowed``: tinted paper, a lighting
   gradient, noise, blur, JPEG) with a soft shadow across part of the line, and (g) "ruled": composed as (a),
   written on lined paper (grey rulings 60 px apart, one just under the symbols, sloping 2 %: a photo taken a
   little askew); each from its own random stream, so (a) and (b) do not change.
@@ -45,7 +45,6 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # the offscreen pla
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from trainer.data.expressions import (  # noqa: E402
@@ -58,7 +57,7 @@ from trainer.data.expressions import (  # noqa: E402
     stroke_line,
     test_images,
 )
-from trainer.evaluation.robustness import photographed  # noqa: E402
+from trainer.evaluation.robustness import ruled, shadowed  # noqa: E402
 from trainer.serving.reader import read_image, read_strokes  # noqa: E402
 from trainer.serving.reader.decode import TOKENS  # noqa: E402
 
@@ -112,38 +111,15 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
             readings[kind] = read_image(model, image_line(labels, pool, streams[kind], spacing=spacing)[0])
         readings["images_pasted"] = read_image(model, pasted_line(labels, pool, streams["images_pasted"]))
         stream = streams["images_photographed"]
-        readings["images_photographed"] = read_image(
-            model, photographed_with_shadow(image_line(labels, pool, stream)[0], stream)
-        )
+        readings["images_photographed"] = read_image(model, shadowed(image_line(labels, pool, stream)[0], stream))
         image, placed = image_line(labels, pool, streams["images_ruled"])
-        readings["images_ruled"] = read_image(model, ruled(image, max(p.box[1] + p.box[3] for p in placed)))
+        bottom = int(max(p.box[1] + p.box[3] for p in placed)) + 6  # rulings 60 px apart, one just under the line
+        readings["images_ruled"] = read_image(model, ruled(image, range(bottom % 60, len(image), 60), slope=0.02))
         for kind, reading in readings.items():
             tally(out[kind], truth, reading.text)
     for r in out.values():
         rates(r)
     return out
-
-
-def photographed_with_shadow(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A composed line as a phone photo of it (dark ink on light paper first), with a soft round shadow, up to
-    35 % dark, somewhere over it."""
-    if image[0, 0].mean() < 128:  # light ink on dark paper
-        image = 255 - image
-    photo = photographed(image, rng).astype(np.float32)
-    h, w = photo.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.3, 0.8) * h
-    shadow = 1 - 0.35 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
-    return (photo * shadow[..., None]).astype(np.uint8)
-
-
-def ruled(image: np.ndarray, bottom: float) -> np.ndarray:
-    """The line on lined paper: grey rulings 60 px apart under the ink, one 6 px below ``bottom``, sloping 2 %."""
-    paper = np.full_like(image, 255)
-    h, w = image.shape[:2]
-    for y in range(int(bottom + 6) % 60, h, 60):
-        cv2.line(paper, (0, y), (w - 1, y + round(0.02 * w)), (170, 170, 170), 1)
-    return np.minimum(image, paper)
 
 
 def new_tally() -> dict:

@@ -10,7 +10,7 @@ import pytest
 from trainer.data.expressions import CLOSE_SPACING, SPACING, image_line, random_line, stroke_line
 from trainer.data.expressions import test_images as split_test_images
 from trainer.data.strokes import TEMPLATES
-from trainer.evaluation.robustness import photographed
+from trainer.evaluation.robustness import ruled, shadowed
 from trainer.serving.reader import read_image, read_strokes
 from trainer.serving.reader.decode import TOKENS
 from trainer.serving.reader.segment import segment_image, segment_strokes
@@ -227,15 +227,6 @@ def test_symbols_written_fainter_than_their_neighbours_are_still_read(model):
         assert read_image(model, image).text == "12+3=45"
 
 
-def ruled(image: np.ndarray, rows, grey: int, slope: float = 0.0) -> np.ndarray:
-    """The image written on ruled paper: lines of ``grey`` across it at ``rows``, under the ink."""
-    paper = np.full_like(image, 255)
-    w = image.shape[1]
-    for y in rows:
-        cv2.line(paper, (0, int(y)), (w - 1, int(y + slope * w)), (grey,) * 3, 1)
-    return np.minimum(image, paper)
-
-
 def test_a_line_written_on_a_dark_ruling_is_read(model):
     """A ruling as dark as the ink, under the symbols and touching them, joined the whole line into one symbol;
     ink that runs level for longer than any stroke (1.5 image heights) is ruling, and is taken out."""
@@ -277,14 +268,7 @@ def test_photographed_lines_under_a_shadow(model, real_dataset):
         if image[0, 0].mean() < 128 or (np.abs(image[..., 0].astype(int) - image[..., 2]) > 60).any():
             continue  # dark paper or coloured ink: the photograph expects dark ink on light paper
         lines += 1
-        photo = photographed(image, rng).astype(np.float32)
-        h, w = photo.shape[:2]
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.3, 0.8) * h
-        shadow = 1 - 0.35 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
-        read += read_image(model, (photo * shadow[..., None]).astype(np.uint8)).text == "".join(
-            TOKENS[label] for label in labels
-        )
+        read += read_image(model, shadowed(image, rng)).text == "".join(TOKENS[label] for label in labels)
     assert lines == 29 and read >= 18
 
 

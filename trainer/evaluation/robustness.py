@@ -140,6 +140,29 @@ def photographed(rgb, rng):
     return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
 
 
+def shadowed(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``photographed``, with a soft round shadow, up to 35 % dark, somewhere over it (a hand or a phone over the
+    page); light ink on dark paper is turned dark on light first."""
+    if rgb[0, 0].mean() < 128:
+        rgb = 255 - rgb
+    photo = photographed(rgb, rng).astype(np.float32)
+    h, w = photo.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.3, 0.8) * h
+    shadow = 1 - 0.35 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
+    return (photo * shadow[..., None]).astype(np.uint8)
+
+
+def ruled(rgb: np.ndarray, rows, grey: int = 170, slope: float = 0.0) -> np.ndarray:
+    """The image written on lined paper: one-pixel rulings of ``grey`` across it from ``rows`` (rising ``slope``
+    per pixel to the right: a photo taken a little askew), under the ink."""
+    paper = np.full_like(rgb, 255)
+    w = rgb.shape[1]
+    for y in rows:
+        cv2.line(paper, (0, int(y)), (w - 1, int(y) + round(slope * w)), (grey, grey, grey), 1)
+    return np.minimum(rgb, paper)
+
+
 VARIANTS: dict[str, Variant] = {
     "recoloured": recoloured,
     "inverted": inverted,
