@@ -74,15 +74,19 @@ def fit_rect(image_w: int, image_h: int, width: float, height: float) -> QRectF:
 
 def stroke_path(points) -> QPainterPath:
     """A smooth path through every point (a Catmull-Rom spline as cubic curves): it passes where the pen was, so
-    a quick stroke of few points keeps its corners (a 1's flag stays a flag, not a 7's curve)."""
-    pts = [QPointF(x, y) for x, y, _ in points]
-    path = QPainterPath(pts[0])
-    if len(pts) == 2:
-        path.lineTo(pts[1])
+    a quick stroke of few points keeps its corners (a 1's flag stays a flag, not a 7's curve).
+
+    The control points come from one array operation with QPointF's float64 arithmetic (the same path, bit for
+    bit): point by point in Python they took two thirds of rendering a drawing on the pen-up path."""
+    path = QPainterPath(QPointF(points[0][0], points[0][1]))
+    if len(points) == 2:
+        path.lineTo(points[1][0], points[1][1])
         return path
-    ends = [pts[0], *pts, pts[-1]]
-    for a, b, c, d in zip(ends, ends[1:], ends[2:], ends[3:], strict=False):
-        path.cubicTo(b + (c - a) / 6.0, c - (d - b) / 6.0, c)
+    pts = np.array([(x, y) for x, y, _ in points], np.float64)
+    ends = np.concatenate([pts[:1], pts, pts[-1:]])
+    a, b, c, d = ends[:-3], ends[1:-2], ends[2:-1], ends[3:]
+    for curve in np.hstack([b + (c - a) / 6.0, c - (d - b) / 6.0, c]).tolist():
+        path.cubicTo(*curve)
     return path
 
 
