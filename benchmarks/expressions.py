@@ -15,7 +15,8 @@ Usage:  python benchmarks/expressions.py [--data DIR] [--model PATH] [--seed 424
   "photographed": composed as (a), then photographed (``robustness.shadowed``: tinted paper, a lighting
   gradient, noise, blur, JPEG) with a soft shadow across part of the line, and (g) "ruled": composed as (a),
   written on lined paper (grey rulings 60 px apart, one just under the symbols, sloping 2 %: a photo taken a
-  little askew); each from its own random stream, so (a) and (b) do not change.
+  little askew), and (h) "squared": composed as (a), on squared paper (grey 170-215 rulings both ways, 0.45-0.7
+  line heights apart, turned up to 2 %); each from its own random stream, so (a) and (b) do not change.
 * Exact match: the reading's ``text`` equals the line's. Symbol accuracy: 1 - (edit distance between read and
   true text, summed) / (true symbols, summed), so a split or merged symbol counts as an error.
 * Read latency: ``read_image`` / ``read_strokes`` of 10-symbol lines after the model is loaded and warm
@@ -57,7 +58,7 @@ from trainer.data.expressions import (  # noqa: E402
     stroke_line,
     test_images,
 )
-from trainer.evaluation.robustness import ruled, shadowed  # noqa: E402
+from trainer.evaluation.robustness import ruled, shadowed, squared  # noqa: E402
 from trainer.serving.reader import read_image, read_strokes  # noqa: E402
 from trainer.serving.reader.decode import TOKENS  # noqa: E402
 
@@ -94,7 +95,7 @@ def text_of(labels: list[str]) -> str:
 def accuracy(model, pool, seed: int, lines: int) -> dict:
     rng = np.random.default_rng(seed)
     images = {"images_close": CLOSE_SPACING, "images_crowded": CROWDED_SPACING}  # composed like "images"
-    extra = ("images_pasted", "images_photographed", "images_ruled")
+    extra = ("images_pasted", "images_photographed", "images_ruled", "images_squared")
     streams = {kind: np.random.default_rng([seed, i + 1]) for i, kind in enumerate((*PENS, *images, *extra))}
     kinds = ("images", "strokes", *PENS, *images, *extra)
     out = {kind: new_tally() for kind in kinds}
@@ -115,6 +116,12 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
         image, placed = image_line(labels, pool, streams["images_ruled"])
         bottom = int(max(p.box[1] + p.box[3] for p in placed)) + 6  # rulings 60 px apart, one just under the line
         readings["images_ruled"] = read_image(model, ruled(image, range(bottom % 60, len(image), 60), slope=0.02))
+        stream = streams["images_squared"]
+        image, placed = image_line(labels, pool, stream)
+        step = round(stream.uniform(0.45, 0.7) * max(p.box[3] for p in placed))
+        grey, slope = int(stream.integers(170, 216)), float(stream.uniform(-0.02, 0.02))
+        offset = (int(stream.integers(step)), int(stream.integers(step)))
+        readings["images_squared"] = read_image(model, squared(image, step, grey, slope, offset))
         for kind, reading in readings.items():
             tally(out[kind], truth, reading.text)
     for r in out.values():

@@ -163,6 +163,17 @@ def ruled(rgb: np.ndarray, rows, grey: int = 170, slope: float = 0.0) -> np.ndar
     return np.minimum(rgb, paper)
 
 
+def squared(
+    rgb: np.ndarray, step: int, grey: int = 190, slope: float = 0.0, offset: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """The image written on squared paper: rulings of ``grey`` every ``step`` pixels both ways, from ``offset``
+    (row, column), turned by ``slope`` (a photo a little askew), under the ink."""
+    rows = ruled(rgb, range(offset[0] % step, rgb.shape[0], step), grey, slope)
+    across = np.ascontiguousarray(rows.transpose(1, 0, 2))
+    both = ruled(across, range(offset[1] % step, across.shape[0], step), grey, -slope)
+    return np.ascontiguousarray(both.transpose(1, 0, 2))
+
+
 def lined(rgb, rng):
     """On lined paper photographed a little askew: grey rulings (150-210) a fifth to a third of the height apart,
     sloping up to 2 %, under the ink."""
@@ -170,6 +181,14 @@ def lined(rgb, rng):
     step = max(2, round(rng.uniform(0.2, 0.35) * h))
     rows = range(int(rng.integers(0, step)), h, step)
     return ruled(rgb, rows, grey=int(rng.integers(150, 211)), slope=float(rng.uniform(-0.02, 0.02)))
+
+
+def squared_paper(rgb, rng):
+    """On squared paper photographed a little askew: grey rulings (150-210) both ways, a fifth to a third of the
+    height apart, turned up to 2 %, under the ink."""
+    step = max(4, round(rng.uniform(0.2, 0.35) * rgb.shape[0]))
+    offset = (int(rng.integers(step)), int(rng.integers(step)))
+    return squared(rgb, step, int(rng.integers(150, 211)), float(rng.uniform(-0.02, 0.02)), offset)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -183,6 +202,7 @@ VARIANTS: dict[str, Variant] = {
     "off_centre": off_centre,
     "photographed": photographed,
     "lined_paper": lined,
+    "squared_paper": squared_paper,
 }
 
 

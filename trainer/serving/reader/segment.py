@@ -64,6 +64,11 @@ RULE_LENGTH = 1.5
 RULE_SPAN = 0.3
 RULE_PIECES = 0.15
 RULE_SLOPE = 0.1
+#: Squared paper's columns: faint ink (below COLUMN_FAINT) running vertically in steps of at least COLUMN_RUN of
+#: the image's height and spanning COLUMN_SPAN of it.
+COLUMN_FAINT = 0.45
+COLUMN_RUN = 0.25
+COLUMN_SPAN = 0.9
 #: Pixels on the longer side of a symbol crop handed to the preprocessing (it rescales anyway).
 CROP_SIDE = 64
 #: A lone ink component smaller than this times the squared pen width is a speck, not a point.
@@ -566,15 +571,39 @@ def _ruling(stats: np.ndarray, flat: np.ndarray, width: int, pen: float) -> list
 
 def _without_rules(ink: np.ndarray) -> np.ndarray:
     """Ink less the long horizontal lines of ruled paper: what an opening along a row RULE_LENGTH long keeps is
-    longer than any stroke of a line of writing (a minus or an ``=`` is about one line height long)."""
+    longer than any stroke of a line of writing (a minus or an ``=`` is about one line height long); and less
+    the columns of squared paper (:func:`_columns`). Both are found on the same ink: taking out one first would
+    cut the other into short pieces."""
     h, w = ink.shape
     length = round(max(RULE_LENGTH * h, RULE_SPAN * w))
-    if length >= w:
-        return ink
-    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    # a line that slopes a little leaves its ends and rims out of the opening: take its surroundings along too
-    rules = cv2.dilate(rules, np.ones((3, length // 4 | 1), np.uint8))
-    return np.clip(ink - rules, 0.0, 1.0)
+    rules = _columns(ink)
+    if length < w:
+        rows = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+        # a line that slopes a little leaves its ends and rims out of the opening: take its surroundings along too
+        rows = cv2.dilate(rows, np.ones((3, length // 4 | 1), np.uint8))
+        rules = rows if rules is None else np.maximum(rules, rows)
+    return ink if rules is None else np.clip(ink - rules, 0.0, 1.0)
+
+
+def _columns(ink: np.ndarray) -> np.ndarray | None:
+    """The vertical lines of squared paper, if any: faint ink running (in steps of COLUMN_RUN of the height, so a
+    photo a little askew still counts) from the top of the image to its bottom, where no stroke of one line of
+    writing reaches. Each is given its own strength along its length, so a symbol it crosses keeps the rest of
+    its ink; ink stronger than COLUMN_FAINT (the dark stroke of a 1) is never taken for such a line."""
+    h, w = ink.shape
+    faint = np.minimum(ink, COLUMN_FAINT)
+    runs = cv2.morphologyEx(faint, cv2.MORPH_OPEN, np.ones((max(3, round(COLUMN_RUN * h)), 1), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((runs > 0.05).astype(np.uint8), connectivity=8)
+    tall = np.flatnonzero(stats[1:, cv2.CC_STAT_HEIGHT] >= COLUMN_SPAN * h) + 1
+    if tall.size == 0:
+        return None
+    columns = np.zeros_like(ink)
+    for k in tall:
+        x, y, cw, ch = (int(v) for v in stats[k, :4])
+        mine = labels[y : y + ch, x : x + cw] == k
+        level = float(np.median(runs[y : y + ch, x : x + cw][mine]))  # the line's own strength, not a stroke's
+        columns[y : y + ch, x : x + cw][mine] = level
+    return cv2.dilate(columns, np.ones((3, 3), np.uint8))  # the rims a slope or blur leaves beside it
 
 
 def _without_shading(ink: np.ndarray, reduce: int = 4) -> np.ndarray:
