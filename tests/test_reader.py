@@ -236,12 +236,11 @@ def test_a_line_written_on_a_dark_ruling_is_read(model):
         assert read_image(model, ruled(image, [bottom + 1], 60)).text == "27+14="
 
 
-def test_lines_on_grey_ruled_paper(model, real_dataset):
-    """A light grey ruling, sloping a little (a photo taken slightly askew), above, through and under lines of
-    the test split's images: measuring ink against its neighbourhood brought its pieces between the symbols
-    out as minus signs (3 of 51 such lines read), until pieces in a row across the image became ruling."""
-    pool = split_test_images(real_dataset)
-    rng = np.random.default_rng(3)
+def _lines_read_on_paper(model, dataset, seed: int, paper) -> int:
+    """How many of 20 lines of the test split's images (dark ink on light paper) are read exactly once
+    ``paper(image, placed, rng)`` has put them on paper."""
+    pool = split_test_images(dataset)
+    rng = np.random.default_rng(seed)
     read = lines = 0
     while lines < 20:
         labels = random_line(rng)
@@ -249,29 +248,32 @@ def test_lines_on_grey_ruled_paper(model, real_dataset):
         if image[0, 0].mean() < 128:
             continue  # light ink on dark paper
         lines += 1
+        read += read_image(model, paper(image, placed, rng)).text == "".join(TOKENS[label] for label in labels)
+    return read
+
+
+def test_lines_on_grey_ruled_paper(model, real_dataset):
+    """A light grey ruling, sloping a little (a photo taken slightly askew), above, through and under lines of
+    the test split's images: measuring ink against its neighbourhood brought its pieces between the symbols
+    out as minus signs (3 of 51 such lines read), until pieces in a row across the image became ruling."""
+
+    def lined(image, placed, rng):
         base = max(p.box[1] + p.box[3] for p in placed)
-        lined = ruled(image, [base + 6 - 60, base + 6, base + 66], 170, slope=0.02)
-        read += read_image(model, lined).text == "".join(TOKENS[label] for label in labels)
-    assert read >= 19
+        return ruled(image, [base + 6 - 60, base + 6, base + 66], 170, slope=0.02)
+
+    assert _lines_read_on_paper(model, real_dataset, 3, lined) >= 19
 
 
 def test_lines_on_squared_paper(model, real_dataset):
     """Lines of the test split's images on squared paper (grey rulings both ways, about half a line height apart,
     some turned a little): the vertical lines were read as 1s, or joined the symbols they cross (15 of these 20
     lines were read before faint lines from the top of the image to its bottom were taken out, 19 after)."""
-    pool = split_test_images(real_dataset)
-    rng = np.random.default_rng(11)
-    read = lines = 0
-    while lines < 20:
-        labels = random_line(rng)
-        image, placed = image_line(labels, pool, rng)
-        if image[0, 0].mean() < 128:
-            continue  # light ink on dark paper
-        lines += 1
+
+    def grid(image, placed, rng):
         step = round(rng.uniform(0.45, 0.7) * max(p.box[3] for p in placed))
-        paper = squared(image, step, int(rng.integers(170, 216)), float(rng.uniform(-0.02, 0.02)), (3, 5))
-        read += read_image(model, paper).text == "".join(TOKENS[label] for label in labels)
-    assert read >= 18
+        return squared(image, step, int(rng.integers(170, 216)), float(rng.uniform(-0.02, 0.02)), (3, 5))
+
+    assert _lines_read_on_paper(model, real_dataset, 11, grid) >= 18
 
 
 def test_photographed_lines_under_a_shadow(model, real_dataset):
