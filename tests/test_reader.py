@@ -227,6 +227,20 @@ def test_symbols_written_fainter_than_their_neighbours_are_still_read(model):
         assert read_image(model, image).text == "12+3=45"
 
 
+def test_a_faint_symbol_as_tall_as_a_tightly_cropped_line_stays(model):
+    """A line cropped to its ink: the faint 1 runs from the top of the image to its bottom, as a column of squared
+    paper does; one such line is not squared paper (the 1 was taken out: "2+3=45")."""
+    strokes, widths = written(["1", "2", "add", "3", "eq", "4", "5"], 0)
+    image = np.full_like(as_image(strokes, widths), 255)
+    for i, (stroke, width) in enumerate(zip(strokes, widths, strict=True)):
+        points = [np.round(np.asarray(stroke)).astype(np.int32)]
+        cv2.polylines(image, points, False, (170 if i == 0 else 0,) * 3, round(width), cv2.LINE_AA)
+    rows = np.nonzero(image.min(axis=(1, 2)) < 250)[0]
+    cols = np.nonzero(image.min(axis=(0, 2)) < 250)[0]
+    tight = np.ascontiguousarray(image[rows[0] : rows[-1] + 1, cols[0] - 3 : cols[-1] + 4])
+    assert read_image(model, tight).text == "12+3=45"
+
+
 def test_a_line_written_on_a_dark_ruling_is_read(model):
     """A ruling as dark as the ink, under the symbols and touching them, joined the whole line into one symbol;
     ink that runs level for longer than any stroke (1.5 image heights) is ruling, and is taken out."""

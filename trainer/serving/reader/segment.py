@@ -65,10 +65,11 @@ RULE_SPAN = 0.3
 RULE_PIECES = 0.15
 RULE_SLOPE = 0.1
 #: Squared paper's columns: faint ink (below COLUMN_FAINT) running vertically in steps of at least COLUMN_RUN of
-#: the image's height and spanning COLUMN_SPAN of it.
+#: the image's height and spanning COLUMN_SPAN of it, at least COLUMNS such lines.
 COLUMN_FAINT = 0.45
 COLUMN_RUN = 0.25
 COLUMN_SPAN = 0.9
+COLUMNS = 3
 #: Pixels on the longer side of a symbol crop handed to the preprocessing (it rescales anyway).
 CROP_SIDE = 64
 #: A lone ink component smaller than this times the squared pen width is a speck, not a point.
@@ -588,14 +589,16 @@ def _without_rules(ink: np.ndarray) -> np.ndarray:
 def _columns(ink: np.ndarray) -> np.ndarray | None:
     """The vertical lines of squared paper, if any: faint ink running (in steps of COLUMN_RUN of the height, so a
     photo a little askew still counts) from the top of the image to its bottom, where no stroke of one line of
-    writing reaches. Each is given its own strength along its length, so a symbol it crosses keeps the rest of
-    its ink; ink stronger than COLUMN_FAINT (the dark stroke of a 1) is never taken for such a line."""
-    h, w = ink.shape
+    writing reaches; at least COLUMNS of them, as a line cropped to its ink has symbols as tall as the image (a
+    faint 1 there was taken for a column). Ink stronger than COLUMN_FAINT counts as that faint, so a column runs on
+    through the strokes it crosses, and each column is given its own strength along its length: a symbol it
+    crosses keeps the rest of its ink."""
+    h = ink.shape[0]
     faint = np.minimum(ink, COLUMN_FAINT)
     runs = cv2.morphologyEx(faint, cv2.MORPH_OPEN, np.ones((max(3, round(COLUMN_RUN * h)), 1), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats((runs > 0.05).astype(np.uint8), connectivity=8)
     tall = np.flatnonzero(stats[1:, cv2.CC_STAT_HEIGHT] >= COLUMN_SPAN * h) + 1
-    if tall.size == 0:
+    if tall.size < COLUMNS:
         return None
     columns = np.zeros_like(ink)
     for k in tall:
