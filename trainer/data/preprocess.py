@@ -9,7 +9,8 @@ Training, evaluation, prediction and the GUI all call :func:`to_model_input`. Th
   background, under uneven lighting, becomes dark ink on white; the symbol is centred and scaled so its longer
   side fills a fixed share of the frame (aspect ratio kept, so "-" stays a bar and "." a blob); very thin
   strokes are thickened towards a common pen width. A decimal point stays a filled blob, never a ring. A thin
-  line hugging an image edge (the dark bottom row some scans have) is a border, not writing, and is dropped.
+  line hugging an image edge (the dark bottom row some scans have) is a border, not writing, and is dropped;
+  so are faint lines lying apart from the strokes (the rulings of lined or squared paper).
 """
 
 from __future__ import annotations
