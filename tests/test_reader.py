@@ -213,28 +213,28 @@ def test_an_underline_is_no_part_of_the_line(model):
     assert (reading.text, reading.result) == ("12+3=", "15")
 
 
+def _partly_faint(labels: list[str], faint: set[int], grey: int) -> np.ndarray:
+    """``labels`` written in black on white, the strokes numbered in ``faint`` in ``grey`` instead."""
+    strokes, widths = written(labels, 0)
+    image = np.full_like(as_image(strokes, widths), 255)
+    for i, (stroke, width) in enumerate(zip(strokes, widths, strict=True)):
+        points = [np.round(np.asarray(stroke)).astype(np.int32)]
+        cv2.polylines(image, points, False, (grey if i in faint else 0,) * 3, round(width), cv2.LINE_AA)
+    return image
+
+
 def test_symbols_written_fainter_than_their_neighbours_are_still_read(model):
     """Ink counts against the strongest ink near it: a 1, + and 3 in mid-grey beside black symbols (another
     pen, pencil, a pasted image) were dropped as too faint."""
-    labels = ["1", "2", "add", "3", "eq", "4", "5"]
     for grey in (140, 170):
-        strokes, widths = written(labels, 0)
-        faint = {0, 2, 3, 4}  # the strokes of the 1, the + and the 3
-        image = np.full_like(as_image(strokes, widths), 255)
-        for i, (stroke, width) in enumerate(zip(strokes, widths, strict=True)):
-            points = [np.round(np.asarray(stroke)).astype(np.int32)]
-            cv2.polylines(image, points, False, (grey if i in faint else 0,) * 3, round(width), cv2.LINE_AA)
+        image = _partly_faint(["1", "2", "add", "3", "eq", "4", "5"], {0, 2, 3, 4}, grey)  # the 1, the + and the 3
         assert read_image(model, image).text == "12+3=45"
 
 
 def test_a_faint_symbol_as_tall_as_a_tightly_cropped_line_stays(model):
     """A line cropped to its ink: the faint 1 runs from the top of the image to its bottom, as a column of squared
     paper does; one such line is not squared paper (the 1 was taken out: "2+3=45")."""
-    strokes, widths = written(["1", "2", "add", "3", "eq", "4", "5"], 0)
-    image = np.full_like(as_image(strokes, widths), 255)
-    for i, (stroke, width) in enumerate(zip(strokes, widths, strict=True)):
-        points = [np.round(np.asarray(stroke)).astype(np.int32)]
-        cv2.polylines(image, points, False, (170 if i == 0 else 0,) * 3, round(width), cv2.LINE_AA)
+    image = _partly_faint(["1", "2", "add", "3", "eq", "4", "5"], {0}, 170)
     rows = np.nonzero(image.min(axis=(1, 2)) < 250)[0]
     cols = np.nonzero(image.min(axis=(0, 2)) < 250)[0]
     tight = np.ascontiguousarray(image[rows[0] : rows[-1] + 1, cols[0] - 3 : cols[-1] + 4])
