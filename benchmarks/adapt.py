@@ -7,7 +7,8 @@ A simulated writer draws with shapes real people use that none of the default mo
 γ-like y and ʒ-like z with a tail loop, which the shipped model misreads (as 8, z, z, +, 8 and 3), plus ones
 it reads anyway (Continental 1, sharp Z-like 2, Ч-like 4, hourglass 8, g-like 9, t-like +, colon-like ÷);
 all with a thick pen and a slant of their own. ``--per-class`` of their drawings per class go into a samples
-folder (exactly as the pad saves corrections); 40 other drawings per class are the writer's test. The
+folder (exactly as the pad saves corrections); 40 other drawings per class are the writer's test, and 40
+more drawn more loosely (twice the jitter, any pen from thin to thick) test drawings less like the samples. The
 templates were chosen on seed 7; the reported run uses seed 0. Then:
 
 1. **writer**: ``adapt`` on those samples; accuracy on the writer's other drawings before and after, the
@@ -128,15 +129,19 @@ WRITER_WIDTH = 0.075  # a thick pen
 WRITER_SLANT = 0.22  # leaning right
 
 
-def writer_drawing(strokes, rng: np.random.Generator) -> np.ndarray:
+#: The writer on another day: twice the jitter, and any pen from thin to thicker than theirs.
+LOOSER_JITTER, LOOSER_WIDTH = 1.4, (0.035, 0.11)
+
+
+def writer_drawing(strokes, rng: np.random.Generator, looser: bool = False) -> np.ndarray:
     """One drawing by the writer: their slant and pen, plus the usual hand-to-hand jitter; as the pad saves it."""
     slanted = [[(x + WRITER_SLANT * (0.5 - y), y) for x, y in s] for s in strokes]
-    width = WRITER_WIDTH * rng.uniform(0.85, 1.15)
-    return to_model_input(render(jittered(slanted, rng, 0.7), 160, width), "ink")
+    width = rng.uniform(*LOOSER_WIDTH) if looser else WRITER_WIDTH * rng.uniform(0.85, 1.15)
+    return to_model_input(render(jittered(slanted, rng, LOOSER_JITTER if looser else 0.7), 160, width), "ink")
 
 
-def draw_class(strokes, count: int, rng: np.random.Generator) -> np.ndarray:
-    return np.stack([writer_drawing(strokes, rng) for _ in range(count)])
+def draw_class(strokes, count: int, rng: np.random.Generator, looser: bool = False) -> np.ndarray:
+    return np.stack([writer_drawing(strokes, rng, looser) for _ in range(count)])
 
 
 def cpu_seconds() -> float:
@@ -188,6 +193,7 @@ def main() -> int:
                 save_sample([], raster, c, samples)
         test_x = np.concatenate([draw_class(styles[c], args.test_per_class, rng) for c in CLASS_NAMES])
         test_y = np.repeat([where[c] for c in CLASS_NAMES], args.test_per_class)
+        looser_x = np.concatenate([draw_class(styles[c], args.test_per_class, rng, looser=True) for c in CLASS_NAMES])
         load_before = os.getloadavg()[0]
 
         start, cpu = time.perf_counter(), cpu_seconds()
@@ -206,6 +212,8 @@ def main() -> int:
             "load_average_before": round(load_before, 2),
             "writer_accuracy_before": round(accuracy(base, test_x, test_y), 4),
             "writer_accuracy_after": round(accuracy(adapted, test_x, test_y), 4),
+            "writer_looser_accuracy_before": round(accuracy(base, looser_x, test_y), 4),
+            "writer_looser_accuracy_after": round(accuracy(adapted, looser_x, test_y), 4),
             "writer_per_class_before": per_class(base, test_x, test_y, base.labels),
             "writer_per_class_after": per_class(adapted, test_x, test_y, adapted.labels),
             "writer_misread_before": misread(base, test_x, test_y, base.labels),

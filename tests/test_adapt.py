@@ -209,3 +209,85 @@ def test_a_new_symbol_on_a_dataset_no_bigger_than_the_replay_still_adapts(base_m
     config = AdaptConfig(tmp_path / "samples", base_model, tmp_path / "grown.keras", epochs=1, data=data)
     card = ModelCard.read(card_path(adapt(config)))
     assert card.labels[-1] == "lparen" and card.training["new_class_penalty"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def default_base(tmp_path_factory) -> Path:
+    """A tiny model of the default architecture (fixed front, CNN core) trained for seconds on templates."""
+    import keras
+
+    from trainer.models import default
+    from trainer.serving.modelio import save_model
+
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
+    x = np.concatenate([drawings(TEMPLATES[c], 30, rng) for c in CLASS_NAMES]).astype(np.float32)
+    y = np.repeat(np.arange(len(CLASS_NAMES)), 30)
+    model = default.build(len(CLASS_NAMES), SIZE, default.core(len(CLASS_NAMES), 16, (8, 16, 32, 48)))
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=15, batch_size=32, verbose=0)
+    card = ModelCard(labels=list(CLASS_NAMES), architecture="default", input_size=SIZE, preprocessing="ink")
+    return save_model(model, card, tmp_path_factory.mktemp("default") / "base.keras")
+
+
+def _gated_parts(path: Path):
+    """The saved model's Keras forms: whole (gated), its base and its fine-tuned core behind the same front."""
+    import keras
+
+    from trainer.serving import personal
+
+    model = keras.saving.load_model(path, compile=False)
+    front = model.get_layer("front")
+    parts = personal.ungated(model.get_layer("core"))
+    assert parts is not None, "adapting a default-architecture model gives a gated core"
+    image = keras.Input(model.input_shape[1:])
+    return model, *(keras.Model(image, core(front(image))) for core in parts)
+
+
+def test_the_gate_keeps_the_base_answer_far_from_the_samples(default_base, writer_samples, tmp_path):
+    """The fine-tuned core answers for the writer's drawings, the base model for drawings unlike any sample;
+    the saved model's ONNX twin gives the same mix."""
+    out = adapt(AdaptConfig(writer_samples, default_base, tmp_path / "a.keras", epochs=10, replay_per_class=20))
+    adapted = load_model(out)
+    gate = adapted.card.training["personal_gate"]
+    assert gate["prototypes"] == 10 and gate["dataset_closeness"] < gate["threshold"] < gate["samples_spread"]
+    assert adapted.card.files and "onnx" in adapted.card.files
+
+    rng = np.random.default_rng(6)
+    mine = np.concatenate([drawings(WRITER[c], 20, rng) for c in WRITER]).astype(np.float32)
+    far = np.concatenate([drawings(TEMPLATES[c], 5, rng) for c in CLASS_NAMES if c not in WRITER]).astype(np.float32)
+    whole, base, fine_tuned = _gated_parts(out)
+    for x, near, other in ((mine, fine_tuned, base), (far, base, fine_tuned)):
+        p, p_near, p_other = (np.asarray(m.predict(x, verbose=0)) for m in (whole, near, other))
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+        # the mix lies much closer to the model that should answer than to the other one
+        assert np.abs(p - p_near).sum() < 0.35 * np.abs(p_other - p_near).sum()
+        np.testing.assert_allclose(adapted.predict_inputs(x), p, atol=1e-4)  # the twin
+
+
+def test_adapting_an_adapted_model_keeps_the_first_base(default_base, writer_samples, tmp_path):
+    """Learning again from the pad fine-tunes the personal core further; the gate still falls back to the
+    original base model, not to a gate inside a gate."""
+    first = adapt(AdaptConfig(writer_samples, default_base, tmp_path / "first.keras", epochs=2, replay_per_class=5))
+    rng = np.random.default_rng(7)
+    for raster in drawings(PAREN, 5, rng, 224):
+        save_sample([], raster, "lparen", writer_samples)
+    second = adapt(AdaptConfig(writer_samples, first, tmp_path / "second.keras", epochs=2, replay_per_class=5))
+    assert load_model(second).labels == [*CLASS_NAMES, "lparen"]
+    original = _gated_parts(first)[1]
+    whole, base, _ = _gated_parts(second)
+    assert [layer.name for layer in whole.get_layer("core").layers].count("personal_gate") == 1
+    for mine, theirs in zip(base.get_weights(), original.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_fine_tune_on_the_dataset_itself_has_no_gate(default_base, tmp_path):
+    """The Train menu's fine-tune is meant for every drawing: its model answers with the fine-tuned core alone."""
+    import keras
+
+    from trainer.serving import personal
+
+    data = make_dataset(tmp_path / "data", per_class=6, size=48, seed=3)
+    out = adapt(AdaptConfig(data, default_base, tmp_path / "tuned.keras", epochs=1, data=data, replay_per_class=4))
+    assert "personal_gate" not in load_model(out).card.training
+    assert personal.ungated(keras.saving.load_model(out, compile=False).get_layer("core")) is None

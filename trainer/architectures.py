@@ -459,6 +459,7 @@ COMMANDS: dict[str, Command] = {
             "Fine-tune a trained model (not from scratch) on a samples folder laid out like the dataset (the pad "
             "saves corrections there), mixed with a replay of the dataset's train split so nothing is forgotten. "
             "A class the model does not know is added (symbol.txt in its folder gives the character and LaTeX). "
+            "A default-architecture model keeps its base model's answers for drawings unlike any sample. "
             "The base and the new model are scored on the same test split; the card records the base model, the "
             "sample counts and a hash of the samples. The base model and the samples are only read.",
             (

@@ -4,8 +4,11 @@ The active model is the starting point (never a fresh one). Each epoch mixes the
 replay's size per class, with a replay of the dataset's train split (a fixed, seeded subset whose
 preprocessed arrays are cached; generated template symbols when the dataset is absent), all augmented, so
 the model learns the new hand without forgetting the old ones. A class the model does not know grows its
-output layer (old rows copied). Base and adapted model are scored on the same test split; the card records
-the base model, the sample counts and a hash of the samples. Nothing is written unless the run completes.
+output layer (old rows copied). A model of the default architecture is saved behind a personal gate
+(trainer.serving.personal): the fine-tuned core answers for drawings like the samples, the base core for the
+rest, so the fine-tune cannot move answers far from the user's hand. Base and adapted model are scored on the
+same test split; the card records the base model, the sample counts, a hash of the samples and the gate.
+Nothing is written unless the run completes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from trainer.paths import default_output
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
 from trainer.serving.card import ModelCard, library_versions, now_iso
 from trainer.serving.modelio import LoadedModel, load_model, save_model
+from trainer.serving.personal import PERSONAL, fit_gate, gated_core, ungated, with_features
 from trainer.training.runs import check_classes, one_hot
 
 DEFAULT_EPOCHS = 8
@@ -185,12 +189,25 @@ def _grow(model: keras.Model, classes: int, seed: int) -> keras.Model:
     return keras.Model(model.inputs, outputs, name=model.name)
 
 
-def _front_and_core(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
-    """The default architecture's fixed front (area reduction to ink) and trainable core, if it has them."""
+@dataclass
+class _Parts:
+    """The default architecture's fixed front (area reduction to ink), the base model's core the gate falls
+    back to, and a copy of the core to fine-tune (an adapted model's personal core, or the base core)."""
+
+    front: keras.Model
+    base: keras.Model
+    start: keras.Model
+
+
+def _parts(model: keras.Model) -> _Parts | None:
     names = [layer.name for layer in model.layers]
-    if names[-2:] == ["front", "core"]:
-        return model.get_layer("front"), model.get_layer("core")
-    return None
+    if names[-2:] != ["front", "core"]:
+        return None
+    core = model.get_layer("core")
+    base, start = ungated(core) or (core, core)
+    copy = keras.models.clone_model(start)
+    copy.set_weights(start.get_weights())
+    return _Parts(model.get_layer("front"), base, keras.Model(copy.input, copy.output, name=PERSONAL))
 
 
 def _weight_layers(model: keras.Model) -> list:
@@ -236,6 +253,18 @@ def _as_ink(x: np.ndarray, batch: int = 256) -> np.ndarray:
     for i in range(0, len(x), batch):
         out[i : i + batch, ..., 0] = 1.0 - x[i : i + batch].astype(np.float32).mean(axis=-1) / 255.0
     return out
+
+
+def _fit_gate(parts: _Parts, samples: Images, dataset: np.ndarray) -> dict:
+    """The personal gate (trainer.serving.personal) from the base core's features of the samples and of the
+    replayed dataset images."""
+    features = with_features(parts.base)
+
+    def measure(x: np.ndarray) -> np.ndarray:
+        ink = parts.front.predict(x, batch_size=256, verbose=0)
+        return np.asarray(features.predict(ink, batch_size=256, verbose=0)[0])
+
+    return fit_gate(measure(samples.x), samples.y, measure(dataset))
 
 
 def _calibrate_new_classes(
@@ -321,19 +350,19 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     x = np.concatenate([np.repeat(mine.x[order], repeats, axis=0), replay.train.x])
     y = np.concatenate([np.repeat(mine.y[order], repeats), replay.train.y])
 
-    split = _front_and_core(base.keras_model)
-    trained = split[1] if split else base.keras_model
+    parts = _parts(base.keras_model)
+    trained = parts.start if parts else base.keras_model
     if new_classes:
         trained = _grow(trained, len(labels), config.seed)
     _freeze_all_but_top(trained, TRAINED_LAYERS)
     progress(Progress("Preparing", 0, None, f"{samples.summary()}: {len(mine.y)} used, {len(replay.train.y)} replayed"))
-    ink = _as_ink(x) if split is None else np.asarray(split[0].predict(x, batch_size=256, verbose=0))
+    ink = _as_ink(x) if parts is None else np.asarray(parts.front.predict(x, batch_size=256, verbose=0))
 
     settings = _augment_settings(base.card)
 
     def augmented(ink_batch, target):
         ink_batch = augment(ink_batch, settings)
-        return (ink_batch if split else tf.repeat((1.0 - ink_batch) * 255.0, 3, axis=-1)), target
+        return (ink_batch if parts else tf.repeat((1.0 - ink_batch) * 255.0, 3, axis=-1)), target
 
     batch = min(HYPER["batch_size"], len(ink))
     steps = max(1, len(ink) // batch)
@@ -353,9 +382,17 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     reporter = KerasProgress("Learning your handwriting", config.epochs, progress, cancel)
     trained.fit(data, epochs=config.epochs, callbacks=[reporter], verbose=0, shuffle=False)
 
-    if split:
+    gate = None
+    if parts:
+        # A fine-tune on the replayed dataset itself (the Train menu's "start from the active model") is meant
+        # for every drawing, so it gets no gate.
+        if replay.split.get("dataset") != str(samples.index.root.resolve()):
+            gate = _fit_gate(parts, mine, replay.train.x)
+        core = (
+            gated_core(parts.base, trained, gate) if gate else keras.Model(trained.input, trained.output, name="core")
+        )
         inputs = keras.Input(base.keras_model.input_shape[1:], name="image")
-        model = keras.Model(inputs, trained(split[0](inputs)), name=base.keras_model.name)
+        model = keras.Model(inputs, core(parts.front(inputs)), name=base.keras_model.name)
     else:
         model = trained
     penalty = 0.0
@@ -374,6 +411,11 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     used = {labels[i]: int(n) for i, n in enumerate(np.bincount(mine.y, minlength=len(labels))) if n}
     card = _card(base, config, samples, used, replay, labels, new_classes, reporter.history)
     card.training["new_class_penalty"] = penalty
+    if gate is not None:
+        card.training["personal_gate"] = {
+            "prototypes": len(gate["prototypes"]),
+            **{k: round(float(gate[k]), 4) for k in ("threshold", "sharpness", "dataset_closeness", "samples_spread")},
+        }
     adapted = LoadedModel(model, card)
     base_probs = predict_arrays(base.predict_inputs, replay.test.x, progress, cancel, stage="Testing the base model")
     new_probs = predict_arrays(adapted.predict_inputs, replay.test.x, progress, cancel, stage="Testing")
