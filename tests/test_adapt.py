@@ -48,18 +48,27 @@ def digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def base_model(tmp_path_factory) -> Path:
-    """A tiny CNN trained for seconds on template drawings of the 19 classes (z with its bar)."""
+def _trained_on_templates(model, architecture: str, path: Path) -> Path:
+    """``model`` trained for seconds on template drawings of the 19 classes (z with its bar), saved at ``path``."""
     import keras
 
-    from trainer.serving.card import ModelCard
     from trainer.serving.modelio import save_model
 
-    keras.utils.set_random_seed(1)
     rng = np.random.default_rng(1)
     x = np.concatenate([drawings(TEMPLATES[c], 30, rng) for c in CLASS_NAMES]).astype(np.float32)
     y = np.repeat(np.arange(len(CLASS_NAMES)), 30)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=15, batch_size=32, verbose=0)
+    card = ModelCard(labels=list(CLASS_NAMES), architecture=architecture, input_size=SIZE, preprocessing="ink")
+    return save_model(model, card, path)
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory) -> Path:
+    """A tiny CNN (no fixed front: adapt fine-tunes its top layers in place, without a gate)."""
+    import keras
+
+    keras.utils.set_random_seed(1)
     model = keras.Sequential(
         [
             keras.Input((SIZE, SIZE, 3)),
@@ -71,10 +80,7 @@ def base_model(tmp_path_factory) -> Path:
             keras.layers.Dense(len(CLASS_NAMES), activation="softmax"),
         ]
     )
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
-    model.fit(x, y, epochs=15, batch_size=32, verbose=0)
-    card = ModelCard(labels=list(CLASS_NAMES), architecture="tiny-adapt-test", input_size=SIZE, preprocessing="ink")
-    return save_model(model, card, tmp_path_factory.mktemp("base") / "base.keras")
+    return _trained_on_templates(model, "tiny-adapt-test", tmp_path_factory.mktemp("base") / "base.keras")
 
 
 @pytest.fixture
@@ -213,21 +219,14 @@ def test_a_new_symbol_on_a_dataset_no_bigger_than_the_replay_still_adapts(base_m
 
 @pytest.fixture(scope="module")
 def default_base(tmp_path_factory) -> Path:
-    """A tiny model of the default architecture (fixed front, CNN core) trained for seconds on templates."""
+    """A tiny model of the default architecture (fixed front, CNN core): adapt saves it behind a gate."""
     import keras
 
     from trainer.models import default
-    from trainer.serving.modelio import save_model
 
     keras.utils.set_random_seed(1)
-    rng = np.random.default_rng(1)
-    x = np.concatenate([drawings(TEMPLATES[c], 30, rng) for c in CLASS_NAMES]).astype(np.float32)
-    y = np.repeat(np.arange(len(CLASS_NAMES)), 30)
     model = default.build(len(CLASS_NAMES), SIZE, default.core(len(CLASS_NAMES), 16, (8, 16, 32, 48)))
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
-    model.fit(x, y, epochs=15, batch_size=32, verbose=0)
-    card = ModelCard(labels=list(CLASS_NAMES), architecture="default", input_size=SIZE, preprocessing="ink")
-    return save_model(model, card, tmp_path_factory.mktemp("default") / "base.keras")
+    return _trained_on_templates(model, "default", tmp_path_factory.mktemp("default") / "base.keras")
 
 
 def _gated_parts(path: Path):
