@@ -100,6 +100,14 @@ def test_a_y_hangs_below_the_line_and_digits_and_x_stand_on_it():
     assert read([{"2": 0.95}, {"y": 0.9, "4": 0.05}], [DIGIT, standing]) == ["2", "y"]  # a sure y stays a y
 
 
+def test_x_and_z_are_lower_case_so_a_tall_one_with_a_close_digit_is_the_digit():
+    rows = [{"4": 0.95}, {"x": 0.55, "2": 0.4}]
+    assert read(rows, [DIGIT, DIGIT]) == ["4", "2"]  # as tall as the 4: the 2
+    assert read(rows, [DIGIT, Geometry(0.6, 0.62)]) == ["4", "x"]  # lower-case height: the letter
+    assert read([{"4": 0.95}, {"z": 0.5, "7": 0.45}], [DIGIT, DIGIT]) == ["4", "7"]
+    assert read([{"4": 0.95}, {"x": 0.85, "2": 0.1}], [DIGIT, DIGIT]) == ["4", "x"]  # a sure x stays an x
+
+
 def test_taught_brackets_are_read_where_they_balance_and_never_without_a_model_that_knows_them():
     labels = [*LABELS, "lparen", "rparen"]
     known = tokens(labels, {"lparen": {"symbol": "(", "latex": "\\left("}, "rparen": {"symbol": ")", "latex": ")"}})

@@ -23,11 +23,11 @@ HALF_OPEN = 0.2
 #: How open the gate is at the ends of its ramp: 10 % at the dataset's typical closeness, 90 % twice as far
 #: from it as the half-open point.
 GATE_AT_EDGES = 0.9
-#: The name of the fine-tuned core inside a gated one.
-PERSONAL = "personal"
 #: The smallest half-width of the gate's ramp, for samples no closer to each other than to the dataset's
 #: images (the gate is then half open just above the dataset's typical closeness).
 MIN_HALF_WIDTH = 0.02
+#: The name of the fine-tuned core inside a gated one.
+PERSONAL = "personal"
 
 
 @keras.saving.register_keras_serializable(package="mathsym")

@@ -13,6 +13,7 @@ Context fixes what one symbol cannot:
 * a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob, and rarely two
   stacked parts (an ``=`` whose bars a broad pen ran together);
 * a ``+ × ÷`` as tall as the digits is unlikely (in a line they are written smaller): a close ``4`` wins;
+* ``x`` and ``z`` are lower-case letters: one as tall as the digits is less likely (a close ``2`` or ``7`` wins);
 * a ``y`` hangs its tail below the line, digits and ``x z`` stand on it: an open 4 that stands on the line is
   not a ``y``, a ``y`` whose tail hangs is not an ``x``.
 
@@ -60,6 +61,7 @@ BIG = 0.45
 _NO = -1e9
 _NEVER = -12.0  # log-prior of a label the symbol's size rules out
 _UNLIKELY = -2.0  # log-prior of a label the symbol's size makes unlikely
+_LESS_LIKELY = -1.0  # log-prior of a label the symbol's size makes less likely
 #: Share of the line height from which a symbol is as tall as the digits.
 TALL = 0.85
 #: Shares of the line height below the baseline: a y's tail reaches at least DESCENDS below it; a digit or an
@@ -186,6 +188,8 @@ def priors(geometry: Geometry, labels: Sequence[str]) -> np.ndarray:
             out[i] = _NEVER
         elif name in ("add", "mul", "div") and geometry.height >= TALL:
             out[i] = _UNLIKELY  # written in a line, operators are smaller than digits
+        elif name in ("x", "z") and geometry.height >= TALL:
+            out[i] = _LESS_LIKELY  # lower-case: most hands write them smaller than digits, not all
         if geometry.drop is not None and (
             (name == "y" and geometry.drop < DESCENDS) or (name in _STANDING and geometry.drop > HANGS)
         ):
