@@ -20,6 +20,7 @@ from trainer.errors import Cancelled
 from trainer.labels import CLASS_NAMES
 from trainer.paths import card_path
 from trainer.progress import CancelToken
+from trainer.serving import personal
 from trainer.serving.card import ModelCard
 from trainer.serving.modelio import load_model
 from trainer.training.adapt import AdaptConfig, adapt
@@ -233,8 +234,6 @@ def _gated_parts(path: Path):
     """The saved model's Keras forms: whole (gated), its base and its fine-tuned core behind the same front."""
     import keras
 
-    from trainer.serving import personal
-
     model = keras.saving.load_model(path, compile=False)
     front = model.get_layer("front")
     parts = personal.ungated(model.get_layer("core"))
@@ -275,7 +274,7 @@ def test_adapting_an_adapted_model_keeps_the_first_base(default_base, writer_sam
     assert load_model(second).labels == [*CLASS_NAMES, "lparen"]
     original = _gated_parts(first)[1]
     whole, base, _ = _gated_parts(second)
-    assert [layer.name for layer in whole.get_layer("core").layers].count("personal_gate") == 1
+    assert [layer.name for layer in whole.get_layer("core").layers].count(personal.PROTOTYPES) == 1
     for mine, theirs in zip(base.get_weights(), original.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, theirs)
 
@@ -283,8 +282,6 @@ def test_adapting_an_adapted_model_keeps_the_first_base(default_base, writer_sam
 def test_a_fine_tune_on_the_dataset_itself_has_no_gate(default_base, tmp_path):
     """The Train menu's fine-tune is meant for every drawing: its model answers with the fine-tuned core alone."""
     import keras
-
-    from trainer.serving import personal
 
     data = make_dataset(tmp_path / "data", per_class=6, size=48, seed=3)
     out = adapt(AdaptConfig(data, default_base, tmp_path / "tuned.keras", epochs=1, data=data, replay_per_class=4))

@@ -350,8 +350,6 @@ def _read_keras(path: Path, card: ModelCard | None):
     """The Keras model in ``path`` (safe mode), checked against its card when there is one."""
     import keras
 
-    from trainer.serving import personal  # noqa: F401 - registers the gate layer adapted models hold
-
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad file; all mean "not a usable model".

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from keras import ops
+from keras import layers, ops
 
 #: The user's spread: the 10th percentile of each sample's closeness to the nearest other one of its class.
 SPREAD_QUANTILE = 0.1
@@ -26,45 +26,8 @@ GATE_AT_EDGES = 0.9
 #: The smallest half-width of the gate's ramp, for samples no closer to each other than to the dataset's
 #: images (the gate is then half open just above the dataset's typical closeness).
 MIN_HALF_WIDTH = 0.02
-#: The name of the fine-tuned core inside a gated one.
-PERSONAL = "personal"
-
-
-@keras.saving.register_keras_serializable(package="mathsym")
-class PersonalGate(keras.layers.Layer):
-    """[features, base probabilities (known classes), personal probabilities (all classes)] -> probabilities."""
-
-    def __init__(self, samples: int, features: int, threshold: float, sharpness: float, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.samples, self.features = samples, features
-        self.threshold, self.sharpness = threshold, sharpness
-        self.center = self.add_weight(shape=(features,), initializer="zeros", trainable=False, name="center")
-        self.prototypes = self.add_weight(
-            shape=(samples, features), initializer="zeros", trainable=False, name="prototypes"
-        )
-
-    def call(self, inputs):
-        features, base, personal = inputs
-        known = base.shape[-1]
-        centred = features - self.center
-        unit = centred / (ops.sqrt(ops.sum(centred * centred, axis=-1, keepdims=True)) + 1e-6)
-        closeness = ops.max(ops.matmul(unit, ops.transpose(self.prototypes)), axis=-1, keepdims=True)
-        gate = ops.sigmoid((closeness - self.threshold) * self.sharpness)
-        new = personal[:, known:]
-        old = gate * personal[:, :known] + (1.0 - gate) * base * (1.0 - ops.sum(new, axis=-1, keepdims=True))
-        return ops.concatenate([old, new], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape[2]
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "samples": self.samples,
-            "features": self.features,
-            "threshold": self.threshold,
-            "sharpness": self.sharpness,
-        }
+#: The names of the fine-tuned core inside a gated one, and of the layer holding the samples' features.
+PERSONAL, PROTOTYPES = "personal", "gate_prototypes"
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -100,26 +63,31 @@ def with_features(core: keras.Model, name: str = "base") -> keras.Model:
 
 def gated_core(base_core: keras.Model, personal_core: keras.Model, gate: dict) -> keras.Model:
     """One model, named ``core`` like the plain one: ink -> the gate's mix of ``base_core`` and
-    ``personal_core`` (named :data:`PERSONAL`; it may have more classes)."""
+    ``personal_core`` (named :data:`PERSONAL`; it may have more classes). Built from Keras's own layers and
+    ops only, so any Keras loads it without MathSym's code."""
     inputs = keras.Input(base_core.input_shape[1:], name="ink")
     features, base = with_features(base_core)(inputs)
     personal = personal_core(inputs)
-    layer = PersonalGate(
-        len(gate["prototypes"]),
-        gate["prototypes"].shape[1],
-        float(gate["threshold"]),
-        float(gate["sharpness"]),
-        name="personal_gate",
-        dtype="float32",
-    )
-    outputs = layer([features, base, personal])
-    layer.set_weights([gate["center"], gate["prototypes"]])
-    return keras.Model(inputs, outputs, name="core")
+    count, dim = gate["prototypes"].shape
+    centre = layers.Dense(dim, trainable=False, name="gate_centre")
+    closeness = layers.Dense(count, use_bias=False, trainable=False, name=PROTOTYPES)
+    opening = layers.Dense(1, activation="sigmoid", trainable=False, name="gate_opening")
+    unit = layers.UnitNormalization(name="gate_unit")(centre(features))
+    share = opening(ops.max(closeness(unit), axis=-1, keepdims=True))  # of the answer that is personal
+    known = base.shape[-1]
+    new = personal[:, known:]
+    old = share * personal[:, :known] + (1.0 - share) * base * (1.0 - ops.sum(new, axis=-1, keepdims=True))
+    model = keras.Model(inputs, ops.concatenate([old, new], axis=-1), name="core")
+    centre.set_weights([np.eye(dim, dtype=np.float32), -gate["center"]])
+    closeness.set_weights([gate["prototypes"].T])
+    sharpness, threshold = float(gate["sharpness"]), float(gate["threshold"])
+    opening.set_weights([np.array([[sharpness]], np.float32), np.array([-sharpness * threshold], np.float32)])
+    return model
 
 
 def ungated(core: keras.Model) -> tuple[keras.Model, keras.Model] | None:
     """(base core, personal core) of a gated core, or None for a plain one."""
-    if "personal_gate" not in [layer.name for layer in core.layers]:
+    if PROTOTYPES not in [layer.name for layer in core.layers]:
         return None
     base = core.get_layer("base")
     return keras.Model(base.input, base.outputs[1], name="core"), core.get_layer(PERSONAL)
