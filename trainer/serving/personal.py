@@ -37,17 +37,17 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def fit_gate(samples: np.ndarray, labels: np.ndarray, dataset: np.ndarray) -> dict:
     """The gate's centre, prototypes, threshold and sharpness from the base model's features of the samples
     (with their labels) and of dataset images (a replay of the train split)."""
-    center = dataset.mean(axis=0)
-    prototypes = _unit(samples - center)
+    centre = dataset.mean(axis=0)
+    prototypes = _unit(samples - centre)
     closeness = prototypes @ prototypes.T
     same = labels[:, None] == labels[None, :]
     np.fill_diagonal(same, False)
     nearest_own = np.where(same, closeness, -1.0).max(axis=1)[same.any(axis=1)]
     spread = float(np.quantile(nearest_own, SPREAD_QUANTILE)) if len(nearest_own) else 1.0
-    typical = float(np.median((_unit(dataset - center) @ prototypes.T).max(axis=1)))
+    typical = float(np.median((_unit(dataset - centre) @ prototypes.T).max(axis=1)))
     half = max(HALF_OPEN * (spread - typical), MIN_HALF_WIDTH)
     return {
-        "center": center.astype(np.float32),
+        "centre": centre.astype(np.float32),
         "prototypes": prototypes.astype(np.float32),
         "threshold": typical + half,
         "sharpness": float(np.log(GATE_AT_EDGES / (1 - GATE_AT_EDGES)) / half),
@@ -78,7 +78,7 @@ def gated_core(base_core: keras.Model, personal_core: keras.Model, gate: dict) -
     new = personal[:, known:]
     old = share * personal[:, :known] + (1.0 - share) * base * (1.0 - ops.sum(new, axis=-1, keepdims=True))
     model = keras.Model(inputs, ops.concatenate([old, new], axis=-1), name="core")
-    centre.set_weights([np.eye(dim, dtype=np.float32), -gate["center"]])
+    centre.set_weights([np.eye(dim, dtype=np.float32), -gate["centre"]])
     closeness.set_weights([gate["prototypes"].T])
     sharpness, threshold = float(gate["sharpness"]), float(gate["threshold"])
     opening.set_weights([np.array([[sharpness]], np.float32), np.array([-sharpness * threshold], np.float32)])
