@@ -4,6 +4,7 @@ and the command line's answers to unusable samples folders."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -146,6 +147,14 @@ def test_adapt_learns_the_writer_and_a_new_symbol(base_model, writer_samples, tm
     # on the samples themselves: the base reads the writer badly and knows no "(" (10 of the 20 samples)
     assert card.metrics["base_samples_accuracy"] <= 0.5 < 0.9 <= card.metrics["samples_accuracy"]
     assert digest(base_model) == before_model and scan_samples(writer_samples).digest == before_samples
+
+    # the grown model is scored on a dataset of the 19 classes too (Model -> Evaluate in the pad)
+    data = make_dataset(tmp_path / "data", per_class=6, size=48, seed=3)
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--data", str(data), "--json", "--progress", "none"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["test_images"] == len(notebook_split(scan_dataset(data)).test)
+    assert "lparen" in metrics["per_class_recall"] and metrics["test_accuracy"] > 0.5
 
 
 def test_cancelled_adapt_writes_nothing(base_model, writer_samples, tmp_path):

@@ -79,7 +79,8 @@ def evaluate_on_dataset(
     cancel: CancelToken | None = None,
 ) -> Evaluation:
     """Load the model, split the dataset like the notebook (or leak-free) and score the test split; unreadable
-    test images are skipped and listed in ``metrics["unreadable"]``."""
+    test images are skipped and listed in ``metrics["unreadable"]``. A model taught classes of its own after the
+    dataset's (``adapt``) is scored too: a test image read as one of those counts as an error."""
     from trainer.data.dataset import scan_dataset
     from trainer.data.loading import load_images
     from trainer.data.split import leak_free_split, notebook_split
@@ -88,7 +89,7 @@ def evaluate_on_dataset(
 
     index = scan_dataset(data)
     model = load_model(model_path)
-    if list(index.class_names) != list(model.labels):
+    if list(index.class_names) != list(model.labels[: len(index.class_names)]):
         raise DatasetError(
             f"The dataset's classes ({', '.join(index.class_names)}) differ from the model's labels "
             f"({', '.join(model.labels)})."
