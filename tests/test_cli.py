@@ -171,6 +171,7 @@ def test_evaluate_plain_json_and_update_card(capsys, tiny_model, synthetic_datas
     only_events(out)
     done = events(out)[-1]
     assert done["event"] == "done" and done["model"] == str(model)
+    assert done["test_accuracy"] == metrics["test_accuracy"]  # what the pad's Evaluate dialog shows
     card = ModelCard.read(card_path(model))
     assert card.metrics["test_accuracy"] == done["metrics"]["test_accuracy"] == metrics["test_accuracy"]
     assert card.metrics["evaluated_split"]["kind"] == "notebook"

@@ -258,7 +258,7 @@ def cmd_evaluate(ctx: Context) -> int:
         except OSError as exc:
             raise MathSymError(f"Cannot update the model card {target}: {exc.strerror or exc}.") from exc
         ctx.say(f"Updated the metrics in {target}", err=a.json)
-    ctx.done(model=str(ev.model.path), metrics=m)
+    ctx.done(model=str(ev.model.path), test_accuracy=m["test_accuracy"], metrics=m)
     ctx.timing()
     return 0
 
