@@ -58,7 +58,7 @@ from trainer.data.expressions import (  # noqa: E402
     stroke_line,
     test_images,
 )
-from trainer.evaluation.robustness import ruled, shadowed, squared  # noqa: E402
+from trainer.evaluation.robustness import ruled, shadowed, squared_line  # noqa: E402
 from trainer.serving.reader import read_image, read_strokes  # noqa: E402
 from trainer.serving.reader.decode import TOKENS  # noqa: E402
 
@@ -118,10 +118,7 @@ def accuracy(model, pool, seed: int, lines: int) -> dict:
         readings["images_ruled"] = read_image(model, ruled(image, range(bottom % 60, len(image), 60), slope=0.02))
         stream = streams["images_squared"]
         image, placed = image_line(labels, pool, stream)
-        step = round(stream.uniform(0.45, 0.7) * max(p.box[3] for p in placed))
-        grey, slope = int(stream.integers(170, 216)), float(stream.uniform(-0.02, 0.02))
-        offset = (int(stream.integers(step)), int(stream.integers(step)))
-        readings["images_squared"] = read_image(model, squared(image, step, grey, slope, offset))
+        readings["images_squared"] = read_image(model, squared_line(image, max(p.box[3] for p in placed), stream))
         for kind, reading in readings.items():
             tally(out[kind], truth, reading.text)
     for r in out.values():

@@ -10,7 +10,7 @@ import pytest
 from trainer.data.expressions import CLOSE_SPACING, SPACING, image_line, random_line, stroke_line
 from trainer.data.expressions import test_images as split_test_images
 from trainer.data.strokes import TEMPLATES
-from trainer.evaluation.robustness import ruled, shadowed, squared
+from trainer.evaluation.robustness import ruled, shadowed, squared_line
 from trainer.serving.reader import read_image, read_strokes
 from trainer.serving.reader.decode import TOKENS
 from trainer.serving.reader.segment import segment_image, segment_strokes
@@ -284,8 +284,7 @@ def test_lines_on_squared_paper(model, real_dataset):
     lines were read before faint lines from the top of the image to its bottom were taken out, 19 after)."""
 
     def grid(image, placed, rng):
-        step = round(rng.uniform(0.45, 0.7) * max(p.box[3] for p in placed))
-        return squared(image, step, int(rng.integers(170, 216)), float(rng.uniform(-0.02, 0.02)), (3, 5))
+        return squared_line(image, max(p.box[3] for p in placed), rng, offset=(3, 5))
 
     assert _lines_read_on_paper(model, real_dataset, 11, grid) >= 18
 

@@ -174,13 +174,23 @@ def squared(
     return np.ascontiguousarray(both.transpose(1, 0, 2))
 
 
-def lined(rgb, rng):
+def lined_paper(rgb, rng):
     """On lined paper photographed a little askew: grey rulings (150-210) a fifth to a third of the height apart,
     sloping up to 2 %, under the ink."""
     h = rgb.shape[0]
     step = max(2, round(rng.uniform(0.2, 0.35) * h))
     rows = range(int(rng.integers(0, step)), h, step)
     return ruled(rgb, rows, grey=int(rng.integers(150, 211)), slope=float(rng.uniform(-0.02, 0.02)))
+
+
+def squared_line(rgb: np.ndarray, line_height: float, rng, offset: tuple[int, int] | None = None) -> np.ndarray:
+    """A line of writing (symbols ``line_height`` tall) on squared paper photographed a little askew: grey
+    rulings (170-215) both ways, 0.45-0.7 line heights apart, turned up to 2 %, from ``offset`` (drawn when None)."""
+    step = round(rng.uniform(0.45, 0.7) * line_height)
+    grey, slope = int(rng.integers(170, 216)), float(rng.uniform(-0.02, 0.02))
+    if offset is None:
+        offset = (int(rng.integers(step)), int(rng.integers(step)))
+    return squared(rgb, step, grey, slope, offset)
 
 
 def squared_paper(rgb, rng):
@@ -201,7 +211,7 @@ VARIANTS: dict[str, Variant] = {
     "large": large,
     "off_centre": off_centre,
     "photographed": photographed,
-    "lined_paper": lined,
+    "lined_paper": lined_paper,
     "squared_paper": squared_paper,
 }
 
