@@ -155,6 +155,12 @@ def test_adapt_learns_the_writer_and_a_new_symbol(base_model, writer_samples, tm
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["test_images"] == len(notebook_split(scan_dataset(data)).test)
     assert "lparen" in metrics["per_class_recall"] and metrics["test_accuracy"] > 0.5
+    # a dataset whose classes are not the model's first labels is still refused, in one line
+    other = make_dataset(tmp_path / "other", per_class=4, classes=("3", "7"), size=48, seed=3)
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--data", str(other), "--progress", "none"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "differ from the model's labels" in err[0] and "Traceback" not in err[0]
 
 
 def test_cancelled_adapt_writes_nothing(base_model, writer_samples, tmp_path):
