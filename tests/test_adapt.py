@@ -3,6 +3,7 @@ and the command line's answers to unusable samples folders."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections import Counter
@@ -155,6 +156,11 @@ def test_adapt_learns_the_writer_and_a_new_symbol(base_model, writer_samples, tm
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["test_images"] == len(notebook_split(scan_dataset(data)).test)
     assert "lparen" in metrics["per_class_recall"] and metrics["test_accuracy"] > 0.5
+    # and its report names the taught class by its own symbol, from the card
+    assert main(["report", str(out), "--data", str(data), "--output", str(tmp_path / "rep"), "--progress", "none"]) == 0
+    with open(tmp_path / "rep" / "per_class.csv", encoding="utf-8") as f:
+        symbols = {row["class"]: row["symbol"] for row in csv.DictReader(f)}
+    assert symbols["lparen"] == "(" and symbols["mul"] == "×"
     # a dataset whose classes are not the model's first labels is still refused, in one line
     other = make_dataset(tmp_path / "other", per_class=4, classes=("3", "7"), size=48, seed=3)
     capsys.readouterr()

@@ -157,3 +157,15 @@ def test_confusion_matrix_headers_show_label_and_symbol():
     rows = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
     for headers in (columns, rows):
         assert "mul ×" in headers and "x x" in headers and "3" in headers, headers
+
+
+def test_a_taught_class_is_headed_by_its_own_symbol_or_its_name_once():
+    from trainer.evaluation.report import confusion_figure
+    from trainer.labels import CLASS_NAMES
+
+    labels = [*CLASS_NAMES, "lparen", "sqrt"]
+    metrics = _report_metrics(labels, {})
+    symbols = {"lparen": {"symbol": "(", "latex": "\\left("}}
+    fig = confusion_figure(np.asarray(metrics["confusion_matrix"]), labels, "m", metrics, symbols)
+    rows = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert rows[-2:] == ["lparen (", "sqrt"] and "x x" in rows, rows

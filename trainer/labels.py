@@ -67,19 +67,23 @@ KEYS: dict[str, str] = {
 }
 
 
-def _provided(label: str, symbols: Mapping[str, Mapping[str, str]] | None, key: str) -> str | None:
+#: A model card's ``{label: {"symbol": char, "latex": text}}`` for classes taught from samples.
+Symbols = Mapping[str, Mapping[str, str]]
+
+
+def _provided(label: str, symbols: Symbols | None, key: str) -> str | None:
     value = (symbols or {}).get(label)
     text = value.get(key) if isinstance(value, Mapping) else None
     return text if isinstance(text, str) and text else None
 
 
-def symbol(label: str, symbols: Mapping[str, Mapping[str, str]] | None = None) -> str:
+def symbol(label: str, symbols: Symbols | None = None) -> str:
     """The printed symbol for a class name: built in, else given by ``symbols`` (a model card's
     ``{label: {"symbol", "latex"}}`` for classes taught from samples), else the name itself."""
     return SYMBOLS.get(label) or _provided(label, symbols, "symbol") or label
 
 
-def latex(label: str, symbols: Mapping[str, Mapping[str, str]] | None = None) -> str:
+def latex(label: str, symbols: Symbols | None = None) -> str:
     """The LaTeX for a class name, looked up like :func:`symbol`."""
     return LATEX.get(label) or _provided(label, symbols, "latex") or symbol(label, symbols)
 

@@ -24,7 +24,7 @@ import numpy as np
 from trainer.atomic import replacement_mode
 from trainer.digest import file_sha256
 from trainer.errors import MathSymError
-from trainer.labels import symbol
+from trainer.labels import SYMBOLS, Symbols, symbol
 from trainer.progress import CancelToken, Progress, ProgressFn, ignore
 
 FILES = {
@@ -215,6 +215,7 @@ def _write_all(
     files = {kind: folder / name for kind, name in FILES.items()}
     name = getattr(model, "name", "model")
     card = getattr(model, "card", None)
+    symbols = dict(card.dataset.get("symbols", {})) if card is not None else {}
     predicted = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, int)
     wrong = _misclassified(images, probabilities, predicted)
 
@@ -223,15 +224,16 @@ def _write_all(
             cancel.check()
         progress(Progress("Writing report", i, steps))
 
-    _write_numbers(files, name, str(getattr(model, "path", "") or ""), card, images, metrics, labels, wrong)
+    model_path = str(getattr(model, "path", "") or "")
+    _write_numbers(files, name, model_path, card, images, metrics, labels, wrong, symbols)
     step(1)
-    confusion = confusion_figure(np.asarray(metrics["confusion_matrix"]), labels, name, metrics)
+    confusion = confusion_figure(np.asarray(metrics["confusion_matrix"]), labels, name, metrics, symbols)
     confusion.savefig(files["confusion_png"], dpi=DPI)
     step(2)
-    table = report_figure(metrics, labels, name)
+    table = report_figure(metrics, labels, name, symbols)
     table.savefig(files["report_png"], dpi=DPI)
     step(3)
-    pages = gallery_figures(images, wrong, labels, name)
+    pages = gallery_figures(images, wrong, labels, name, symbols)
     pages[0].savefig(files["misclassified_png"], dpi=DPI)
     extra_pngs = []
     for i, page in enumerate(pages[1:], start=2):
@@ -267,6 +269,7 @@ def _write_numbers(
     metrics: dict,
     labels: list[str],
     wrong: list[tuple[int, int, float]],
+    symbols: Symbols,
 ) -> None:
     matrix = np.asarray(metrics["confusion_matrix"], dtype=int)
     with open(files["confusion_csv"], "w", newline="", encoding="utf-8") as f:
@@ -284,7 +287,7 @@ def _write_numbers(
                 w.writerow(
                     [
                         key,
-                        symbol(key) if key in labels else "",
+                        symbol(key, symbols) if key in labels else "",
                         f"{r['precision']:.4f}",
                         f"{r['recall']:.4f}",
                         f"{r['f1-score']:.4f}",
@@ -336,7 +339,7 @@ def _accuracy_text(metrics: dict) -> str:
     return f"test accuracy {metrics.get('test_accuracy', 0.0) * 100:.2f} % ({total - errors}/{total})"
 
 
-def confusion_figure(matrix: np.ndarray, labels: list[str], name: str, metrics: dict):
+def confusion_figure(matrix: np.ndarray, labels: list[str], name: str, metrics: dict, symbols: Symbols | None = None):
     """Heatmap of counts, coloured by each true class's share (row-normalised); errors in red."""
     n = len(labels)
     m = np.asarray(matrix, dtype=int)
@@ -369,8 +372,8 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], name: str, metrics: 
                 fontweight="normal" if i == j else "bold",
             )
     # Label and symbol together ("mul ×", "x x"), so × and x cannot be mistaken; a digit is its own symbol.
-    ax.set_xticks(range(n), [_header(x, "\n") for x in labels], fontsize=9)
-    ax.set_yticks(range(n), [_header(x, " ") for x in labels], fontsize=10)
+    ax.set_xticks(range(n), [_header(x, "\n", symbols) for x in labels], fontsize=9)
+    ax.set_yticks(range(n), [_header(x, " ", symbols) for x in labels], fontsize=10)
     ax.set_xlabel("predicted", fontsize=11)
     ax.set_ylabel("true", fontsize=11)
     ax.xaxis.set_label_position("top")
@@ -385,11 +388,13 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], name: str, metrics: 
     return fig
 
 
-def _header(label: str, separator: str) -> str:
-    return label if label.isdigit() else f"{label}{separator}{symbol(label)}"
+def _header(label: str, separator: str, symbols: Symbols | None) -> str:
+    sym = symbol(label, symbols)
+    # A taught class without a symbol of its own is named once; a built-in letter keeps "x x" beside "mul ×".
+    return label if label.isdigit() or (sym == label and label not in SYMBOLS) else f"{label}{separator}{sym}"
 
 
-def report_figure(metrics: dict, labels: list[str], name: str):
+def report_figure(metrics: dict, labels: list[str], name: str, symbols: Symbols | None = None):
     """scikit-learn's classification report as a table, coloured by value: green only for a perfect 1.000,
     yellow to red for lower scores (an imperfect cell never looks like a perfect one)."""
     from matplotlib import colormaps
@@ -405,7 +410,7 @@ def report_figure(metrics: dict, labels: list[str], name: str):
         shades.append([r["precision"], r["recall"], r["f1-score"]])
 
     for label in labels:
-        add(label, symbol(label))
+        add(label, symbol(label, symbols))
     accuracy = metrics.get("test_accuracy", 0.0)
     rows.append(["accuracy", "", "", "", f"{accuracy:.3f}", str(metrics.get("test_images", ""))])
     shades.append([None, None, metrics.get("test_accuracy", 0.0)])
@@ -442,7 +447,9 @@ def report_figure(metrics: dict, labels: list[str], name: str):
     return fig
 
 
-def gallery_figures(images, wrong: list[tuple[int, int, float]], labels: list[str], name: str) -> list:
+def gallery_figures(
+    images, wrong: list[tuple[int, int, float]], labels: list[str], name: str, symbols: Symbols | None = None
+) -> list:
     """Pages of misclassified inputs (what the model saw), captioned with file, true -> predicted, confidence."""
     shown = wrong[: GALLERY_PAGE * GALLERY_PAGES]
     if not shown:
@@ -470,7 +477,7 @@ def gallery_figures(images, wrong: list[tuple[int, int, float]], labels: list[st
                 file = file[:10] + "…" + file[-12:]
             true = labels[int(images.y[i])]
             ax.set_title(
-                f"{file}\ntrue {_short(true)}\nread {_short(labels[pred])}, {conf * 100:.0f} %",
+                f"{file}\ntrue {_short(true, symbols)}\nread {_short(labels[pred], symbols)}, {conf * 100:.0f} %",
                 fontsize=8,
                 linespacing=1.15,
             )
@@ -484,6 +491,6 @@ def gallery_figures(images, wrong: list[tuple[int, int, float]], labels: list[st
     return pages
 
 
-def _short(label: str) -> str:
-    sym = symbol(label)
+def _short(label: str, symbols: Symbols | None) -> str:
+    sym = symbol(label, symbols)
     return label if sym == label else f"{label} ({sym})"
