@@ -151,11 +151,26 @@ def test_a_five_whose_bar_starts_over_its_corner_and_runs_on_keeps_it():
     assert groups_of(segment(strokes)) == [[0], [1, 2], [3]]
 
 
-def test_a_stray_dot_high_in_the_line_is_dropped_but_a_point_on_the_baseline_is_kept():
+def test_a_raised_point_is_kept_but_a_dot_above_the_line_is_a_stray_mark():
     one = [[(0.5, 0.1), (0.5, 0.95)]]
     strokes = place(one, 0, 0, 60) + [[(50.0, 57.0)]] + place(one, 60, 0, 60) + [[(110.0, 30.0)]]
-    strokes += place(one, 120, 0, 60)
-    assert groups_of(segment(strokes)) == [[0], [1], [2], [4]]  # "1.1" then the mid-height dot is gone
+    strokes += place(one, 120, 0, 60) + [[(170.0, -12.0)]] + place(one, 180, 0, 60)
+    # "1.1" on the baseline, "1·1" at mid-height (a British decimal point), and the dot over the line is gone
+    assert groups_of(segment(strokes)) == [[0], [1], [2], [3], [4], [6]]
+
+
+def test_in_an_image_a_raised_dot_must_be_pen_wide_but_a_speck_on_the_baseline_may_be_smaller():
+    import cv2
+
+    image = np.full((120, 400, 3), 255, np.uint8)
+    for x in (40, 140, 240, 340):
+        cv2.line(image, (x, 20), (x, 100), (0, 0, 0), 5)  # four 1s, pen 5 px
+    cv2.circle(image, (90, 60), 4, (0, 0, 0), -1)  # a pen-wide point at mid-height: "1·1"
+    cv2.rectangle(image, (189, 58), (192, 61), (0, 0, 0), -1)  # a smaller mark at mid-height: a speck
+    cv2.rectangle(image, (289, 96), (292, 99), (0, 0, 0), -1)  # a point as small on the baseline stays
+    boxes = [g.box for g in segment_image(image).groups]
+    centres = [round(b[0] + b[2] / 2) for b in boxes]
+    assert len(boxes) == 6 and 85 <= centres[1] <= 95 and 286 <= centres[4] <= 296, boxes
 
 
 def test_halves_side_by_side_are_offered_as_one_symbol_and_can_be_merged():

@@ -26,6 +26,7 @@ Sizes are relative to the line's height, so any size, spacing, slight slope, col
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -74,6 +75,18 @@ COLUMNS = 3
 CROP_SIDE = 64
 #: A lone ink component smaller than this times the squared pen width is a speck, not a point.
 SPECK = 0.3
+#: A lone small mark whose centre lies more than RAISED line heights above the baseline is a raised point (as
+#: British hands write it, and as the dataset's own images of a point are centred) only when it looks like a dot
+#: put there: at least about a pen-wide disc (pi/4 squared pen widths), filling RAISED_FILL of its box, at most
+#: RAISED_ASPECT times as long as wide, with no other ink within RAISED_CLEAR pen widths of its box. The rest are
+#: specks, pieces of a digit whose stroke broke, or what is left of a faint symbol in a poor photo. A mark above
+#: the line's top (ABOVE_LINE line heights over the baseline) is a stray mark, whatever its shape.
+RAISED = 0.35
+RAISED_DOT = 0.75
+RAISED_FILL = 0.5
+RAISED_ASPECT = 2.0
+RAISED_CLEAR = 3.0
+ABOVE_LINE = 0.9
 #: An ink component at least this share of the line height wide may be two neighbours written touching.
 NECK_WIDTH = 0.6
 #: A bar whose top lies more than this share of the line height below the line the symbols stand on is an
@@ -277,8 +290,12 @@ def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None
     for i in range(n):
         members.setdefault(find(i), []).append(i)
     groups = [Group(sorted(m), _union([boxes[i] for i in m])) for m in members.values()]
-    if base is not None:  # a lone dot well above the baseline is a stray mark, not a decimal point
-        groups = [g for g in groups if len(g.parts) > 1 or not small[g.parts[0]] or not _high(g.box, base, height)]
+    if base is not None:  # a lone dot above the line is a stray mark, not a decimal point
+        groups = [
+            g
+            for g in groups
+            if len(g.parts) > 1 or not small[g.parts[0]] or not _high(g.box, base, ABOVE_LINE * height)
+        ]
     for g in groups:
         tall = [boxes[i] for i in g.parts if boxes[i][3] >= 0.5 * height and not _flat(boxes[i])]
         if any(_y_gap(a, b) > 0.15 * height for a in tall for b in tall):
@@ -336,10 +353,10 @@ def baseline(boxes: Sequence[Box], height: float) -> Callable[[float], float] | 
     return lambda x: float(slope * x + level)
 
 
-def _high(box: Box, base: Callable[[float], float], height: float) -> bool:
-    """Whether a box's centre is above the lower third of the line."""
+def _high(box: Box, base: Callable[[float], float], rise: float) -> bool:
+    """Whether a box's centre lies more than ``rise`` above the baseline."""
     cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
-    return cy < base(cx) - 0.35 * height
+    return cy < base(cx) - rise
 
 
 def _top_bar(bar: Box, body: Box, base: Callable[[float], float] | None, height: float) -> bool:
@@ -628,7 +645,20 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
     boxes = [b for j, b in enumerate(boxes) if j not in under]
     groups, height = group_parts(boxes)
     # Tiny dots are kept above so that a faint ÷ keeps its dots; alone, they are specks, not decimal points.
-    groups = [g for g in groups if len(g.parts) > 1 or stats[ids[g.parts[0]], cv2.CC_STAT_AREA] >= SPECK * pen * pen]
+    part_height = line_height(boxes)
+    base = baseline(boxes, part_height)
+
+    def speck(g: Group) -> bool:
+        w, h = g.box[2], g.box[3]
+        if len(g.parts) > 1 or max(w, h) >= SMALL * part_height:
+            return False
+        area = stats[ids[g.parts[0]], cv2.CC_STAT_AREA]
+        if base is None or not _high(g.box, base, RAISED * part_height):
+            return area < SPECK * pen * pen
+        dot = area >= RAISED_DOT * pen * pen and area >= RAISED_FILL * w * h and max(w, h) <= RAISED_ASPECT * min(w, h)
+        return not dot or not _clear(labels, ids[g.parts[0]], g.box, RAISED_CLEAR * pen)
+
+    groups = [g for g in groups if not speck(g)]
     cuts = []
     for gi, g in enumerate(groups):
         if _cut_at_neck(labels, ids, boxes, g, height, pen):
@@ -646,6 +676,14 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
     for c in cuts:
         c.boxes = [_scaled(b, 1 / scale) for b in c.boxes]
     return Segmentation(groups, height / scale, crops, crop_of, cuts=cuts)
+
+
+def _clear(labels: np.ndarray, own: int, box: Box, margin: float) -> bool:
+    """Whether no ink component but ``own`` reaches within ``margin`` pixels of ``box``."""
+    r = math.ceil(margin)
+    x, y, w, h = (int(v) for v in box)
+    window = labels[max(0, y - r) : y + h + r, max(0, x - r) : x + w + r]
+    return not ((window > 0) & (window != own)).any()
 
 
 def _scaled(box: Box, factor: float) -> Box:
