@@ -8,7 +8,9 @@ grouping rule turns parts into symbols, left to right:
   for strokes, extents are the pen's path without the pen's width and "touch" means the paths meet, since
   neighbours written close with a broad pen touch in ink without being one symbol;
 * a small part (a dot) is its own symbol (a decimal point) unless it sits above or below a bar that spans it
-  (``÷``), or it touches a bigger part (the short cross-bar of a ``7``);
+  (``÷``), or it touches a bigger part (the short cross-bar of a ``7``); a lone dot above the line's top is a
+  stray mark, and in an image a lone mark raised off the baseline is a point only when it looks like a dot
+  put there (``RAISED``);
 * a symbol made of tall parts stacked above each other is two lines of writing, which is refused;
 * a bar wholly below the line the symbols stand on is an underline, not a symbol, and is left out.
 
