@@ -88,6 +88,13 @@ def test_two_stacked_bars_are_an_equals_sign_even_when_a_broad_pen_runs_them_tog
     assert read(retraced, [DIGIT, run_together, DIGIT]) == ["3", "sub", "1"]
 
 
+def test_two_bars_as_small_as_a_point_may_be_an_equals_sign_but_one_may_not():
+    small_pair, small_bar = Geometry(0.25, 0.15, parts=2), Geometry(0.25, 0.08)  # an "=" pasted in from a crop
+    rows = [{"x": 0.95}, {"eq": 0.6, "sub": 0.3}, {"4": 0.95}]
+    assert read(rows, [DIGIT, small_pair, DIGIT]) == ["x", "eq", "4"]
+    assert read(rows, [DIGIT, small_bar, DIGIT]) == ["x", "sub", "4"]
+
+
 def test_a_y_hangs_below_the_line_and_digits_and_x_stand_on_it():
     rows = [{"2": 0.95}, {"y": 0.6, "4": 0.35}, {"add": 0.95}, {"1": 0.95}]
     standing, hanging = Geometry(0.6, 1.0, drop=0.0), Geometry(0.6, 0.85, drop=0.3)

@@ -269,11 +269,19 @@ def test_touching_ink_in_an_image_is_one_group_cut_at_its_thinnest_column():
     assert segment_image(blob).cuts == []
 
 
+def test_an_equals_sign_written_small_is_one_symbol_though_a_bar_is_as_short_as_a_point():
+    one = [[(0.5, 0.1), (0.5, 0.95)]]
+    small_equals = [[(62.0, 40.0), (72.0, 40.0)], [(60.0, 48.0), (74.0, 48.0)]]  # bars 10 and 14 px, line 60
+    strokes = place(one, 0, 0, 60) + small_equals + place(one, 100, 0, 60)
+    assert groups_of(segment(strokes)) == [[0], [1, 2], [3]]
+
+
 def test_a_bar_below_the_line_is_an_underline_unless_it_is_the_lower_bar_of_an_equals_sign():
     digits = [(0, 0, 30, 60), (40, 0, 30, 60), (80, 2, 30, 58)]  # standing on y = 60
     underline = (0, 66, 110, 4)
     minus = (120, 30, 25, 4)
     low_equals = [(150, 58, 25, 4), (150, 68, 25, 4)]  # an "=" written low: its lower bar has a partner
-    boxes = [*digits, underline, minus, *low_equals]
+    tall_equals = [(190, 22, 45, 4), (190, 66, 45, 4)]  # its bars far apart, the lower one under the line
+    boxes = [*digits, underline, minus, *low_equals, *tall_equals]
     assert underlines(boxes) == {3}
     assert underlines([underline, minus]) == set()  # no line to stand on: nothing is below it

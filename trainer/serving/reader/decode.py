@@ -182,8 +182,8 @@ def priors(geometry: Geometry, labels: Sequence[str]) -> np.ndarray:
                 out[i] = _NEVER
             elif geometry.parts > 1:
                 out[i] = _UNLIKELY  # bars stacked in one symbol are "=" run together by a broad pen
-        elif size < SMALL:
-            out[i] = _NEVER  # digits, letters and the other operators are not specks
+        elif size < SMALL and not (name == "eq" and geometry.parts > 1):
+            out[i] = _NEVER  # digits, letters and the other operators are not specks; two bars may be a small =
         elif name == "1" and aspect > 1.5:
             out[i] = _NEVER
         elif name in ("add", "mul", "div") and geometry.height >= TALL:

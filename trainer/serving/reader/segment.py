@@ -222,6 +222,12 @@ def _y_gap(a: Box, b: Box) -> float:
     return max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
 
 
+def _stacked_bars(a: Box, b: Box) -> bool:
+    """Whether two bars lie one above the other, as an ``=``'s do: overlapping by half the shorter, no further
+    apart than the longer is long."""
+    return _x_overlap(a, b) >= OVERLAP * min(a[2], b[2]) and _y_gap(a, b) <= max(a[2], b[2])
+
+
 def _flat(b: Box) -> bool:
     """A bar (``-``, a bar of ``=`` or ``÷``): much wider than tall; its height says nothing of the line's."""
     return b[3] < 0.4 * b[2]
@@ -277,6 +283,10 @@ def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None
         reach = {j: _x_overlap(spans[i], spans[j]) for j in under}
         if reach and max(reach.values()) > 0:
             join(i, max(reach, key=lambda j: reach[j]))
+    # Two short bars stacked are an "=", also one written so small that a bar falls under the size of a dot.
+    for i, j in itertools.combinations(range(n), 2):
+        if (small[i] or small[j]) and _flat(boxes[i]) and _flat(boxes[j]) and _stacked_bars(spans[i], spans[j]):
+            join(i, j)
     for i in (i for i in range(n) if small[i]):
         cx = boxes[i][0] + boxes[i][2] / 2
         for j in big:
@@ -322,13 +332,10 @@ def underlines(boxes: Sequence[Box]) -> set[int]:
     if base is None:
         return set()
 
-    def partner(i: int) -> bool:  # a bar just above, about as long, over it: the two are an "=" written low
+    def partner(i: int) -> bool:  # a bar above, about as long, over it: the two are an "=" written low or tall
         a = boxes[i]
         return any(
-            boxes[j][1] < a[1]
-            and _y_gap(a, boxes[j]) < 0.5 * height
-            and min(a[2], boxes[j][2]) >= 0.5 * max(a[2], boxes[j][2])
-            and _x_overlap(a, boxes[j]) >= 0.5 * min(a[2], boxes[j][2])
+            boxes[j][1] < a[1] and min(a[2], boxes[j][2]) >= 0.5 * max(a[2], boxes[j][2]) and _stacked_bars(a, boxes[j])
             for j in bars
         )
 
