@@ -9,7 +9,8 @@ parses is found exactly by dynamic programming over all labels of every symbol (
 Context fixes what one symbol cannot:
 
 * ``x`` between numbers is ×, a coefficient before a letter (``2x``) makes it the letter (the grammar);
-* a blob small relative to the line's height is a decimal point, never a ``0``; a big one is never a point;
+* a blob small relative to the line's height is a decimal point, never a ``0`` (two stacked bars as small may
+  be an ``=``); a big one is never a point;
 * a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob, and rarely two
   stacked parts (an ``=`` whose bars a broad pen ran together);
 * a ``+ × ÷`` as tall as the digits is unlikely (in a line they are written smaller): a close ``4`` wins;

@@ -6,7 +6,8 @@ grouping rule turns parts into symbols, left to right:
 * parts whose horizontal extents overlap by half the narrower one are one symbol (``=``, ``+``, ``4``/``5``/
   ``7`` with bars, ``y``, ``z`` with its cross-bar), and so are parts that touch (``x`` written as ``)(``);
   for strokes, extents are the pen's path without the pen's width and "touch" means the paths meet, since
-  neighbours written close with a broad pen touch in ink without being one symbol;
+  neighbours written close with a broad pen touch in ink without being one symbol; two stacked bars are an
+  ``=`` even when one of them is as short as a dot;
 * a small part (a dot) is its own symbol (a decimal point) unless it sits above or below a bar that spans it
   (``÷``), or it touches a bigger part (the short cross-bar of a ``7``); a lone dot above the line's top is a
   stray mark, and in an image a lone mark raised off the baseline is a point only when it looks like a dot
