@@ -162,15 +162,16 @@ def test_a_raised_point_is_kept_but_a_dot_above_the_line_is_a_stray_mark():
 def test_in_an_image_a_raised_dot_must_be_pen_wide_but_a_speck_on_the_baseline_may_be_smaller():
     import cv2
 
-    image = np.full((120, 400, 3), 255, np.uint8)
-    for x in (40, 140, 240, 340):
-        cv2.line(image, (x, 20), (x, 100), (0, 0, 0), 5)  # four 1s, pen 5 px
+    image = np.full((120, 500, 3), 255, np.uint8)
+    for x in (40, 140, 240, 340, 440):
+        cv2.line(image, (x, 20), (x, 100), (0, 0, 0), 5)  # five 1s, pen 5 px
     cv2.circle(image, (90, 60), 4, (0, 0, 0), -1)  # a pen-wide point at mid-height: "1·1"
     cv2.rectangle(image, (189, 58), (192, 61), (0, 0, 0), -1)  # a smaller mark at mid-height: a speck
     cv2.rectangle(image, (289, 96), (292, 99), (0, 0, 0), -1)  # a point as small on the baseline stays
+    cv2.rectangle(image, (388, 53), (392, 65), (0, 0, 0), -1)  # a point written as a short tick
     boxes = [g.box for g in segment_image(image).groups]
     centres = [round(b[0] + b[2] / 2) for b in boxes]
-    assert len(boxes) == 6 and 85 <= centres[1] <= 95 and 286 <= centres[4] <= 296, boxes
+    assert len(boxes) == 8 and 85 <= centres[1] <= 95 and 286 <= centres[4] <= 296 and 385 <= centres[6] <= 395
 
 
 def test_halves_side_by_side_are_offered_as_one_symbol_and_can_be_merged():

@@ -87,7 +87,7 @@ SPECK = 0.3
 RAISED = 0.35
 RAISED_DOT = 0.75
 RAISED_FILL = 0.5
-RAISED_ASPECT = 2.0
+RAISED_ASPECT = 3.0
 RAISED_CLEAR = 3.0
 ABOVE_LINE = 0.9
 #: An ink component at least this share of the line height wide may be two neighbours written touching.
