@@ -245,9 +245,16 @@ def line_height(boxes: Sequence[Box]) -> float:
     return float(statistics.median(tall)) or 1.0  # np.median's value, without its ~8 us per call
 
 
-def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None = None) -> tuple[list[Group], float]:
+def group_parts(
+    boxes: Sequence[Box],
+    touching=None,
+    spans: Sequence[Box] | None = None,
+    point: Callable[[int, bool], bool] | None = None,
+) -> tuple[list[Group], float]:
     """Group parts (boxes) into symbols, left to right; ``touching(i, j)`` says whether two parts touch, and
-    ``spans`` (default: the boxes) are the parts' extents for the overlap test.
+    ``spans`` (default: the boxes) are the parts' extents for the overlap test. ``point(i, raised)`` says whether
+    part i, a lone dot (raised: more than RAISED line heights above the baseline), is a point rather than a speck;
+    it is asked last, so the line height is measured as if every dot were kept.
 
     Returns the groups and the line height. Raises SegmentationError for two lines of writing.
     """
@@ -315,7 +322,16 @@ def group_parts(boxes: Sequence[Box], touching=None, spans: Sequence[Box] | None
             raise SegmentationError("The ink holds more than one line of writing; write one line at a time.")
     groups.sort(key=lambda g: g.box[0] + g.box[2] / 2)
     _check_one_line(groups, height)
-    return groups, line_height([g.box for g in groups])
+    measured = line_height([g.box for g in groups])
+    if point is not None:
+        groups = [
+            g
+            for g in groups
+            if len(g.parts) > 1
+            or not small[g.parts[0]]
+            or point(g.parts[0], base is not None and _high(g.box, base, RAISED * height))
+        ]
+    return groups, measured
 
 
 def underlines(boxes: Sequence[Box]) -> set[int]:
@@ -653,22 +669,16 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
     under = underlines(boxes)
     ids = [k for j, k in enumerate(ids) if j not in under]
     boxes = [b for j, b in enumerate(boxes) if j not in under]
-    groups, height = group_parts(boxes)
-    # Tiny dots are kept above so that a faint ÷ keeps its dots; alone, they are specks, not decimal points.
-    part_height = line_height(boxes)
-    base = baseline(boxes, part_height)
 
-    def speck(g: Group) -> bool:
-        w, h = g.box[2], g.box[3]
-        if len(g.parts) > 1 or max(w, h) >= SMALL * part_height:
-            return False
-        area = stats[ids[g.parts[0]], cv2.CC_STAT_AREA]
-        if base is None or not _high(g.box, base, RAISED * part_height):
-            return area < SPECK * pen * pen
+    def point(i: int, raised: bool) -> bool:
+        # Tiny dots stay in a group (a faint ÷ keeps its dots); alone, they are specks, not decimal points.
+        area, (_, _, w, h) = stats[ids[i], cv2.CC_STAT_AREA], boxes[i]
+        if not raised:
+            return area >= SPECK * pen * pen
         dot = area >= RAISED_DOT * pen * pen and area >= RAISED_FILL * w * h and max(w, h) <= RAISED_ASPECT * min(w, h)
-        return not dot or not _clear(labels, ids[g.parts[0]], g.box, RAISED_CLEAR * pen)
+        return dot and _clear(labels, ids[i], boxes[i], RAISED_CLEAR * pen)
 
-    groups = [g for g in groups if not speck(g)]
+    groups, height = group_parts(boxes, point=point)
     cuts = []
     for gi, g in enumerate(groups):
         if _cut_at_neck(labels, ids, boxes, g, height, pen):
