@@ -292,8 +292,8 @@ def group_parts(
         if reach and max(reach.values()) > 0:
             join(i, max(reach, key=lambda j: reach[j]))
     # Two short bars stacked are an "=", also one written so small that a bar falls under the size of a dot.
-    for i, j in itertools.combinations(range(n), 2):
-        if (small[i] or small[j]) and _flat(boxes[i]) and _flat(boxes[j]) and _stacked_bars(spans[i], spans[j]):
+    for i, j in itertools.combinations([k for k in range(n) if _flat(boxes[k])], 2):
+        if (small[i] or small[j]) and _stacked_bars(spans[i], spans[j]):
             join(i, j)
     for i in (i for i in range(n) if small[i]):
         cx = boxes[i][0] + boxes[i][2] / 2
