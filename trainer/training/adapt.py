@@ -255,16 +255,15 @@ def _as_ink(x: np.ndarray, batch: int = 256) -> np.ndarray:
     return out
 
 
-def _fit_gate(parts: _Parts, samples: Images, dataset: np.ndarray) -> dict:
-    """The personal gate (trainer.serving.personal) from the base core's features of the samples and of the
-    replayed dataset images."""
+def _fit_gate(parts: _Parts, samples: np.ndarray, labels: np.ndarray, dataset: np.ndarray) -> dict:
+    """The personal gate (trainer.serving.personal) from the base core's features of the samples (their ink,
+    the front's output, and their labels) and of the replayed dataset images' ink."""
     features = with_features(parts.base)
 
-    def measure(x: np.ndarray) -> np.ndarray:
-        ink = parts.front.predict(x, batch_size=256, verbose=0)
+    def measure(ink: np.ndarray) -> np.ndarray:
         return np.asarray(features.predict(ink, batch_size=256, verbose=0)[0])
 
-    return fit_gate(measure(samples.x), samples.y, measure(dataset))
+    return fit_gate(measure(samples), labels, measure(dataset))
 
 
 def _calibrate_new_classes(
@@ -387,7 +386,8 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
         # A fine-tune on the replayed dataset itself (the Train menu's "start from the active model") is meant
         # for every drawing, so it gets no gate.
         if replay.split.get("dataset") != str(samples.index.root.resolve()):
-            gate = _fit_gate(parts, mine, replay.train.x)
+            first = np.cumsum(repeats) - repeats  # each sample's first copy in ``ink``; the replay follows them
+            gate = _fit_gate(parts, ink[first], mine.y[order], ink[int(repeats.sum()) :])
         core = (
             gated_core(parts.base, trained, gate) if gate else keras.Model(trained.input, trained.output, name="core")
         )
