@@ -6,7 +6,8 @@ Training, evaluation, prediction and the GUI all call :func:`to_model_input`. Th
 * ``"notebook"``: what the original notebook did (decode, alpha onto white, bilinear resize to size x size).
   Legacy notebook models and faithful reproductions use it.
 * ``"ink"``: normalise what does not identify a symbol, keep what does. Ink of any colour or polarity on any
-  background, under uneven lighting, becomes dark ink on white; the symbol is centred and scaled so its longer
+  background, under uneven lighting or a shadow, becomes dark ink on white (a table showing along the edge of a
+  photographed page is not ink); the symbol is centred and scaled so its longer
   side fills a fixed share of the frame (aspect ratio kept, so "-" stays a bar and "." a blob); very thin
   strokes are thickened towards a common pen width. A decimal point stays a filled blob, never a ring. A thin
   line hugging an image edge (the dark bottom row some scans have) is a border, not writing, and is dropped;
@@ -24,7 +25,7 @@ from trainer.data.imageio import as_rgb, read_image
 from trainer.errors import EmptyImageError
 
 #: Bump whenever an output of to_model_input changes: cached preprocessed arrays are keyed by it.
-VERSION = 6
+VERSION = 7
 
 METHODS: tuple[str, ...] = ("notebook", "ink")
 INPUT_SIZE = 224
@@ -38,6 +39,20 @@ PEN_WIDTH = 0.055
 #: 28x28 digits (benchmarks/outside_writers.py) this alone took the fifth session's model from 93.8 % to 94.8 %.
 #: The pad's drawings and the line reader's 64 px crops are magnified less and keep the cheaper bilinear path.
 SMOOTH_ZOOM = 5.0
+#: Shading (a shadow over a photo): plateaus of "ink" wider than SHADE_SIDE of the image's shorter side, at least
+#: SHADE_LEAST strong (and twice the paper's noise), rising by less than SOFT_EDGE over that width; images under
+#: SHADE_MIN pixels are not searched.
+SHADE_SIDE = 0.3
+SHADE_LEAST = 0.02
+SOFT_EDGE = 0.5
+SHADE_MIN = 64
+#: Writing this much fainter than marks touching the image's border sets the contrast itself (see _contrast_top).
+FAINTER = 0.7
+#: A border fit that explains less than PAPER_SHARE of the ring, or leaves noise above POOR_FIT, is tried again on
+#: about GRID_SAMPLES pixels spread over the whole image, and the closer fit is kept.
+PAPER_SHARE = 0.8
+POOR_FIT = 0.02
+GRID_SAMPLES = 4096
 #: Longest side of the working raster for ink analysis (bigger inputs are reduced first).
 _WORK = 320
 #: Files at least twice this side are decoded reduced to a side in [DECODE_LIMIT, 2 * DECODE_LIMIT), far above
@@ -47,6 +62,10 @@ DECODE_LIMIT = 1024
 #: and running along at least EDGE_SPAN of that edge is dropped (unless it is the only ink).
 EDGE_BAND = 0.06
 EDGE_SPAN = 0.5
+#: A thick dark region touching an edge (a table beside the page), reaching no farther than EDGE_DEEP of the image's
+#: shorter side from it and at least EDGE_SOLID times as thick as the other ink's strokes, is dropped too.
+EDGE_DEEP = 0.25
+EDGE_SOLID = 2.0
 #: Faint ink farther than NEAR stroke widths (at least 2 px) from the symbol's confident ink, where the strokes'
 #: own soft, blurred or JPEG-ringed edges end, is dropped when it forms a line: a piece ELONGATED times as long
 #: as it is wide, or at least LONG of the symbol's longer side long (the grid of squared paper is one wide piece).
@@ -119,14 +138,76 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK) -> np.ndarray:
     # background is a number per channel (cv2 takes a 1-element array as a scalar): no planes to build.
     channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background, strict=True)]
     diff = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
+    shade = _soft_shading(diff, noise)
+    if shade is not None:
+        diff = cv2.subtract(diff, shade)
     floor = max(0.06, 4.0 * noise)
-    strong = diff[diff > floor]
-    if strong.size == 0:
+    top = _contrast_top(diff, floor)
+    if top is None:
         return np.zeros(diff.shape, np.float32)
-    top = max(_percentile_90(strong), floor + 0.05)
     ink = diff - floor  # float32 throughout, in place: the same values as one expression, fewer arrays
     ink /= top - floor
     return np.clip(ink, 0.0, 1.0, out=ink)
+
+
+def _soft_shading(diff: np.ndarray, noise: float, reduce: int = 4) -> np.ndarray | None:
+    """The broad, soft part of ``diff`` (a shadow the border fit cannot follow), or None when it has none.
+
+    An opening wider than any stroke keeps broad plateaus. A stretch of plateau is shading when it rises by less
+    than SOFT_EDGE over the opening's width and so does most of what bounds it: a shadow fades out (though it may
+    meet a table's steep edge on one side), while a big dot's flat top is ringed by its steep edge. Taken at
+    1/``reduce`` of the resolution, as shading is smooth anyway."""
+    h, w = diff.shape
+    if min(h, w) < SHADE_MIN:
+        return None
+    small = cv2.resize(diff, (w // reduce, h // reduce), interpolation=cv2.INTER_AREA)
+    side = max(3, round(SHADE_SIDE * min(small.shape))) | 1
+    plateau = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((side, side), np.uint8))
+    least = max(SHADE_LEAST, 2.0 * noise)  # the paper's own noise makes a plateau of about its level
+    if plateau.max() < least:
+        return None
+    slope = cv2.magnitude(cv2.Sobel(plateau, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(plateau, cv2.CV_32F, 0, 1, ksize=3))
+    slope *= side / 8.0  # Sobel's 3x3 weights sum to 8: the rise over one kernel side
+    steep = slope >= SOFT_EDGE
+    count, labels = cv2.connectedComponents(((plateau >= least) & ~steep).astype(np.uint8), connectivity=8)
+    soft = np.zeros(count, bool)
+    for k in range(1, count):
+        region = (labels == k).astype(np.uint8)
+        edge = cv2.dilate(region, np.ones((3, 3), np.uint8)) > region
+        soft[k] = steep[edge].mean() < 0.5 if edge.any() else True
+    if not soft.any():
+        return None
+    # The opening follows the bottom of the noise; the median follows its middle, so the noise is not left over
+    # (but not beyond the noise's reach, where the window takes in a table edge's dark band).
+    level = cv2.medianBlur(np.clip(small * 255.0, 0, 255).astype(np.uint8), min(side, 255)).astype(np.float32) / 255.0
+    plateau = np.where(
+        cv2.dilate(soft[labels].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0,
+        np.maximum(np.minimum(level, plateau + 2.0 * noise) - noise, 0.0),
+        0.0,
+    )
+    return cv2.resize(plateau.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _contrast_top(diff: np.ndarray, floor: float) -> float | None:
+    """The contrast that makes ink full strength: the 90th percentile of the values above ``floor``, or None
+    when there are none. A photo's table or page edge (a mark touching the border) much darker than the
+    writing would make the writing faint: then the marks clear of the border set it, specks of noise aside."""
+    above = diff > floor
+    strong = diff[above]
+    if strong.size == 0:
+        return None
+    top = max(_percentile_90(strong), floor + 0.05)
+    if not (above[0].any() or above[-1].any() or above[:, 0].any() or above[:, -1].any()):
+        return top
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(above.astype(np.uint8), connectivity=8)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    clear = areas >= max(2.0, 0.01 * areas[1:].sum())
+    clear[0] = False
+    clear[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False
+    if not clear.any():
+        return top
+    inside = max(_percentile_90(diff[clear[labels]]), floor + 0.05)
+    return inside if inside < FAINTER * top else top
 
 
 def _percentile_90(values: np.ndarray) -> float:
@@ -144,7 +225,9 @@ def _percentile_90(values: np.ndarray) -> float:
 def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
     """Fit a quadratic colour surface to the border ring; return it (one plane per channel, clipped to
     [0, 1], or one number per channel, as a 1-element float64 array, when the ring is one exact colour) and
-    the ring's noise level.
+    the ring's noise level. When the ring fits badly (a table along one side of a photographed page, light the
+    ring does not pin down), the surface is also fitted to pixels spread over the whole image, where the paper
+    outnumbers any band at the edge, and the closer fit is used.
 
     The fits solve the 6x6 normal equations (float64) instead of calling ``lstsq``, and a ring of one exact
     colour (a pad drawing on plain paper) is that colour without any fit: both were most of the time spent
@@ -164,6 +247,33 @@ def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
     design = np.stack([np.ones_like(ru), ru, rv, ru * rv, ru * ru, rv * rv], axis=-1)[:, :terms]
     # Start from the median colour, then refit without the pixels that look like ink.
     keep = np.abs(samples - np.median(samples, axis=0)).max(axis=1) < 0.25
+    coef, sigma, keep = _robust_fit(design, samples, keep, terms)
+    if terms == 6 and (keep.mean() < PAPER_SHARE or sigma > POOR_FIT):
+        # A table along one side, or light the ring alone does not pin down: fit the whole image's paper.
+        step = max(1, round(np.sqrt(h * w / GRID_SAMPLES)))
+        gy, gx = np.mgrid[step // 2 : h : step, step // 2 : w : step].reshape(2, -1)
+        grid = img[gy, gx]
+        gu, gv = u[gx], v[gy]
+        whole = np.stack([np.ones_like(gu), gu, gv, gu * gv, gu * gu, gv * gv], axis=-1)
+        fit = _robust_fit(whole, grid, np.abs(grid - np.median(grid, axis=0)).max(axis=1) < 0.25, terms)
+        if fit[1] < sigma:
+            coef, sigma = fit[0], fit[1]
+    coef = np.vstack([coef, np.zeros((6 - terms, coef.shape[1]))]).astype(np.float32)
+    # The surface separates into row terms, column terms and one u*v plane: build it by broadcasting.
+    uv = np.outer(v, u)
+    planes = []
+    for c0, cu, cv, cuv, cuu, cvv in coef.T:
+        row = (c0 + cv * v + cvv * v * v)[:, None]
+        col = (cu * u + cuu * u * u)[None, :]
+        planes.append(np.clip(row + col + cuv * uv, 0.0, 1.0))
+    return planes, sigma
+
+
+def _robust_fit(
+    design: np.ndarray, samples: np.ndarray, keep: np.ndarray, terms: int
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Least squares from the samples ``keep`` marks, refitted up to three times without the outliers (beyond
+    3 sigma of the residual): (coefficients, sigma, the samples kept)."""
     if keep.sum() < terms * 3:
         keep = np.ones(len(samples), bool)
     for _ in range(3):
@@ -174,15 +284,7 @@ def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
         if new_keep.sum() < terms * 3 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-    coef = np.vstack([coef, np.zeros((6 - terms, coef.shape[1]))]).astype(np.float32)
-    # The surface separates into row terms, column terms and one u*v plane: build it by broadcasting.
-    uv = np.outer(v, u)
-    planes = []
-    for c0, cu, cv, cuv, cuu, cvv in coef.T:
-        row = (c0 + cv * v + cvv * v * v)[:, None]
-        col = (cu * u + cuu * u * u)[None, :]
-        planes.append(np.clip(row + col + cuv * uv, 0.0, 1.0))
-    return planes, sigma
+    return coef, sigma, keep
 
 
 def _ring_pixels(h: int, w: int, ring: int) -> tuple[np.ndarray, np.ndarray]:
@@ -231,36 +333,50 @@ def _symbol_mask(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]
 
 
 def edge_line_halo(mask: np.ndarray, band: float | None = None) -> np.ndarray | None:
-    """Where to erase thin lines hugging an image edge (e.g. the dark bottom row of some scans), with their
-    anti-aliased/JPEG halo, when other ink remains; None when there are none.
+    """Where to erase lines hugging an image edge (the dark bottom row of some scans, the table beside a
+    photographed page), with their anti-aliased/JPEG halo, when other ink remains; None when there are none.
 
-    A component is such a line when it lies entirely within the outer band of one edge (EDGE_BAND of the side
-    across it, or ``band`` pixels) and spans at least EDGE_SPAN of it. A stroke that touches the line is part of
-    its component and keeps it; a symbol cropped tightly (a bare "-") spans the whole height, not only the band,
-    and is never dropped. A line of writing passes a band from its height: a share of its width would take its
-    first and last symbols, which a tight crop leaves close to the side edges, for edge lines.
+    A component is such a line when it spans at least EDGE_SPAN of an edge and either lies entirely within
+    the outer band of that edge (EDGE_BAND of the side across it, or ``band`` pixels), or touches the edge, lies
+    within EDGE_DEEP of the image's shorter side from it and is EDGE_SOLID times as thick as the other ink's
+    strokes (no pen stroke is: the top bar of a tightly cropped "=" is as thick as the other bar). A stroke that
+    touches the line is part of its component and keeps it; a symbol cropped tightly (a bare "-") spans the whole
+    height, not only the band, and is never dropped. A line of writing passes a band from its height: a share of
+    its width would take its first and last symbols, which a tight crop leaves close to the side edges, for edge
+    lines.
     """
     h, w = mask.shape
     band_y, band_x = (max(2, int(np.ceil(band if band is not None else EDGE_BAND * side))) for side in (h, w))
-    # Such a line covers EDGE_SPAN of its edge within the band: without that much ink there, none exists.
+    deep = int(np.ceil(EDGE_DEEP * min(h, w)))  # a table along a wide image is no deeper than along a tall one
+    deep_y, deep_x = max(band_y, deep), max(band_x, deep)
+    # Such a line covers EDGE_SPAN of its edge within the deep band: without that much ink there, none exists.
     if not any(
-        np.count_nonzero(band.any(axis=axis)) >= EDGE_SPAN * side
-        for band, axis, side in (
-            (mask[:band_y], 0, w),
-            (mask[h - band_y :], 0, w),
-            (mask[:, :band_x], 1, h),
-            (mask[:, w - band_x :], 1, h),
+        np.count_nonzero(part.any(axis=axis)) >= EDGE_SPAN * side
+        for part, axis, side in (
+            (mask[:deep_y], 0, w),
+            (mask[h - deep_y :], 0, w),
+            (mask[:, :deep_x], 1, h),
+            (mask[:, w - deep_x :], 1, h),
         )
     ):
         return None
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    drop = []
+    thin, thick = [], []
     for k in range(1, count):
         x, y, cw, ch = (int(v) for v in stats[k, :4])
-        horizontal = cw >= EDGE_SPAN * w and (y + ch <= band_y or y >= h - band_y)
-        vertical = ch >= EDGE_SPAN * h and (x + cw <= band_x or x >= w - band_x)
-        if horizontal or vertical:
-            drop.append(k)
+        if (cw >= EDGE_SPAN * w and (y + ch <= band_y or y >= h - band_y)) or (
+            ch >= EDGE_SPAN * h and (x + cw <= band_x or x >= w - band_x)
+        ):
+            thin.append(k)
+        elif (cw >= EDGE_SPAN * w and ((y == 0 and ch <= deep_y) or (y + ch == h and y >= h - deep_y))) or (
+            ch >= EDGE_SPAN * h and ((x == 0 and cw <= deep_x) or (x + cw == w and x >= w - deep_x))
+        ):
+            thick.append(k)
+    drop = list(thin)
+    if thick:
+        rest = ~np.isin(labels, [0, *thin, *thick])
+        pen = stroke_width(rest) if rest.any() else 0.0
+        drop += [k for k in thick if pen > 0 and stroke_width(labels == k) >= EDGE_SOLID * pen]
     if not drop or len(drop) == count - 1:
         return None
     lines = np.isin(labels, drop).astype(np.uint8)

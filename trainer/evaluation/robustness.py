@@ -153,6 +153,17 @@ def shadowed(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (photo * shadow[..., None]).astype(np.uint8)
 
 
+def photo_of_page(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A phone photo of the symbol written small on a page (10-30 % of the frame, anywhere): ``shadowed``, with
+    the table showing along one edge (a dark band, 3-10 % of the side, darker than the page by 50-75 %)."""
+    photo = shadowed(_placed(rgb, rng.uniform(0.1, 0.3), tuple(rng.uniform(0.3, 0.7, 2))), rng).astype(np.float32)
+    h, w = photo.shape[:2]
+    depth = int(rng.uniform(0.03, 0.1) * (h if (edge := int(rng.integers(4))) < 2 else w))
+    band = (slice(0, depth), slice(h - depth, h), slice(0, depth), slice(w - depth, w))[edge]
+    photo[(band, slice(None)) if edge < 2 else (slice(None), band)] *= rng.uniform(0.25, 0.5)
+    return photo.astype(np.uint8)
+
+
 def ruled(rgb: np.ndarray, rows, grey: int = 170, slope: float = 0.0) -> np.ndarray:
     """The image written on lined paper: one-pixel rulings of ``grey`` across it from ``rows`` (rising ``slope``
     per pixel to the right: a photo taken a little askew), under the ink."""
@@ -211,6 +222,7 @@ VARIANTS: dict[str, Variant] = {
     "large": large,
     "off_centre": off_centre,
     "photographed": photographed,
+    "photo_of_page": photo_of_page,
     "lined_paper": lined_paper,
     "squared_paper": squared_paper,
 }
