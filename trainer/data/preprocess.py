@@ -53,6 +53,8 @@ FAINTER = 0.7
 PAPER_SHARE = 0.8
 POOR_FIT = 0.02
 GRID_SAMPLES = 4096
+#: Paper this noisy (the border fit's residual) is smoothed first.
+NOISY = 0.02
 #: Longest side of the working raster for ink analysis (bigger inputs are reduced first).
 _WORK = 320
 #: Files at least twice this side are decoded reduced to a side in [DECODE_LIMIT, 2 * DECODE_LIMIT), far above
@@ -119,13 +121,15 @@ def normalised_ink(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     return _normalise_pen(framed, size)
 
 
-def ink_strength(rgb: np.ndarray, work: int = _WORK) -> np.ndarray:
+def ink_strength(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> np.ndarray:
     """Per-pixel ink strength in [0, 1], independent of ink colour, polarity and smooth lighting.
 
     The background is a smooth colour surface fitted to the image border (robust to strokes that cross
     it); ink is how far a pixel's colour departs from that surface, contrast-stretched so faint pencil and
     bold marker both reach 1. Images with a longer side above ``work`` are analysed reduced to it (a line
-    of symbols needs a larger ``work`` than one symbol to keep its dots).
+    of symbols needs a larger ``work`` than one symbol to keep its dots). ``photo``: smooth grainy paper and take
+    out a shadow the surface cannot follow (the line reader deals with both its own way, at the scale of the
+    line's height).
     """
     h, w = rgb.shape[:2]
     scale = min(1.0, work / max(h, w))
@@ -134,11 +138,14 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK) -> np.ndarray:
     img = rgb.astype(np.float32)
     img /= 255.0
     background, noise = _background(img)
+    if photo and noise > NOISY:  # grainy paper (a dim photo): smoothed first, which a blurred stroke survives
+        img = cv2.GaussianBlur(img, (0, 0), 1.0)
+        background, noise = _background(img)
     # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis. A flat
     # background is a number per channel (cv2 takes a 1-element array as a scalar): no planes to build.
     channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background, strict=True)]
     diff = cv2.max(cv2.max(channels[0], channels[1]), channels[2])
-    shade = _soft_shading(diff, noise)
+    shade = _soft_shading(diff, noise) if photo else None
     if shade is not None:
         diff = cv2.subtract(diff, shade)
     floor = max(0.06, 4.0 * noise)

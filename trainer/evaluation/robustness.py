@@ -153,6 +153,12 @@ def shadowed(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (photo * shadow[..., None]).astype(np.uint8)
 
 
+def dim_photo(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``photographed`` in dim light: out of focus (a blur of 1.5-2.5 px more) and grainy (noise of 12 levels)."""
+    photo = cv2.GaussianBlur(photographed(rgb, rng), (0, 0), rng.uniform(1.5, 2.5)).astype(np.float32)
+    return np.clip(photo + rng.normal(0, 12, photo.shape), 0, 255).astype(np.uint8)
+
+
 def photo_of_page(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A phone photo of the symbol written small on a page (10-30 % of the frame, anywhere): ``shadowed``, with
     the table showing along one edge (a dark band, 3-10 % of the side, darker than the page by 50-75 %)."""
@@ -222,6 +228,7 @@ VARIANTS: dict[str, Variant] = {
     "large": large,
     "off_centre": off_centre,
     "photographed": photographed,
+    "dim_photo": dim_photo,
     "photo_of_page": photo_of_page,
     "lined_paper": lined_paper,
     "squared_paper": squared_paper,

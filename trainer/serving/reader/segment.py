@@ -566,7 +566,7 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
     image to that raster, and the pen width there."""
     h, w = rgb.shape[:2]
     scale = min(1.0, LINE_WORK / max(h, w))
-    raw = _without_rules(_without_shading(ink_strength(rgb, work=LINE_WORK)))
+    raw = _without_rules(_without_shading(ink_strength(rgb, work=LINE_WORK, photo=False)))
     pen = max(stroke_width(raw), 1.0)  # of the confident ink: the line's main pen
     side = max(3, round(LOCAL * pen)) | 1
     ink = np.clip(raw / np.maximum(cv2.dilate(raw, np.ones((side, side), np.uint8)), FAINT_FLOOR), 0.0, 1.0)
