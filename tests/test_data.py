@@ -361,7 +361,7 @@ def test_a_big_dot_is_not_taken_for_shading():
 @pytest.mark.parametrize("name", ["0", "3", "7", "8"])
 def test_a_fine_pen_in_a_dim_out_of_focus_photo_stays_one_unbroken_stroke(name):
     """Grainy paper is smoothed before ink is measured: a blurred fine stroke no longer drowns in the noise floor
-    and breaks into pieces (before: 1 to 6 pieces and a mean difference of 6 to 44 grey levels; now one piece,
+    and breaks into pieces (before: 1 to 6 pieces and a mean difference of 5 to 44 grey levels; now one piece,
     under 6)."""
     import cv2
 
@@ -377,15 +377,16 @@ def test_a_fine_pen_in_a_dim_out_of_focus_photo_stays_one_unbroken_stroke(name):
 
 @pytest.mark.parametrize("name", ["3", "7", "add", "div"])
 def test_a_soft_shadow_beside_a_small_symbol_is_not_ink(name):
-    """A round shadow, 35 % dark and as wide as a third of the frame, near a symbol written small on clean paper:
-    its middle was taken for the symbol's ink (mean difference 39 to 54 grey levels); now it is taken out (under 7)."""
+    """A soft round shadow, 35 % dark (a Gaussian of 0.35 the frame's height), near a symbol written small on clean
+    paper: its middle was taken for the symbol's ink (mean difference 74 to 100 grey levels); now it is taken out
+    (under 5)."""
     from trainer.data.strokes import draw_symbol
-    from trainer.evaluation.robustness import _placed
+    from trainer.evaluation.robustness import small
 
-    page = _placed(draw_symbol(name, np.random.default_rng(0), size=200), 0.15, (0.5, 0.5))
+    page = small(draw_symbol(name, np.random.default_rng(0), size=200), np.random.default_rng(0))
     h, w = page.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     for cx, cy in [(0.3, 0.3), (0.7, 0.35), (0.35, 0.7), (0.65, 0.65)]:
         shade = 1 - 0.35 * np.exp(-((xx - cx * w) ** 2 + (yy - cy * h) ** 2) / (2 * (0.35 * h) ** 2))
         shadowed = (page * shade[..., None]).astype(np.uint8)
-        assert np.abs(to_model_input(page).astype(float) - to_model_input(shadowed).astype(float)).mean() < 8
+        assert np.abs(to_model_input(page).astype(float) - to_model_input(shadowed).astype(float)).mean() < 6

@@ -164,7 +164,8 @@ def photo_of_page(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     the table showing along one edge (a dark band, 3-10 % of the side, darker than the page by 50-75 %)."""
     photo = shadowed(_placed(rgb, rng.uniform(0.1, 0.3), tuple(rng.uniform(0.3, 0.7, 2))), rng).astype(np.float32)
     h, w = photo.shape[:2]
-    depth = int(rng.uniform(0.03, 0.1) * (h if (edge := int(rng.integers(4))) < 2 else w))
+    share, edge = rng.uniform(0.03, 0.1), int(rng.integers(4))  # edge: top, bottom, left, right
+    depth = int(share * (h if edge < 2 else w))
     band = (slice(0, depth), slice(h - depth, h), slice(0, depth), slice(w - depth, w))[edge]
     photo[(band, slice(None)) if edge < 2 else (slice(None), band)] *= rng.uniform(0.25, 0.5)
     return photo.astype(np.uint8)
