@@ -40,12 +40,10 @@ PEN_WIDTH = 0.055
 #: The pad's drawings and the line reader's 64 px crops are magnified less and keep the cheaper bilinear path.
 SMOOTH_ZOOM = 5.0
 #: Shading (a shadow over a photo): plateaus of "ink" wider than SHADE_SIDE of the image's shorter side, at least
-#: SHADE_LEAST strong (and twice the paper's noise), rising by less than SOFT_EDGE over that width; images under
-#: SHADE_MIN pixels are not searched.
+#: SHADE_LEAST strong (and twice the paper's noise), rising by less than SOFT_EDGE over that width.
 SHADE_SIDE = 0.3
 SHADE_LEAST = 0.02
 SOFT_EDGE = 0.5
-SHADE_MIN = 64
 #: Writing this much fainter than marks touching the image's border sets the contrast itself (see _contrast_top).
 FAINTER = 0.7
 #: A border fit that explains less than PAPER_SHARE of the ring, or leaves noise above POOR_FIT, is tried again on
@@ -53,8 +51,12 @@ FAINTER = 0.7
 PAPER_SHARE = 0.8
 POOR_FIT = 0.02
 GRID_SAMPLES = 4096
-#: Paper this noisy (the border fit's residual) is smoothed first.
-NOISY = 0.02
+#: An image this grainy (the median departure of its pixels from their 1-pixel blur, on a 0-1 scale) is smoothed
+#: before ink is measured: dim photos measure 0.010-0.019; clean scans, renders and phone photos in good light
+#: at most 0.003.
+GRAINY = 0.006
+#: Images with a side under this many pixels are too small to hold a shadow or to measure grain on.
+PHOTO_MIN = 64
 #: Longest side of the working raster for ink analysis (bigger inputs are reduced first).
 _WORK = 320
 #: Files at least twice this side are decoded reduced to a side in [DECODE_LIMIT, 2 * DECODE_LIMIT), far above
@@ -138,7 +140,9 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> np.n
     img = rgb.astype(np.float32)
     img /= 255.0
     background, noise = _background(img)
-    if photo and noise > NOISY:  # grainy paper (a dim photo): smoothed first, which a blurred stroke survives
+    if (
+        photo and min(img.shape[:2]) >= PHOTO_MIN and _grain(img) > GRAINY
+    ):  # a dim photo: smoothed first, which a blurred stroke survives
         img = cv2.GaussianBlur(img, (0, 0), 1.0)
         background, noise = _background(img)
     # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis. A flat
@@ -165,7 +169,7 @@ def _soft_shading(diff: np.ndarray, noise: float, reduce: int = 4) -> np.ndarray
     meet a table's steep edge on one side), while a big dot's flat top is ringed by its steep edge. Taken at
     1/``reduce`` of the resolution, as shading is smooth anyway."""
     h, w = diff.shape
-    if min(h, w) < SHADE_MIN:
+    if min(h, w) < PHOTO_MIN:
         return None
     small = cv2.resize(diff, (w // reduce, h // reduce), interpolation=cv2.INTER_AREA)
     side = max(3, round(SHADE_SIDE * min(small.shape))) | 1
@@ -193,6 +197,13 @@ def _soft_shading(diff: np.ndarray, noise: float, reduce: int = 4) -> np.ndarray
         0.0,
     )
     return cv2.resize(plateau.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _grain(img: np.ndarray) -> float:
+    """How grainy an image (floats in [0, 1]) is: the median of its pixels' departure from their 1-pixel blur,
+    over every 4th row and column. Strokes' edges are too few to move the median; sensor noise moves it."""
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+    return float(np.median(np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.0))[::4, ::4]))
 
 
 def _contrast_top(diff: np.ndarray, floor: float) -> float | None:
