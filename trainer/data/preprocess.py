@@ -137,14 +137,12 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> np.n
     scale = min(1.0, work / max(h, w))
     if scale < 1.0:
         rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    img = rgb.astype(np.float32)
+    img: np.ndarray = rgb.astype(np.float32)
     img /= 255.0
-    background, noise = _background(img)
-    if (
-        photo and min(img.shape[:2]) >= PHOTO_MIN and _grain(img) > GRAINY
-    ):  # a dim photo: smoothed first, which a blurred stroke survives
+    # A dim photo's grain is smoothed first: a blurred stroke survives that, not the noise floor the grain would set.
+    if photo and min(img.shape[:2]) >= PHOTO_MIN and _grain(img) > GRAINY:
         img = cv2.GaussianBlur(img, (0, 0), 1.0)
-        background, noise = _background(img)
+    background, noise = _background(img)
     # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis. A flat
     # background is a number per channel (cv2 takes a 1-element array as a scalar): no planes to build.
     channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background, strict=True)]
