@@ -139,10 +139,13 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> np.n
         rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     img: np.ndarray = rgb.astype(np.float32)
     img /= 255.0
-    # A dim photo's grain is smoothed first: a blurred stroke survives that, not the noise floor the grain would set.
-    if photo and min(img.shape[:2]) >= PHOTO_MIN and _grain(img) > GRAINY:
-        img = cv2.GaussianBlur(img, (0, 0), 1.0)
     background, noise = _background(img)
+    # A border of one exact colour (a pad drawing on plain paper) has no grain or shadow to take out.
+    photo = photo and background[0].size > 1 and min(img.shape[:2]) >= PHOTO_MIN
+    # A dim photo's grain is smoothed: a blurred stroke survives that, not the noise floor the grain would set.
+    if photo and _grain(img) > GRAINY:
+        img = cv2.GaussianBlur(img, (0, 0), 1.0)
+        background, noise = _background(img)
     # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis. A flat
     # background is a number per channel (cv2 takes a 1-element array as a scalar): no planes to build.
     channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background, strict=True)]
@@ -167,8 +170,6 @@ def _soft_shading(diff: np.ndarray, noise: float, reduce: int = 4) -> np.ndarray
     meet a table's steep edge on one side), while a big dot's flat top is ringed by its steep edge. Taken at
     1/``reduce`` of the resolution, as shading is smooth anyway."""
     h, w = diff.shape
-    if min(h, w) < PHOTO_MIN:
-        return None
     small = cv2.resize(diff, (w // reduce, h // reduce), interpolation=cv2.INTER_AREA)
     side = max(3, round(SHADE_SIDE * min(small.shape))) | 1
     plateau = cv2.morphologyEx(small, cv2.MORPH_OPEN, np.ones((side, side), np.uint8))
@@ -255,25 +256,17 @@ def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
     if all((band == corner).all() for band in (img[:ring], img[h - ring :], img[:, :ring], img[:, w - ring :])):
         return [np.array([np.float32(min(max(float(c), 0.0), 1.0))], np.float64) for c in corner], 1e-3
     ys, xs = _ring_pixels(h, w, ring)
-    samples = img[ys, xs]
     u = np.arange(w, dtype=np.float32) / max(w - 1, 1) - 0.5  # per column
     v = np.arange(h, dtype=np.float32) / max(h - 1, 1) - 0.5  # per row
-    ru, rv = u[xs], v[ys]
     terms = 6 if min(h, w) >= 8 else 1  # too small for a surface: a flat colour will do
-    design = np.stack([np.ones_like(ru), ru, rv, ru * rv, ru * ru, rv * rv], axis=-1)[:, :terms]
-    # Start from the median colour, then refit without the pixels that look like ink.
-    keep = np.abs(samples - np.median(samples, axis=0)).max(axis=1) < 0.25
-    coef, sigma, keep = _robust_fit(design, samples, keep, terms)
-    if terms == 6 and (keep.mean() < PAPER_SHARE or sigma > POOR_FIT):
+    coef, sigma, paper = _paper_fit(u[xs], v[ys], img[ys, xs], terms)
+    if terms == 6 and (paper < PAPER_SHARE or sigma > POOR_FIT):
         # A table along one side, or light the ring alone does not pin down: fit the whole image's paper.
         step = max(1, round(np.sqrt(h * w / GRID_SAMPLES)))
         gy, gx = np.mgrid[step // 2 : h : step, step // 2 : w : step].reshape(2, -1)
-        grid = img[gy, gx]
-        gu, gv = u[gx], v[gy]
-        whole = np.stack([np.ones_like(gu), gu, gv, gu * gv, gu * gu, gv * gv], axis=-1)
-        fit = _robust_fit(whole, grid, np.abs(grid - np.median(grid, axis=0)).max(axis=1) < 0.25, terms)
-        if fit[1] < sigma:
-            coef, sigma = fit[0], fit[1]
+        whole, whole_sigma, _ = _paper_fit(u[gx], v[gy], img[gy, gx], terms)
+        if whole_sigma < sigma:
+            coef, sigma = whole, whole_sigma
     coef = np.vstack([coef, np.zeros((6 - terms, coef.shape[1]))]).astype(np.float32)
     # The surface separates into row terms, column terms and one u*v plane: build it by broadcasting.
     uv = np.outer(v, u)
@@ -285,11 +278,13 @@ def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
     return planes, sigma
 
 
-def _robust_fit(
-    design: np.ndarray, samples: np.ndarray, keep: np.ndarray, terms: int
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """Least squares from the samples ``keep`` marks, refitted up to three times without the outliers (beyond
-    3 sigma of the residual): (coefficients, sigma, the samples kept)."""
+def _paper_fit(u: np.ndarray, v: np.ndarray, samples: np.ndarray, terms: int) -> tuple[np.ndarray, float, float]:
+    """A quadratic colour surface (its first ``terms`` coefficients per channel) through ``samples`` taken at
+    (``u``, ``v``): started from the samples near their median colour, refitted up to three times without the
+    outliers (beyond 3 sigma of the residual), which are ink. Returns (coefficients, sigma, share of the samples
+    kept as paper)."""
+    design = np.stack([np.ones_like(u), u, v, u * v, u * u, v * v], axis=-1)[:, :terms]
+    keep = np.abs(samples - np.median(samples, axis=0)).max(axis=1) < 0.25
     if keep.sum() < terms * 3:
         keep = np.ones(len(samples), bool)
     for _ in range(3):
@@ -300,7 +295,7 @@ def _robust_fit(
         if new_keep.sum() < terms * 3 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-    return coef, sigma, keep
+    return coef, sigma, float(keep.mean())
 
 
 def _ring_pixels(h: int, w: int, ring: int) -> tuple[np.ndarray, np.ndarray]:
