@@ -310,12 +310,12 @@ def group_parts(
     for i in range(n):
         members.setdefault(find(i), []).append(i)
     groups = [Group(sorted(m), _union([boxes[i] for i in m])) for m in members.values()]
+
+    def lone_dot(g: Group) -> bool:
+        return len(g.parts) == 1 and small[g.parts[0]]
+
     if base is not None:  # a lone dot above the line is a stray mark, not a decimal point
-        groups = [
-            g
-            for g in groups
-            if len(g.parts) > 1 or not small[g.parts[0]] or not _high(g.box, base, ABOVE_LINE * height)
-        ]
+        groups = [g for g in groups if not (lone_dot(g) and _high(g.box, base, ABOVE_LINE * height))]
     for g in groups:
         tall = [boxes[i] for i in g.parts if boxes[i][3] >= 0.5 * height and not _flat(boxes[i])]
         if any(_y_gap(a, b) > 0.15 * height for a in tall for b in tall):
@@ -327,9 +327,7 @@ def group_parts(
         groups = [
             g
             for g in groups
-            if len(g.parts) > 1
-            or not small[g.parts[0]]
-            or point(g.parts[0], base is not None and _high(g.box, base, RAISED * height))
+            if not lone_dot(g) or point(g.parts[0], base is not None and _high(g.box, base, RAISED * height))
         ]
     return groups, measured
 
@@ -672,10 +670,14 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
 
     def point(i: int, raised: bool) -> bool:
         # Tiny dots stay in a group (a faint ÷ keeps its dots); alone, they are specks, not decimal points.
-        area, (_, _, w, h) = stats[ids[i], cv2.CC_STAT_AREA], boxes[i]
+        area, (_, _, bw, bh) = stats[ids[i], cv2.CC_STAT_AREA], boxes[i]
         if not raised:
             return area >= SPECK * pen * pen
-        dot = area >= RAISED_DOT * pen * pen and area >= RAISED_FILL * w * h and max(w, h) <= RAISED_ASPECT * min(w, h)
+        dot = (
+            area >= RAISED_DOT * pen * pen
+            and area >= RAISED_FILL * bw * bh
+            and max(bw, bh) <= RAISED_ASPECT * min(bw, bh)
+        )
         return dot and _clear(labels, ids[i], boxes[i], RAISED_CLEAR * pen)
 
     groups, height = group_parts(boxes, point=point)
