@@ -20,3 +20,15 @@ def test_architecture_targets_resolve(name):
 
 def test_every_command_has_a_handler_and_no_handler_lacks_a_command():
     assert set(HANDLERS) == set(COMMANDS)
+
+
+def test_adapt_command_defaults_are_the_library_defaults():
+    """The CLI and the pad's "Learn My Handwriting" dialog (both built from the registry) fine-tune exactly as
+    a library call of ``adapt`` with no options does."""
+    from trainer.training.adapt import AdaptConfig
+
+    defaults = {o.dest: o.default for o in COMMANDS["adapt"].options}
+    library = AdaptConfig(samples=None, base=None)  # type: ignore[arg-type]
+    assert defaults["epochs"] == library.epochs
+    assert defaults["replay"] == library.replay_per_class
+    assert defaults["learning_rate"] == library.learning_rate

@@ -487,7 +487,7 @@ COMMANDS: dict[str, Command] = {
                     "--epochs",
                     "passes over the samples and the replay",
                     type=positive_int,
-                    default=8,
+                    default=6,
                     metavar="N",
                     field=Field("Epochs:", "int", 1, 200),
                 ),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from trainer.serving.modelio import LoadedModel, load_model, save_model
 from trainer.serving.personal import PERSONAL, fit_gate, gated_core, ungated, with_features
 from trainer.training.runs import check_classes, one_hot
 
-DEFAULT_EPOCHS = 8
+DEFAULT_EPOCHS = 6
 #: Replayed images per known class (train split only): enough to keep what the model knows.
 REPLAY_PER_CLASS = 40
 #: Test images per class when the test split is generated (no dataset at hand).
@@ -267,7 +268,7 @@ def _fit_gate(parts: _Parts, samples: np.ndarray, labels: np.ndarray, dataset: n
 
 
 def _calibrate_new_classes(
-    model: keras.Model,
+    predict: Callable[[np.ndarray], np.ndarray],
     dense: keras.layers.Dense,
     old: int,
     val: Images,
@@ -277,11 +278,13 @@ def _calibrate_new_classes(
 ) -> float:
     """Lower the new classes' bias until they take no more validation images of old classes than the base
     model got wrong, keeping every new-class sample it could read. A new symbol such as ")" otherwise takes
-    some slanted 1s; the validation images come from the train split, never from the test split."""
+    some slanted 1s; the validation images come from the train split, never from the test split. ``predict``
+    is the adapted model's compiled batch pass (half the time of ``keras.Model.predict``); it reads ``dense``'s
+    weights when called, so it sees the bias set here."""
     kernel, bias = dense.get_weights()
     old_ok = (base_val.argmax(1) == val.y).mean()
-    val_p = model.predict(val.x.astype(np.float32), verbose=0)
-    new_p = model.predict(new_x.astype(np.float32), verbose=0)
+    val_p = predict(val.x)
+    new_p = predict(new_x)
     new_ok_before = (new_p.argmax(1) == new_y).mean()
     best = NEW_CLASS_PENALTIES[0]
     for penalty in NEW_CLASS_PENALTIES:
@@ -395,12 +398,15 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
         model = keras.Model(inputs, core(parts.front(inputs)), name=base.keras_model.name)
     else:
         model = trained
+    used = {labels[i]: int(n) for i, n in enumerate(np.bincount(mine.y, minlength=len(labels))) if n}
+    card = _card(base, config, samples, used, replay, labels, new_classes, reporter.history)
+    adapted = LoadedModel(model, card)
     penalty = 0.0
     if new_classes and replay.val is not None:
         progress(Progress("Checking the new classes", 0, None))
         new = mine.y >= len(base.labels)
         penalty = _calibrate_new_classes(
-            model,
+            adapted.predict_inputs,
             trained.layers[-1],
             len(base.labels),
             replay.val,
@@ -408,15 +414,12 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
             mine.x[new],
             mine.y[new],
         )
-    used = {labels[i]: int(n) for i, n in enumerate(np.bincount(mine.y, minlength=len(labels))) if n}
-    card = _card(base, config, samples, used, replay, labels, new_classes, reporter.history)
     card.training["new_class_penalty"] = penalty
     if gate is not None:
         card.training["personal_gate"] = {
             "prototypes": len(gate["prototypes"]),
             **{k: round(float(gate[k]), 4) for k in ("threshold", "sharpness", "dataset_closeness", "samples_spread")},
         }
-    adapted = LoadedModel(model, card)
     base_probs = predict_arrays(base.predict_inputs, replay.test.x, progress, cancel, stage="Testing the base model")
     new_probs = predict_arrays(adapted.predict_inputs, replay.test.x, progress, cancel, stage="Testing")
     card.metrics = metrics_from_predictions(replay.test.y, new_probs, labels)
