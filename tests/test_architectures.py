@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import pytest
@@ -27,8 +28,8 @@ def test_adapt_command_defaults_are_the_library_defaults():
     a library call of ``adapt`` with no options does."""
     from trainer.training.adapt import AdaptConfig
 
-    defaults = {o.dest: o.default for o in COMMANDS["adapt"].options}
-    library = AdaptConfig(samples=None, base=None)  # type: ignore[arg-type]
-    assert defaults["epochs"] == library.epochs
-    assert defaults["replay"] == library.replay_per_class
-    assert defaults["learning_rate"] == library.learning_rate
+    registry = {o.dest: o.default for o in COMMANDS["adapt"].options}
+    library = {f.name: f.default for f in dataclasses.fields(AdaptConfig)}
+    assert registry["epochs"] == library["epochs"]
+    assert registry["replay"] == library["replay_per_class"]
+    assert registry["learning_rate"] == library["learning_rate"]
