@@ -131,8 +131,10 @@ def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: C
     best.restore(model_core)
 
     model = arch.build(classes, config.image_size, model_core)
+    half = arch.INTERNAL // 2
     training = {
-        "architecture": f"{arch.INTERNAL}x{arch.INTERNAL} area-reduced ink, conv widths {list(arch.WIDTHS)}",
+        "architecture": f"{arch.INTERNAL}x{arch.INTERNAL} area-reduced ink, read at {half}x{half}, "
+        f"conv widths {list(arch.WIDTHS)}",
         "parameters": int(model.count_params()),
         "optimizer": "AdamW, linear warm-up then cosine decay",
         **hyper,
