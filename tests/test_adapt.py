@@ -241,13 +241,14 @@ def test_a_new_symbol_on_a_dataset_no_bigger_than_the_replay_still_adapts(base_m
 
 @pytest.fixture(scope="module")
 def default_base(tmp_path_factory) -> Path:
-    """A tiny model of the default architecture (fixed front, CNN core): adapt saves it behind a gate."""
+    """A tiny model of the default architecture (fixed front, CNN core reading its ink at 16x16): adapt saves it
+    behind a gate."""
     import keras
 
     from trainer.models import default
 
     keras.utils.set_random_seed(1)
-    model = default.build(len(CLASS_NAMES), SIZE, default.core(len(CLASS_NAMES), 16, (8, 16, 32, 48)))
+    model = default.build(len(CLASS_NAMES), SIZE, default.core(len(CLASS_NAMES), SIZE, (8, 16, 32, 48)))
     return _trained_on_templates(model, "default", tmp_path_factory.mktemp("default") / "base.keras")
 
 
