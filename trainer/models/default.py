@@ -16,6 +16,8 @@ from keras import layers
 ARCHITECTURE = "default"
 INTERNAL = 56
 WIDTHS = (16, 32, 64, 128)
+#: ``core`` averages its ink over SHRINK x SHRINK squares before the first conv (56x56 read at 28x28).
+SHRINK = 2
 
 
 def front(input_size: int = 224, internal: int = INTERNAL) -> keras.Sequential:
@@ -55,7 +57,7 @@ def core(
     (README, "cheaper networks"); the last two blocks share the 7x7 grid, so nothing shrinks below it.
     """
     inputs = keras.Input((internal, internal, 1), name="ink")
-    x = layers.AveragePooling2D(2, name="half")(inputs)
+    x = layers.AveragePooling2D(SHRINK, name="half")(inputs)
     for i, filters in enumerate(widths):
         x = _block(x, filters, 2 if i < len(widths) - 1 else 1, f"block{i + 1}")
         if i < len(widths) - 2:

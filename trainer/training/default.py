@@ -131,9 +131,9 @@ def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: C
     best.restore(model_core)
 
     model = arch.build(classes, config.image_size, model_core)
-    half = arch.INTERNAL // 2
+    read = arch.INTERNAL // arch.SHRINK
     training = {
-        "architecture": f"{arch.INTERNAL}x{arch.INTERNAL} area-reduced ink, read at {half}x{half}, "
+        "architecture": f"{arch.INTERNAL}x{arch.INTERNAL} area-reduced ink, read at {read}x{read}, "
         f"conv widths {list(arch.WIDTHS)}",
         "parameters": int(model.count_params()),
         "optimizer": "AdamW, linear warm-up then cosine decay",
