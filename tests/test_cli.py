@@ -276,6 +276,22 @@ def test_train_each_architecture(capsys, synthetic_dataset, tmp_path, arch, size
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{arch}.card.json", f"{arch}.keras", *twin]
 
 
+def test_default_training_seed_is_chosen_and_recorded(capsys, synthetic_dataset, tmp_path):
+    """The split's seed stays the notebook's; ``--training-seed`` changes only the learning, and the card says which."""
+    import keras
+
+    quick = ["--data", synthetic_dataset, "--epochs", "1", "--image-size", "32", "--subset", "1", "--batch-size", "16"]
+    weights = {}
+    for name, seed in (("split", []), ("other", ["--training-seed", "7"])):
+        output = tmp_path / f"{name}.keras"
+        code, _, err = run(capsys, "train", "default", *quick, "--output", output, *seed)
+        assert code == 0, err
+        card = ModelCard.read(card_path(output))
+        assert card.training["training_seed"] == (int(seed[1]) if seed else 1001) and card.split["seed"] == 1001
+        weights[name] = keras.saving.load_model(output, compile=False).get_weights()
+    assert any(not (a == b).all() for a, b in zip(weights["split"], weights["other"], strict=True))
+
+
 def test_tune_command(capsys, synthetic_dataset, tmp_path):
     output = tmp_path / "tuned.keras"
     code, out, err = run(

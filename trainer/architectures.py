@@ -333,6 +333,12 @@ ARCHITECTURES: dict[str, Architecture] = {
                     choices=("train", "fit"),
                     default="train",
                 ),
+                Option(
+                    "--training-seed",
+                    "seed of the weights, the shuffling and the augmentation (default: the split seed)",
+                    type=int,
+                    metavar="N",
+                ),
             ),
             pad=PadJob(
                 "Train Default Model",

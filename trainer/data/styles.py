@@ -139,6 +139,12 @@ def _two_loop(v, rng):
     return [_two_top(v) + [(0.4, 0.68)] + loop + [(0.35 + v["base"] * 0.5, 0.9), (0.3 + v["base"], 0.89)]]
 
 
+def _two_big_loop(v, rng):
+    r = v["loop"]
+    loop = _arc(0.32 - r * 0.2, 0.86 - r, r * v["wide"], r, -60, -60 + 330, 18)  # a round loop, up to a third tall
+    return [_two_top(v) + [(0.45, 0.62)] + loop + [(0.35 + v["base"] * 0.5, 0.9), (0.3 + v["base"], 0.89)]]
+
+
 def _three_round(v, rng):
     m = v["middle"]
     return [
@@ -177,6 +183,14 @@ def _four_rounded(v, rng):
     h, s, lean = v["bar"], v["stem"], v["lean"]
     arm = [(0.24 + lean, 0.1), (0.2 + 0.5 * lean, h - 0.12), (0.24, h - 0.03), (0.32, h), (s + v["reach"], h)]
     return [arm, [(s, v["stem_top"]), (s, 0.9)]]
+
+
+def _four_slanted(v, rng):
+    h, s, top, lean = v["bar"], v["stem"], 0.24 - v["inward"] / 2, v["stem_lean"]
+    return [
+        [(top, v["arm_top"]), (top + v["inward"], h), (s + v["reach"], h)],
+        [(s + lean, v["stem_top"]), (s - lean, 0.9)],
+    ]
 
 
 def _five_belly(v) -> Stroke:
@@ -403,6 +417,13 @@ STYLES: tuple[Style, ...] = (
         _two_loop,
         {"round": (0.0, 1.0), "base": (0.35, 0.55), "loop": (0.05, 0.09)},
     ),
+    Style(
+        "2",
+        "2 big loop",
+        "a round loop at the bottom-left, up to a third of the height, then the base",
+        _two_big_loop,
+        {"round": (0.0, 1.0), "base": (0.35, 0.6), "loop": (0.1, 0.17), "wide": (1.0, 1.6)},
+    ),
     Style("3", "3 round", "two round bowls", _three_round, {"middle": (0.38, 0.52)}),
     Style("3", "3 flat top", "a flat top bar, then a round bowl", _three_flat, {"middle": (0.42, 0.52)}),
     Style("4", "4 closed", "one stroke, a closed triangle", _four_closed, {"bar": (0.58, 0.72), "stem": (0.58, 0.68)}),
@@ -420,6 +441,21 @@ STYLES: tuple[Style, ...] = (
         _four_rounded,
         {"bar": (0.5, 0.65), "stem": (0.6, 0.72), "stem_top": (0.05, 0.25), "lean": (0.0, 0.15), "reach": (0.0, 0.1)},
         second="y",
+    ),
+    Style(
+        "4",
+        "4 slanted arm",
+        "open at the top, the arm slanting in to a short bar, the stem leaning right (a y-like 4)",
+        _four_slanted,
+        {
+            "bar": (0.55, 0.7),
+            "stem": (0.6, 0.7),
+            "stem_top": (0.08, 0.3),
+            "arm_top": (0.08, 0.25),
+            "inward": (0.08, 0.24),
+            "reach": (0.04, 0.18),
+            "stem_lean": (0.0, 0.12),
+        },
     ),
     Style("5", "5 one stroke", "hat, back and belly in one stroke", _five_one, {"belly": (-0.04, 0.04)}),
     Style(

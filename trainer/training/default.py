@@ -73,7 +73,9 @@ def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: C
     train_on = config.extra.get("train_on", DEFAULT_TRAIN_ON)
     if train_on not in TRAIN_ON:
         raise ValueError(f"train_on must be one of {TRAIN_ON}; got {train_on!r}.")
-    keras.utils.set_random_seed(config.seed)
+    chosen = config.extra.get("training_seed")
+    training_seed = config.seed if chosen is None else int(chosen)
+    keras.utils.set_random_seed(training_seed)
     data = prepare_data(config, progress, cancel)
     classes = len(data.index.class_names)
 
@@ -137,6 +139,7 @@ def train_default(config: RunConfig, *, progress: ProgressFn = ignore, cancel: C
         f"conv widths {list(arch.WIDTHS)}",
         "parameters": int(model.count_params()),
         "optimizer": "AdamW, linear warm-up then cosine decay",
+        "training_seed": training_seed,
         **hyper,
         "train_on": "fit + validation parts of the notebook train split"
         if train_on == "train" and len(data.val.y)
@@ -229,6 +232,7 @@ class _KeepBest(keras.callbacks.Callback):
 
 
 def run(config: RunConfig, options: dict, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
-    """The registry's entry: ``train_on`` as the command line gives it."""
+    """The registry's entry: ``train_on`` and ``training_seed`` as the command line gives them."""
     config.extra["train_on"] = options.get("train_on", DEFAULT_TRAIN_ON)
+    config.extra["training_seed"] = options.get("training_seed")
     return train_default(config, progress=progress, cancel=cancel)
