@@ -133,16 +133,20 @@ def _two_plain(v, rng):
     return [_two_top(v) + [(0.26, 0.88), (0.26 + v["base"], 0.88)]]
 
 
-def _two_loop(v, rng):
+def _two_looped(v, via: tuple[float, float], left: float, wide: float, points: int) -> Stroke:
+    """Top, down through ``via`` into a loop hanging at the bottom-left (``wide`` times as wide as tall), then the
+    base."""
     r = v["loop"]
-    loop = _arc(0.3 - r * 0.2, 0.86 - r, r, r, -60, -60 + 330, 14)  # hangs at the bottom-left, then the base
-    return [_two_top(v) + [(0.4, 0.68)] + loop + [(0.35 + v["base"] * 0.5, 0.9), (0.3 + v["base"], 0.89)]]
+    loop = _arc(left - r * 0.2, 0.86 - r, r * wide, r, -60, -60 + 330, points)
+    return _two_top(v) + [via] + loop + [(0.35 + v["base"] * 0.5, 0.9), (0.3 + v["base"], 0.89)]
+
+
+def _two_loop(v, rng):
+    return [_two_looped(v, (0.4, 0.68), 0.3, 1.0, 14)]
 
 
 def _two_big_loop(v, rng):
-    r = v["loop"]
-    loop = _arc(0.32 - r * 0.2, 0.86 - r, r * v["wide"], r, -60, -60 + 330, 18)  # a round loop, up to a third tall
-    return [_two_top(v) + [(0.45, 0.62)] + loop + [(0.35 + v["base"] * 0.5, 0.9), (0.3 + v["base"], 0.89)]]
+    return [_two_looped(v, (0.45, 0.62), 0.32, v["wide"], 18)]  # a round loop, up to a third of the height
 
 
 def _three_round(v, rng):
