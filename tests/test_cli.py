@@ -599,6 +599,7 @@ def test_a_folder_where_a_model_file_belongs_is_called_a_folder(capsys, syntheti
         (["tune"], "--image-size", ("0", "66"), "an image size from 67 to 1024 pixels", "67 to 1024"),
         (["tune"], "--factor", ("0", "1"), "a Hyperband factor of at least 2", None),
         (["adapt"], "--replay", ("0", "-1"), "a number of at least 1", "at least 1"),
+        (["train", "default"], "--training-seed", ("-1", "4294967296"), "a seed from 0 to 4294967295", None),
     ],
 )
 def test_each_limit_has_one_message_checked_at_parse_time(capsys, command, option, values, message, helped):

@@ -37,6 +37,8 @@ def whole_number(low: int, high: int | None = None, what: str = "a number", unit
 
 positive_int = whole_number(1)
 hyperband_factor = whole_number(2, what="a Hyperband factor")
+#: What Keras's set_random_seed accepts (NumPy's seeding range).
+training_seed = whole_number(0, 2**32 - 1, what="a seed")
 #: The largest model input side the trainers accept (memory grows with its square).
 MAX_IMAGE_SIZE = 1024
 
@@ -336,7 +338,7 @@ ARCHITECTURES: dict[str, Architecture] = {
                 Option(
                     "--training-seed",
                     "seed of the weights, the shuffling and the augmentation (default: the split seed)",
-                    type=int,
+                    type=training_seed,
                     metavar="N",
                 ),
             ),
