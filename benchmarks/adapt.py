@@ -248,6 +248,8 @@ def main() -> int:
             "load_average_before": round(load_grown, 2),
             "new_symbol_accuracy": round(accuracy(grown, nx, ny), 4),
             "new_symbol_per_class": per_class(grown, nx, ny, grown.labels),
+            "new_symbol_misread": misread(grown, nx, ny, grown.labels),
+            "new_class_penalty": grown.card.training["new_class_penalty"],
             "writer_accuracy_after": round(accuracy(grown, test_x, test_y), 4),
             "notebook_test_before": round(grown.card.metrics["base_test_accuracy"], 4),
             "notebook_test_after": round(grown.card.metrics["test_accuracy"], 4),

@@ -197,6 +197,11 @@ def _four_slanted(v, rng):
     ]
 
 
+def _four_short_arm(v, rng):
+    h, s = v["bar"], v["stem"]
+    return [[(0.3, v["arm_top"]), (0.24, h), (s + v["reach"], h)], [(s, 0.1), (s, 0.9)]]
+
+
 def _five_belly(v) -> Stroke:
     b = v["belly"]
     return [
@@ -343,6 +348,11 @@ def _y_straight(v, rng):
     return [[(0.28, 0.15), (0.74 - j * 0.38, j)], [(0.74, 0.15), (0.36 + v["tail"], 0.9)]]
 
 
+def _y_fork(v, rng):
+    j = v["join"]
+    return [[(0.28, 0.12), (0.5, j)], [(0.72, 0.12), (0.5, j), (0.5 + v["tail"], 0.9)]]
+
+
 def _y_u(v, rng):
     return [
         [(0.27, 0.15), (0.28, 0.38), (0.38, 0.5), (0.52, 0.5), (0.66, 0.38)],
@@ -460,6 +470,13 @@ STYLES: tuple[Style, ...] = (
             "reach": (0.04, 0.18),
             "stem_lean": (0.0, 0.12),
         },
+    ),
+    Style(
+        "4",
+        "4 short arm",
+        "open, the arm starting well below the stem's top",
+        _four_short_arm,
+        {"bar": (0.5, 0.65), "stem": (0.6, 0.7), "arm_top": (0.28, 0.42), "reach": (0.04, 0.18)},
     ),
     Style("5", "5 one stroke", "hat, back and belly in one stroke", _five_one, {"belly": (-0.04, 0.04)}),
     Style(
@@ -600,6 +617,9 @@ STYLES: tuple[Style, ...] = (
     ),
     Style(
         "y", "y straight tail", "a v with a straight tail", _y_straight, {"join": (0.42, 0.55), "tail": (-0.06, 0.06)}
+    ),
+    Style(
+        "y", "y fork", "a v on a straight stem, like a capital Y", _y_fork, {"join": (0.35, 0.5), "tail": (-0.05, 0.05)}
     ),
     Style("y", "y u-shaped", "a u with a straight descender", _y_u, {"tail": (-0.1, 0.0)}),
     Style("y", "y looped tail", "a u with a looped descender", _y_looped, {"loop": (0.1, 0.16)}),
