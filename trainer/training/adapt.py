@@ -4,11 +4,11 @@ The active model is the starting point (never a fresh one). Each epoch mixes the
 replay's size per class, with a replay of the dataset's train split (a fixed, seeded subset whose
 preprocessed arrays are cached; generated template symbols when the dataset is absent), all augmented, so
 the model learns the new hand without forgetting the old ones. A class the model does not know grows its
-output layer (old rows copied). A model of the default architecture is saved behind a personal gate
-(trainer.serving.personal): the fine-tuned core answers for drawings like the samples, the base core for the
-rest, so the fine-tune cannot move answers far from the user's hand. Base and adapted model are scored on the
-same test split; the card records the base model, the sample counts, a hash of the samples and the gate.
-Nothing is written unless the run completes.
+output layer (old rows copied, a new row imprinted from its samples' features). A model of the default
+architecture is saved behind a personal gate (trainer.serving.personal): the fine-tuned core answers for
+drawings like the samples, the base core for the rest, so the fine-tune cannot move answers far from the
+user's hand. Base and adapted model are scored on the same test split; the card records the base model, the
+sample counts, a hash of the samples and the gate. Nothing is written unless the run completes.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ VALIDATION_PER_CLASS = 100
 TRAINED_LAYERS = 2
 #: Penalties (subtracted from a new class's logit) tried, smallest first, by :func:`_calibrate_new_classes`.
 NEW_CLASS_PENALTIES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+#: A new class's imprinted row starts this far (in logits) below the level old classes reach on their own images:
+#: a little less sure than they are, until the fine-tune has seen its samples.
+IMPRINT_MARGIN = 1.0
 DEFAULT_LEARNING_RATE = 5e-4
 HYPER = {"label_smoothing": 0.1, "batch_size": 64}
 
@@ -172,8 +175,13 @@ def _replay(
     )
 
 
-def _grow(model: keras.Model, classes: int, seed: int) -> keras.Model:
-    """``model`` with its last Dense layer widened to ``classes`` units: old rows copied, new rows small."""
+def _grow(model: keras.Model, classes: int, inputs: np.ndarray, labels: np.ndarray) -> keras.Model:
+    """``model`` with its last Dense layer widened to ``classes`` units: old rows copied, new rows imprinted.
+
+    A new class's row starts as the direction from the average training input's features to its samples'
+    features, as long as the old rows; its bias puts its samples' logit ``IMPRINT_MARGIN`` below the level old
+    classes reach on their own images. Fine-tuning then starts from a row that already tells the new symbol
+    apart: from random rows, six epochs left a quarter of a writer's ``)`` read as 1 (README, adapt)."""
     last = model.layers[-1]
     if not isinstance(last, keras.layers.Dense):
         raise ModelError(
@@ -181,9 +189,21 @@ def _grow(model: keras.Model, classes: int, seed: int) -> keras.Model:
         )
     kernel, bias = (np.array(w) for w in last.get_weights())
     old = kernel.shape[1]
-    rng = np.random.default_rng(seed)
-    new_kernel = np.concatenate([kernel, rng.normal(0, kernel.std(), (kernel.shape[0], classes - old))], axis=1)
-    new_bias = np.concatenate([bias, np.full(classes - old, bias.mean())])
+    measure = keras.Model(model.inputs, last.input)  # called directly: ``predict`` would trace one more function
+    chunks = range(0, len(inputs), 256)
+    features = np.concatenate([np.asarray(measure(inputs[i : i + 256].astype(np.float32))) for i in chunks])
+    known = labels < old
+    own_logit = float(np.mean((features[known] @ kernel + bias)[np.arange(known.sum()), labels[known]]))
+    centre = features.mean(axis=0)
+    length = float(np.linalg.norm(kernel, axis=0).mean())
+    rows, offsets = [], []
+    for label in range(old, classes):
+        mean = features[labels == label].mean(axis=0)
+        row = (mean - centre) * length / (np.linalg.norm(mean - centre) + 1e-6)
+        rows.append(row)
+        offsets.append(own_logit - IMPRINT_MARGIN - float(row @ mean))
+    new_kernel = np.concatenate([kernel, np.stack(rows, axis=1)], axis=1)
+    new_bias = np.concatenate([bias, offsets])
     dense = keras.layers.Dense(classes, activation=last.activation, name=last.name)
     outputs = dense(last.input)
     dense.set_weights([new_kernel.astype(np.float32), new_bias.astype(np.float32)])
@@ -354,11 +374,11 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
 
     parts = _parts(base.keras_model)
     trained = parts.start if parts else base.keras_model
-    if new_classes:
-        trained = _grow(trained, len(labels), config.seed)
-    _freeze_all_but_top(trained, TRAINED_LAYERS)
     progress(Progress("Preparing", 0, None, f"{samples.summary()}: {len(mine.y)} used, {len(replay.train.y)} replayed"))
     ink = _as_ink(x) if parts is None else np.asarray(parts.front.predict(x, batch_size=256, verbose=0))
+    if new_classes:
+        trained = _grow(trained, len(labels), ink if parts else x, y)
+    _freeze_all_but_top(trained, TRAINED_LAYERS)
 
     settings = _augment_settings(base.card)
 
