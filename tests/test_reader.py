@@ -292,7 +292,8 @@ def test_lines_on_squared_paper(model, real_dataset):
 def test_photographed_lines_under_a_shadow(model, real_dataset):
     """Lines of the test split's images, photographed (tinted paper, a lighting gradient, noise, blur, JPEG)
     with a soft shadow across part of them: the shadow is shading, not ink. 15 of these 29 lines were read
-    before the reader took broad shading out and measured ink against its neighbourhood, 22 after."""
+    before the reader took broad shading out and measured ink against its neighbourhood, 22 after (23 with
+    today's model), 26 since thin strokes on grainy paper keep their weaker ink."""
     pool = split_test_images(real_dataset)
     rng = np.random.default_rng(7)
     read = lines = 0
@@ -303,7 +304,27 @@ def test_photographed_lines_under_a_shadow(model, real_dataset):
             continue  # dark paper or coloured ink: the photograph expects dark ink on light paper
         lines += 1
         read += read_image(model, shadowed(image, rng)).text == "".join(TOKENS[label] for label in labels)
-    assert lines == 29 and read >= 18
+    assert lines == 29 and read >= 24
+
+
+def _photo_of_a_thin_cross(grey: int, seed: int) -> np.ndarray:
+    """7 x 2 on a photo: bold digits, the x a one-pixel line of ``grey``; blurred, grainy, saved as JPEG."""
+    image = np.full((120, 330, 3), 235, np.uint8)
+    bold = [[(30, 30), (60, 30), (40, 95)], [(215, 35), (255, 30), (255, 60), (215, 95), (265, 95)]]
+    cv2.polylines(image, [np.array(s, np.int32) for s in bold], False, (20, 20, 20), 5, cv2.LINE_AA)
+    for start, end in (((120, 45), (160, 85)), ((160, 45), (120, 85))):
+        cv2.line(image, start, end, (grey,) * 3, 1, cv2.LINE_AA)
+    image = cv2.GaussianBlur(image, (0, 0), 1.0)
+    image = np.clip(image + np.random.default_rng(seed).normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 60])[1], cv2.IMREAD_UNCHANGED)
+
+
+def test_a_thin_faint_operator_in_a_photo_stays_one_symbol(model):
+    """Blur and grain leave a thin, light stroke at about half strength, so at the confident level it broke into
+    specks and was dropped (7 of these 10 read "72"); ink above WEAK_INK joined to confident ink keeps it."""
+    for grey in (60, 90):
+        for seed in range(5):
+            assert read_image(model, _photo_of_a_thin_cross(grey, seed)).text == "7*2"
 
 
 def test_empty_ink_and_a_stray_dot(model):

@@ -143,7 +143,7 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> np.n
     # A border of one exact colour (a pad drawing on plain paper) has no grain or shadow to take out.
     photo = photo and background[0].size > 1 and min(img.shape[:2]) >= PHOTO_MIN
     # A dim photo's grain is smoothed: a blurred stroke survives that, not the noise floor the grain would set.
-    if photo and _grain(img) > GRAINY:
+    if photo and grain(img) > GRAINY:
         img = cv2.GaussianBlur(img, (0, 0), 1.0)
         background, noise = _background(img)
     # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis. A flat
@@ -198,7 +198,7 @@ def _soft_shading(diff: np.ndarray, noise: float, reduce: int = 4) -> np.ndarray
     return cv2.resize(plateau.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _grain(img: np.ndarray) -> float:
+def grain(img: np.ndarray) -> float:
     """How grainy an image (floats in [0, 1]) is: the median of its pixels' departure from their 1-pixel blur,
     over every 4th row and column. Strokes' edges are too few to move the median; sensor noise moves it."""
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
