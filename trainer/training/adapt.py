@@ -189,7 +189,7 @@ def _grow(model: keras.Model, classes: int, inputs: np.ndarray, labels: np.ndarr
         )
     kernel, bias = (np.array(w) for w in last.get_weights())
     old = kernel.shape[1]
-    measure = keras.Model(model.inputs, last.input)  # called directly: ``predict`` would trace one more function
+    measure = keras.Model(model.inputs[0], last.input)  # called directly: ``predict`` would trace one more function
     chunks = range(0, len(inputs), 256)
     features = np.concatenate([np.asarray(measure(inputs[i : i + 256].astype(np.float32))) for i in chunks])
     known = labels < old
