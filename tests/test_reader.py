@@ -293,7 +293,9 @@ def test_photographed_lines_under_a_shadow(model, real_dataset):
     """Lines of the test split's images, photographed (tinted paper, a lighting gradient, noise, blur, JPEG)
     with a soft shadow across part of them: the shadow is shading, not ink. 15 of these 29 lines were read
     before the reader took broad shading out and measured ink against its neighbourhood, 22 after (23 with
-    today's model), 26 since thin strokes on grainy paper keep their weaker ink."""
+    today's model), 26 since thin strokes on grainy paper keep their weaker ink, 29 since the paper's noise is
+    measured without the shadow (the border fit took the shadow for noise, and its floor wiped out light
+    operators)."""
     pool = split_test_images(real_dataset)
     rng = np.random.default_rng(7)
     read = lines = 0
@@ -304,7 +306,7 @@ def test_photographed_lines_under_a_shadow(model, real_dataset):
             continue  # dark paper or coloured ink: the photograph expects dark ink on light paper
         lines += 1
         read += read_image(model, shadowed(image, rng)).text == "".join(TOKENS[label] for label in labels)
-    assert lines == 29 and read >= 24
+    assert lines == 29 and read >= 28
 
 
 def _photo_of_a_thin_cross(grey: int, seed: int) -> np.ndarray:

@@ -127,12 +127,18 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> np.n
     """Per-pixel ink strength in [0, 1], independent of ink colour, polarity and smooth lighting.
 
     The background is a smooth colour surface fitted to the image border (robust to strokes that cross
-    it); ink is how far a pixel's colour departs from that surface, contrast-stretched so faint pencil and
-    bold marker both reach 1. Images with a longer side above ``work`` are analysed reduced to it (a line
-    of symbols needs a larger ``work`` than one symbol to keep its dots). ``photo``: smooth grainy paper and take
-    out a shadow the surface cannot follow (the line reader deals with both its own way, at the scale of the
-    line's height).
+    it); ink is how far a pixel's colour departs from that surface (:func:`ink_contrast`), contrast-stretched
+    so faint pencil and bold marker both reach 1 (:func:`stretch`). Images with a longer side above ``work``
+    are analysed reduced to it (a line of symbols needs a larger ``work`` than one symbol to keep its dots).
+    ``photo``: smooth grainy paper and take out a shadow the surface cannot follow (the line reader deals with
+    both its own way, at the scale of the line's height).
     """
+    return stretch(*ink_contrast(rgb, work, photo))
+
+
+def ink_contrast(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> tuple[np.ndarray, float]:
+    """How far each pixel's colour departs from the fitted paper (at up to ``work`` pixels), and the noise
+    level of the border ring's fit (see :func:`ink_strength`)."""
     h, w = rgb.shape[:2]
     scale = min(1.0, work / max(h, w))
     if scale < 1.0:
@@ -153,10 +159,20 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> np.n
     shade = _soft_shading(diff, noise) if photo else None
     if shade is not None:
         diff = cv2.subtract(diff, shade)
+    return diff, noise
+
+
+def stretch(diff: np.ndarray, noise: float, local: np.ndarray | None = None) -> np.ndarray:
+    """Contrast ``diff`` to ink strength in [0, 1]: four times the paper's ``noise`` (at least 0.06) is none,
+    the level :func:`_contrast_top` finds for the writing above that is full. ``local``: the paper's noise around
+    each pixel, where known better than the border fit's ``noise`` (a shadow the fit cannot follow counts as noise
+    there): the zero level follows it where it is lower, the writing's level stays."""
     floor = max(0.06, 4.0 * noise)
     top = _contrast_top(diff, floor)
     if top is None:
         return np.zeros(diff.shape, np.float32)
+    if local is not None:
+        floor = np.maximum(0.06, 4.0 * np.minimum(local, noise))  # float32 planes (Python scalars stay weak)
     ink = diff - floor  # float32 throughout, in place: the same values as one expression, fewer arrays
     ink /= top - floor
     return np.clip(ink, 0.0, 1.0, out=ink)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from trainer.data.preprocess import EDGE_BAND, edge_line_halo, grain, ink_strength, stroke_width
+from trainer.data.preprocess import EDGE_BAND, edge_line_halo, grain, ink_contrast, stretch, stroke_width
 from trainer.errors import MathSymError
 
 #: A part whose longer side is below this share of the line height is a dot.
@@ -569,7 +569,8 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
     image to that raster, and the pen width there."""
     h, w = rgb.shape[:2]
     scale = min(1.0, LINE_WORK / max(h, w))
-    raw = _without_rules(_without_shading(ink_strength(rgb, work=LINE_WORK, photo=False)))
+    diff, noise = ink_contrast(rgb, work=LINE_WORK, photo=False)
+    raw = _without_rules(_without_shading(stretch(diff, noise, _paper_noise(diff))))
     pen = max(stroke_width(raw), 1.0)  # of the confident ink: the line's main pen
     side = max(3, round(LOCAL * pen)) | 1
     ink = np.clip(raw / np.maximum(cv2.dilate(raw, np.ones((side, side), np.uint8)), FAINT_FLOOR), 0.0, 1.0)
@@ -663,6 +664,21 @@ def _columns(ink: np.ndarray) -> np.ndarray | None:
         level = float(np.median(runs[y : y + ch, x : x + cw][mine]))  # the line's own strength, not a stroke's
         columns[y : y + ch, x : x + cw][mine] = level
     return cv2.dilate(columns, np.ones((3, 3), np.uint8))  # the rims a slope or blur leaves beside it
+
+
+def _paper_noise(diff: np.ndarray, reduce: int = 4) -> np.ndarray:
+    """The paper's noise around each pixel of ``diff`` (a line's colour departure from its fitted paper), for
+    :func:`stretch`'s zero level. The border fit measures its noise on the median ring pixel; this is the median
+    pixel within a window one line height wide (paper, in a line of writing), without the shading. The fit counts
+    a shadow it cannot follow as noise, and four times that wiped out light operators in photos; a shadow's own
+    texture (JPEG blocks over its slope) still raises the floor where it lies. Taken at 1/``reduce`` of the
+    resolution, as shading and grain vary slowly."""
+    h, w = diff.shape
+    small = cv2.resize(_without_shading(diff), (max(1, w // reduce), max(1, h // reduce)), interpolation=cv2.INTER_AREA)
+    side = min(255, max(3, small.shape[0]) | 1)
+    # medianBlur takes large windows on 8 bits only: 1/1020 steps hold the noise levels that matter (up to 0.25)
+    level = cv2.medianBlur(np.clip(small * 1020.0, 0, 255).astype(np.uint8), side).astype(np.float32) / 1020.0
+    return 1.4826 * cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR) + 1e-3
 
 
 def _without_shading(ink: np.ndarray, reduce: int = 4) -> np.ndarray:
