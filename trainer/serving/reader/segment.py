@@ -607,22 +607,25 @@ def _not_specks(labels: np.ndarray, stats: np.ndarray, raw: np.ndarray, pen: flo
     keep[0] = False
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     flat = (peak < 0.5) & (w >= 3 * h) & (area < 2 * pen * w)  # faint, long and thin (if it slopes, its box is not)
-    keep[_ruling(stats, flat, labels.shape[1], pen)] = False
+    keep[_ruling(stats, flat, labels.shape, pen)] = False
     return np.flatnonzero(keep)
 
 
-def _ruling(stats: np.ndarray, flat: np.ndarray, width: int, pen: float) -> list[int]:
+def _ruling(stats: np.ndarray, flat: np.ndarray, shape: tuple[int, int], pen: float) -> list[int]:
     """The faint flat pieces that lie in a row (a slope of up to RULE_SLOPE) with others covering RULE_PIECES of
     the image's width together: the ruling of lined paper between the symbols, which the local measure brings
-    out."""
+    out. A piece alone must also be RULE_LENGTH image heights long (a ruling across the whole line that the long
+    opening left, as it slopes), since a light minus in a short line covers that share of the width too."""
     ids = np.flatnonzero(flat)
     ids = ids[ids > 0]
     cx = stats[ids, cv2.CC_STAT_LEFT] + stats[ids, cv2.CC_STAT_WIDTH] / 2
     cy = stats[ids, cv2.CC_STAT_TOP] + stats[ids, cv2.CC_STAT_HEIGHT] / 2
+    height, width = shape
     found = []
     for i, k in enumerate(ids):
         along = np.abs(cy - cy[i]) <= RULE_SLOPE * np.abs(cx - cx[i]) + 2 * pen
-        if stats[ids[along], cv2.CC_STAT_WIDTH].sum() >= RULE_PIECES * width:
+        alone = along.sum() == 1 and stats[k, cv2.CC_STAT_WIDTH] < RULE_LENGTH * height
+        if not alone and stats[ids[along], cv2.CC_STAT_WIDTH].sum() >= RULE_PIECES * width:
             found.append(int(k))
     return found
 
