@@ -350,6 +350,27 @@ def test_a_light_minus_in_a_short_photographed_line_is_read(model):
             assert read_image(model, photo).text == "7-2"
 
 
+def _division_with_its_top_dot_run_into_the_bar(rise: int) -> np.ndarray:
+    """7 ÷ 1, the ÷'s dots ``rise`` px over and under its bar, the top one joined to the bar by a thin trail."""
+    image = np.full((140, 420, 3), 255, np.uint8)
+    ink = (20, 20, 20)
+    cv2.polylines(image, [np.array([(40, 35), (80, 35), (55, 110)], np.int32)], False, ink, 6, cv2.LINE_AA)
+    cv2.line(image, (155, 72), (195, 72), ink, 6, cv2.LINE_AA)
+    cv2.line(image, (175, 72), (175, 72 - rise), ink, 2, cv2.LINE_AA)
+    for y in (72 - rise, 72 + rise):
+        cv2.circle(image, (175, y), 6, ink, -1, cv2.LINE_AA)
+    cv2.line(image, (280, 35), (280, 110), ink, 6, cv2.LINE_AA)
+    return image
+
+
+def test_a_division_whose_top_dot_runs_into_its_bar_keeps_its_lower_dot(model):
+    """A photo's blur can run a ÷'s top dot into its bar; bar and dot, 47 px wide and 30-32 px tall, were then
+    too tall a part for the lower dot to join (it took 1.6 times as wide as tall), and the lower dot was read as
+    a decimal point ("7/.1", or "71.1")."""
+    for rise in (20, 22):
+        assert read_image(model, _division_with_its_top_dot_run_into_the_bar(rise)).text == "7/1"
+
+
 def test_empty_ink_and_a_stray_dot(model):
     empty = read_strokes(model, [])
     assert empty.text == "" and empty.result is None and "Nothing is written" in empty.error

@@ -95,6 +95,9 @@ RAISED_FILL = 0.5
 RAISED_ASPECT = 3.0
 RAISED_CLEAR = 3.0
 ABOVE_LINE = 0.9
+#: A small mark over or under a part at least DIV_BAR times as wide as tall (and twice the mark's size) joins it:
+#: the dots of a ``÷``. A bar whose top dot a photo's blur ran into it is less than 1.6 times as wide as tall.
+DIV_BAR = 1.4
 #: An ink component at least this share of the line height wide may be two neighbours written touching.
 NECK_WIDTH = 0.6
 #: A bar whose top lies more than this share of the line height below the line the symbols stand on is an
@@ -305,7 +308,7 @@ def group_parts(
         for j in big:
             b = boxes[j]
             inside = b[0] <= cx <= b[0] + b[2]
-            bar = b[2] >= 1.6 * b[3] and b[2] >= 2.0 * max(boxes[i][2], boxes[i][3])
+            bar = b[2] >= DIV_BAR * b[3] and b[2] >= 2.0 * max(boxes[i][2], boxes[i][3])
             cy = boxes[i][1] + boxes[i][3] / 2
             near = not b[1] <= cy <= b[1] + b[3] and _y_gap(boxes[i], b) <= 0.8 * b[2]
             if inside and ((bar and near) or (touching is not None and touching(i, j))):
