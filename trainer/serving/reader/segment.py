@@ -96,7 +96,8 @@ RAISED_ASPECT = 3.0
 RAISED_CLEAR = 3.0
 ABOVE_LINE = 0.9
 #: A small mark over or under a part at least DIV_BAR times as wide as tall (and twice the mark's size) joins it:
-#: the dots of a ``÷``. A bar whose top dot a photo's blur ran into it is less than 1.6 times as wide as tall.
+#: the dots of a ``÷``. Where a photo's blur runs the top dot into the bar, the two together can be less than 1.6
+#: times as wide as tall.
 DIV_BAR = 1.4
 #: An ink component at least this share of the line height wide may be two neighbours written touching.
 NECK_WIDTH = 0.6
