@@ -167,15 +167,26 @@ def stretch(diff: np.ndarray, noise: float, local: np.ndarray | None = None) -> 
     the level :func:`_contrast_top` finds for the writing above that is full. ``local``: the paper's noise around
     each pixel, where known better than the border fit's ``noise`` (a shadow the fit cannot follow counts as noise
     there): the zero level follows it where it is lower, the writing's level stays."""
-    floor = max(0.06, 4.0 * noise)
+    floor = float(_floor(noise))  # a Python float: the float32 planes stay float32
     top = _contrast_top(diff, floor)
     if top is None:
         return np.zeros(diff.shape, np.float32)
     if local is not None:
-        floor = np.maximum(0.06, 4.0 * np.minimum(local, noise))  # float32 planes (Python scalars stay weak)
+        floor = _floor(np.minimum(local, noise))
     ink = diff - floor  # float32 throughout, in place: the same values as one expression, fewer arrays
     ink /= top - floor
     return np.clip(ink, 0.0, 1.0, out=ink)
+
+
+def _floor(noise):
+    """Ink up to four times the paper's noise, and at least 0.06, is still paper (a number, or per pixel)."""
+    return np.maximum(0.06, 4.0 * noise)
+
+
+def paper_sigma(median_departure):
+    """The paper's noise from the median departure of its pixels from the fitted surface (a Gaussian's sigma from
+    its median absolute deviation, and a little more, so clean paper is never exactly noiseless)."""
+    return 1.4826 * median_departure + 1e-3
 
 
 def _soft_shading(diff: np.ndarray, noise: float, reduce: int = 4) -> np.ndarray | None:
@@ -306,7 +317,7 @@ def _paper_fit(u: np.ndarray, v: np.ndarray, samples: np.ndarray, terms: int) ->
     for _ in range(3):
         coef = _least_squares(design[keep], samples[keep])
         residual = np.abs(design @ coef - samples).max(axis=1)
-        sigma = 1.4826 * float(np.median(residual[keep])) + 1e-3
+        sigma = paper_sigma(float(np.median(residual[keep])))
         new_keep = residual < max(3.0 * sigma, 0.04)
         if new_keep.sum() < terms * 3 or np.array_equal(new_keep, keep):
             break

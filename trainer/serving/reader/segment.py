@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from trainer.data.preprocess import EDGE_BAND, edge_line_halo, grain, ink_contrast, stretch, stroke_width
+from trainer.data.preprocess import EDGE_BAND, edge_line_halo, grain, ink_contrast, paper_sigma, stretch, stroke_width
 from trainer.errors import MathSymError
 
 #: A part whose longer side is below this share of the line height is a dot.
@@ -685,7 +685,7 @@ def _paper_noise(diff: np.ndarray, reduce: int = 4) -> np.ndarray:
     side = min(255, max(3, small.shape[0]) | 1)
     # medianBlur takes large windows on 8 bits only: 1/1020 steps hold the noise levels that matter (up to 0.25)
     level = cv2.medianBlur(np.clip(small * 1020.0, 0, 255).astype(np.uint8), side).astype(np.float32) / 1020.0
-    return 1.4826 * cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR) + 1e-3
+    return paper_sigma(cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
 def _without_shading(ink: np.ndarray, reduce: int = 4) -> np.ndarray:
