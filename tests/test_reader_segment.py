@@ -270,6 +270,21 @@ def test_touching_ink_in_an_image_is_one_group_cut_at_its_thinnest_column():
     assert segment_image(blob).cuts == []
 
 
+def test_touching_ink_as_wide_as_two_symbols_leaves_a_bar_only_where_a_minus_stands():
+    import cv2
+
+    def cut_bars(bar_y: int) -> list:
+        image = np.full((100, 200, 3), 255, np.uint8)
+        for stroke in ([[20, 20], [20, 80]], [[150, 20], [150, 80]], [[70, bar_y], [150, bar_y]]):  # 1, bar into a 1
+            cv2.polylines(image, [np.array(stroke, np.int32)], False, (0, 0, 0), 4)
+        seg = segment_image(image)
+        assert len(seg.groups) == 2
+        return [b for c in seg.cuts for b in c.boxes if b[3] < 0.5 * seg.line_height]
+
+    assert cut_bars(50)  # a minus run into the 1 beside it: mid-height
+    assert cut_bars(78) == []  # a digit's foot (the tail of a 6, a 2's base): never a minus
+
+
 def test_an_equals_sign_written_small_is_one_symbol_though_a_bar_is_as_short_as_a_point():
     one = [[(0.5, 0.1), (0.5, 0.95)]]
     small_equals = [[(62.0, 40.0), (72.0, 40.0)], [(60.0, 48.0), (74.0, 48.0)]]  # bars 10 and 14 px, line 60

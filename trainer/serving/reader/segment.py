@@ -101,6 +101,12 @@ ABOVE_LINE = 0.9
 DIV_BAR = 1.4
 #: An ink component at least this share of the line height wide may be two neighbours written touching.
 NECK_WIDTH = 0.6
+#: One this wide is as wide as two symbols (an operator and a digit run together, such as ``=5``): it is cut at
+#: any thin column, and may leave a bar of at least BAR_CUT line heights whose middle lies MINUS_RISE line heights
+#: above the baseline, where a minus or an ``=``'s bar stands.
+TWO_WIDE = 1.0
+BAR_CUT = 0.3
+MINUS_RISE = (0.3, 0.75)
 #: A bar whose top lies more than this share of the line height below the line the symbols stand on is an
 #: underline (or the scan edge of a pasted crop), not a symbol: a minus stands at mid-height.
 UNDERLINE = 0.05
@@ -719,9 +725,10 @@ def segment_image(rgb: np.ndarray) -> Segmentation:
         return dot and _clear(labels, ids[i], boxes[i], RAISED_CLEAR * pen)
 
     groups, height = group_parts(boxes, point=point)
+    base = baseline(boxes, height)
     cuts = []
     for gi, g in enumerate(groups):
-        if _cut_at_neck(labels, ids, boxes, g, height, pen):
+        if _cut_at_neck(labels, ids, boxes, g, height, pen, base):
             cuts += [
                 Cut(gi, pieces, [_union([boxes[i] for i in piece]) for piece in pieces], neck=True)
                 for pieces in _side_by_side(g.parts, boxes, boxes, height)
@@ -750,31 +757,33 @@ def _scaled(box: Box, factor: float) -> Box:
     return box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor
 
 
-def _cut_at_neck(labels: np.ndarray, ids: list[int], boxes: list[Box], group: Group, height: float, pen: float) -> bool:
-    """Neighbours written touching are one ink component: split a wide component of the group at its thinnest
-    column (where at most one stroke crosses, well inside it) into two parts, and each side again while it is
-    wide, so the model can read the pieces apart (a ``Cut``). ``labels``, ``ids``, ``boxes`` and the group's parts
-    gain each right side. Returns whether a component was split."""
+def _cut_at_neck(
+    labels: np.ndarray,
+    ids: list[int],
+    boxes: list[Box],
+    group: Group,
+    height: float,
+    pen: float,
+    base: Callable[[float], float] | None,
+) -> bool:
+    """Neighbours written touching are one ink component: split a wide component of the group at a thin column
+    (where at most one stroke crosses, well inside it; see ``_neck``) into two parts, and each side again while it
+    is wide, so the model can read the pieces apart (a ``Cut``). ``labels``, ``ids``, ``boxes`` and the group's
+    parts gain each right side. Returns whether a component was split."""
     split = False
     todo = list(group.parts)
     while todo:
         i = todo.pop()
         x, y, w, h = (round(v) for v in boxes[i])
-        lo, hi = round(0.2 * w), round(0.8 * w)
-        if w < NECK_WIDTH * height or h < SMALL * height or hi <= lo:
+        if w < NECK_WIDTH * height or h < SMALL * height or round(0.8 * w) <= round(0.2 * w):
             continue
         own = labels[y : y + h, x : x + w] == ids[i]
-        profile = own.sum(axis=0)
-        if profile.sum() > 0.5 * w * h:
+        if own.sum() > 0.5 * w * h:
             continue  # a filled blob (a big point) is one symbol
-        c = lo + int(np.argmin(profile[lo:hi]))
-        left, right = own.copy(), own.copy()
-        left[:, c:], right[:, :c] = False, False
-        if profile[c] > max(2.0, 1.5 * pen) or min(left.sum(), right.sum()) < 0.15 * own.sum():
+        found = _neck(own, x, y, height, pen, base)
+        if found is None:
             continue
-        sides = [_mask_box(side, x, y) for side in (left, right)]
-        if any(_flat(b) for b in sides):
-            continue  # a bar (a minus, or a ÷ whose dots were grouped apart) stays joined
+        right, sides = found
         ids.append(int(labels.max()) + 1)
         labels[y : y + h, x : x + w][right] = ids[-1]
         boxes[i] = sides[0]
@@ -783,6 +792,51 @@ def _cut_at_neck(labels: np.ndarray, ids: list[int], boxes: list[Box], group: Gr
         todo += [i, len(ids) - 1]
         split = True
     return split
+
+
+def _neck(
+    own: np.ndarray, x: int, y: int, height: float, pen: float, base: Callable[[float], float] | None
+) -> tuple[np.ndarray, list[Box]] | None:
+    """Where to cut one component (its mask ``own``, lying at x, y): the right side's mask and both sides' boxes,
+    or None. Ink one symbol wide is tried only at its thinnest column, and never leaves a bar (a ``+``'s arm, a
+    ``7``'s hat). Ink as wide as two symbols (TWO_WIDE) is cut at the thinnest column whose sides could each be a
+    symbol: the thinnest often lies in a bar that runs into its neighbour (``-9``, ``=5``, ``+4``), and a bar cut
+    off stands alone where a minus would stand."""
+    h, w = own.shape
+    profile = own.sum(axis=0)
+    lo, hi = round(0.2 * w), round(0.8 * w)
+    wide = w >= TWO_WIDE * height
+    columns = (
+        sorted(range(lo, hi), key=lambda c: (profile[c], abs(c - w / 2)))
+        if wide
+        else [lo + int(np.argmin(profile[lo:hi]))]
+    )
+    total = int(profile.sum())
+    for c in columns:
+        if profile[c] > max(2.0, 1.5 * pen):
+            return None  # thinnest first: every other column is crossed by more ink
+        left, right = own.copy(), own.copy()
+        left[:, c:], right[:, :c] = False, False
+        if min(left.sum(), right.sum()) < 0.15 * total:
+            continue
+        sides = [_mask_box(side, x, y) for side in (left, right)]
+        if all(_alone(b, wide, height, base) for b in sides):
+            return right, sides
+    return None
+
+
+def _alone(side: Box, wide: bool, height: float, base: Callable[[float], float] | None) -> bool:
+    """Whether a side cut off touching ink may be a symbol alone: a bar only in ink as wide as two symbols, and
+    then only one long and high enough for a minus or an ``=``'s bar (a digit's lead-in or tail lies at its top
+    or its foot)."""
+    if not wide:
+        return not _flat(side)
+    if side[3] >= 0.5 * height or side[2] <= side[3]:
+        return True
+    if side[2] < BAR_CUT * height or base is None:
+        return False
+    rise = (base(side[0] + side[2] / 2) - (side[1] + side[3] / 2)) / height
+    return MINUS_RISE[0] <= rise <= MINUS_RISE[1]
 
 
 def _mask_box(mask: np.ndarray, x: int, y: int) -> Box:
