@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from trainer.data.expressions import CLOSE_SPACING, SPACING, image_line, random_line, stroke_line
+from trainer.data.expressions import CLOSE_SPACING, SPACING, image_line, pasted_line, random_line, stroke_line
 from trainer.data.expressions import test_images as split_test_images
 from trainer.data.strokes import TEMPLATES
 from trainer.evaluation.robustness import ruled, shadowed, squared_line
@@ -128,6 +128,18 @@ def test_a_minus_run_into_its_neighbours_in_an_image_is_cut_off(model, seed):
     image = as_image(*written(["y", "sub", "2"], seed, spacing=(0.0, 0.0)))
     assert len(segment_image(image).groups) < 3
     assert read_image(model, image).text == "y-2"
+
+
+def test_a_cursive_x_with_a_long_tail_is_not_cut_into_a_y_and_a_minus(model, real_dataset):
+    """The test split's ``x/MfWDoYmx.png`` ends in a long level stroke at mid-height: pasted into a line, its ink is
+    as wide as two symbols and the model reads its left part as a y (0.94) and its tail as a minus (0.91), surer
+    than of the whole x (0.59). A y stands on nothing there, as it does not hang below the line, so weighed by its
+    place the cut loses: without that weighing the line read ``z=9y--6``."""
+    files = ["z/YT8qmWIN.png", "eq/7562.jpg", "9/gu1x1DWe.png", "x/MfWDoYmx.png", "sub/9326.jpg", "6/86875.jpg"]
+    labels = [f.split("/")[0] for f in files]
+    pool = {label: [real_dataset / f] for label, f in zip(labels, files, strict=True)}
+    image = pasted_line(labels, pool, np.random.default_rng(0))
+    assert read_image(model, image).text == "z=9x-6"
 
 
 @pytest.mark.parametrize("seed", [1, 4])

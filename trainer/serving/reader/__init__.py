@@ -14,14 +14,14 @@ neighbour. No Qt and no TensorFlow are imported here; the model object brings it
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from trainer.data.preprocess import ImageLike, load_rgb
 from trainer.errors import ImageError, MathSymError
-from trainer.serving.reader.decode import TOKENS, Geometry, decode, tokens
+from trainer.serving.reader.decode import TOKENS, Geometry, decode, priors, tokens
 from trainer.serving.reader.maths import MAX_SYMBOLS, MathError, calculate
 from trainer.serving.reader.segment import (
     Box,
@@ -182,7 +182,7 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
     probabilities, merged_probs, piece_probs = out[:n], out[n : n + len(pairs)], out[n + len(pairs) :]
     labels = list(model.labels)
     read = dict(zip(pieces, zip(piece_crops, piece_probs, strict=True), strict=True))
-    probabilities, split = _split(segmentation, probabilities, read)
+    probabilities, split = _split(segmentation, probabilities, read, labels)
     shift = {
         i: i + sum(count - 1 for g, count in split.items() if g < i)
         for i in pairs
@@ -238,20 +238,25 @@ def _recognise(model, inputs: list[np.ndarray | None]) -> np.ndarray:
 
 
 def _split(
-    segmentation: Segmentation, probabilities: np.ndarray, read: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]
+    segmentation: Segmentation,
+    probabilities: np.ndarray,
+    read: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]],
+    labels: list[str],
 ) -> tuple[np.ndarray, dict[int, int]]:
     """Apply the best cut of every symbol the model reads as several (``read``: each piece's crop and
     probabilities); returns the probabilities and, for each symbol split (by its index in the old grouping), how
     many symbols it became."""
     best: dict[int, tuple[float, Cut]] = {}  # group -> (how sure of the pieces, which cut)
     for c in segmentation.cuts:
+        whole = float(probabilities[c.group].max())
         sure = [float(read[tuple(piece)][1].max()) for piece in c.pieces]
+        if c.neck:  # ink cut anywhere: weigh every reading by its place in the line, as the decoding will
+            placed = _in_line(segmentation, c.group, labels)
+            whole = placed(probabilities[c.group], segmentation.groups[c.group].box)
+            sure = [placed(read[tuple(piece)][1], box) for piece, box in zip(c.pieces, c.boxes, strict=True)]
         wide = segmentation.groups[c.group].width >= WIDE * segmentation.line_height
         score = _per_symbol(sure)
-        if (
-            _touching_symbols(float(probabilities[c.group].max()), sure, c.neck, wide)
-            and score > best.get(c.group, (0.0, c))[0]
-        ):
+        if _touching_symbols(whole, sure, c.neck, wide) and score > best.get(c.group, (0.0, c))[0]:
             best[c.group] = (score, c)
     for g in sorted(best, reverse=True):
         cut = best[g][1]
@@ -259,6 +264,22 @@ def _split(
         read_pieces = np.stack([read[tuple(piece)][1] for piece in cut.pieces])
         probabilities = np.concatenate([probabilities[:g], read_pieces, probabilities[g + 1 :]])
     return probabilities, {g: len(best[g][1].pieces) for g in sorted(best)}
+
+
+def _in_line(segmentation: Segmentation, group: int, labels: list[str]) -> Callable[[np.ndarray, Box], float]:
+    """How sure the model is of a reading that fits a box in place of ``group``: its probabilities weighed by the
+    decoding's priors of size and place, so the left of a cursive ``x`` cut off its tail, read as a ``y``, counts
+    as unsure, as it does not hang below the line."""
+    height = max(segmentation.line_height, 1e-6)
+    base = baseline([g.box for i, g in enumerate(segmentation.groups) if i != group], height)
+    sized = len(segmentation.groups) > 1
+
+    def sure(p: np.ndarray, box: Box) -> float:
+        drop = None if base is None else (box[1] + box[3] - base(box[0] + box[2] / 2)) / height
+        prior = priors(Geometry(box[2] / height, box[3] / height, sized=sized, drop=drop), labels)
+        return float((p * np.exp(prior)).max())
+
+    return sure
 
 
 def _late_pairs(model, segmentation: Segmentation, split: dict[int, int]) -> list[Candidate]:
