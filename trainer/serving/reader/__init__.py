@@ -248,15 +248,16 @@ def _split(
     many symbols it became."""
     best: dict[int, tuple[float, Cut]] = {}  # group -> (how sure of the pieces, which cut)
     for c in segmentation.cuts:
-        whole = float(probabilities[c.group].max())
         sure = [float(read[tuple(piece)][1].max()) for piece in c.pieces]
-        if c.neck:  # ink cut anywhere: weigh every reading by its place in the line, as the decoding will
+        if c.neck:  # ink cut anywhere: each piece must fit its place in the line, as the decoding will weigh it
             placed = _in_line(segmentation, c.group, labels)
-            whole = placed(probabilities[c.group], segmentation.groups[c.group].box)
             sure = [placed(read[tuple(piece)][1], box) for piece, box in zip(c.pieces, c.boxes, strict=True)]
         wide = segmentation.groups[c.group].width >= WIDE * segmentation.line_height
         score = _per_symbol(sure)
-        if _touching_symbols(whole, sure, c.neck, wide) and score > best.get(c.group, (0.0, c))[0]:
+        if (
+            _touching_symbols(float(probabilities[c.group].max()), sure, c.neck, wide)
+            and score > best.get(c.group, (0.0, c))[0]
+        ):
             best[c.group] = (score, c)
     for g in sorted(best, reverse=True):
         cut = best[g][1]
