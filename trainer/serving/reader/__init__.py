@@ -212,11 +212,12 @@ def read_segmentation(model, segmentation: Segmentation, k: int = 3) -> Reading:
 def _drops(boxes: list[Box], height: float) -> list[float | None]:
     """How far each box's bottom lies below the baseline of the other boxes (a y's tail hangs below the line
     the digits stand on), over the line height; None where no other tall symbol gives a baseline."""
-    out: list[float | None] = []
-    for i, b in enumerate(boxes):
-        base = baseline(boxes[:i] + boxes[i + 1 :], height)
-        out.append(None if base is None else (b[1] + b[3] - base(b[0] + b[2] / 2)) / height)
-    return out
+    return [_drop(b, baseline(boxes[:i] + boxes[i + 1 :], height), height) for i, b in enumerate(boxes)]
+
+
+def _drop(box: Box, base: Callable[[float], float] | None, height: float) -> float | None:
+    """How far a box's bottom lies below a baseline, over the line height (None without a baseline)."""
+    return None if base is None else (box[1] + box[3] - base(box[0] + box[2] / 2)) / height
 
 
 Candidate = tuple[int, np.ndarray, np.ndarray, bool, bool]  # pair index, crop, probabilities, close, near
@@ -276,8 +277,8 @@ def _in_line(segmentation: Segmentation, group: int, labels: list[str]) -> Calla
     sized = len(segmentation.groups) > 1
 
     def sure(p: np.ndarray, box: Box) -> float:
-        drop = None if base is None else (box[1] + box[3] - base(box[0] + box[2] / 2)) / height
-        prior = priors(Geometry(box[2] / height, box[3] / height, sized=sized, drop=drop), labels)
+        geometry = Geometry(box[2] / height, box[3] / height, sized=sized, drop=_drop(box, base, height))
+        prior = priors(geometry, labels)
         return float((p * np.exp(prior)).max())
 
     return sure

@@ -835,8 +835,7 @@ def _alone(side: Box, wide: bool, height: float, base: Callable[[float], float] 
         return True
     if side[2] < BAR_CUT * height or base is None:
         return False
-    rise = (base(side[0] + side[2] / 2) - (side[1] + side[3] / 2)) / height
-    return MINUS_RISE[0] <= rise <= MINUS_RISE[1]
+    return _high(side, base, MINUS_RISE[0] * height) and not _high(side, base, MINUS_RISE[1] * height)
 
 
 def _mask_box(mask: np.ndarray, x: int, y: int) -> Box:
