@@ -17,12 +17,16 @@ Training, evaluation, prediction and the GUI all call :func:`to_model_input`. Th
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from trainer.data.imageio import as_rgb, read_image
 from trainer.errors import EmptyImageError
+
+#: A noise level: one number, or one per pixel.
+_Level = TypeVar("_Level", float, np.ndarray)
 
 #: Bump whenever an output of to_model_input changes: cached preprocessed arrays are keyed by it.
 VERSION = 7
@@ -183,7 +187,7 @@ def _floor(noise):
     return np.maximum(0.06, 4.0 * noise)
 
 
-def paper_sigma(median_departure):
+def paper_sigma(median_departure: _Level) -> _Level:
     """The paper's noise from the median departure of its pixels from the fitted surface (a Gaussian's sigma from
     its median absolute deviation, and a little more, so clean paper is never exactly noiseless)."""
     return 1.4826 * median_departure + 1e-3

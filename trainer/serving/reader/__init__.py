@@ -248,11 +248,13 @@ def _split(
     probabilities); returns the probabilities and, for each symbol split (by its index in the old grouping), how
     many symbols it became."""
     best: dict[int, tuple[float, Cut]] = {}  # group -> (how sure of the pieces, which cut)
+    placed: dict[int, Callable[[np.ndarray, Box], float]] = {}  # group -> how sure of a piece in its place
     for c in segmentation.cuts:
         sure = [float(read[tuple(piece)][1].max()) for piece in c.pieces]
         if c.neck:  # ink cut anywhere: each piece must fit its place in the line, as the decoding will weigh it
-            placed = _in_line(segmentation, c.group, labels)
-            sure = [placed(read[tuple(piece)][1], box) for piece, box in zip(c.pieces, c.boxes, strict=True)]
+            if c.group not in placed:
+                placed[c.group] = _in_line(segmentation, c.group, labels)
+            sure = [placed[c.group](read[tuple(piece)][1], box) for piece, box in zip(c.pieces, c.boxes, strict=True)]
         wide = segmentation.groups[c.group].width >= WIDE * segmentation.line_height
         score = _per_symbol(sure)
         if (

@@ -775,7 +775,7 @@ def _cut_at_neck(
     while todo:
         i = todo.pop()
         x, y, w, h = (round(v) for v in boxes[i])
-        if w < NECK_WIDTH * height or h < SMALL * height or round(0.8 * w) <= round(0.2 * w):
+        if w < NECK_WIDTH * height or h < SMALL * height:
             continue
         own = labels[y : y + h, x : x + w] == ids[i]
         if own.sum() > 0.5 * w * h:
@@ -803,8 +803,10 @@ def _neck(
     symbol: the thinnest often lies in a bar that runs into its neighbour (``-9``, ``=5``, ``+4``), and a bar cut
     off stands alone where a minus would stand."""
     h, w = own.shape
-    profile = own.sum(axis=0)
     lo, hi = round(0.2 * w), round(0.8 * w)
+    if hi <= lo:
+        return None
+    profile = own.sum(axis=0)
     wide = w >= TWO_WIDE * height
     columns = (
         sorted(range(lo, hi), key=lambda c: (profile[c], abs(c - w / 2)))
@@ -815,10 +817,11 @@ def _neck(
     for c in columns:
         if profile[c] > max(2.0, 1.5 * pen):
             return None  # thinnest first: every other column is crossed by more ink
+        left_area = int(profile[:c].sum())
+        if min(left_area, total - left_area) < 0.15 * total:
+            continue
         left, right = own.copy(), own.copy()
         left[:, c:], right[:, :c] = False, False
-        if min(left.sum(), right.sum()) < 0.15 * total:
-            continue
         sides = [_mask_box(side, x, y) for side in (left, right)]
         if all(_alone(b, wide, height, base) for b in sides):
             return right, sides
