@@ -51,10 +51,17 @@ SOFT_EDGE = 0.5
 #: Writing this much fainter than marks touching the image's border sets the contrast itself (see _contrast_top).
 FAINTER = 0.7
 #: A border fit that explains less than PAPER_SHARE of the ring, or leaves noise above POOR_FIT, is tried again on
-#: about GRID_SAMPLES pixels spread over the whole image, and the closer fit is kept.
+#: about GRID_SAMPLES pixels spread over the whole image, and the closer fit is kept. A symbol's photo whose border
+#: leaves noise above PHOTO_NOISE (a phone photo's: the dataset's images leave at most 0.0062) is tried again too,
+#: and the whole image's fit wins when it takes at least CLEARER more of the image for paper and at least
+#: RING_AGREE of the ring: a border that is a quarter table bends its fit into the table (however close the fit),
+#: and a blob filling the frame is still ink.
 PAPER_SHARE = 0.8
 POOR_FIT = 0.02
+PHOTO_NOISE = 0.008
 GRID_SAMPLES = 4096
+CLEARER = 0.05
+RING_AGREE = 0.5
 #: An image this grainy (the median departure of its pixels from their 1-pixel blur, on a 0-1 scale) is smoothed
 #: before ink is measured: dim photos measure 0.010-0.019; clean scans, renders and phone photos in good light
 #: at most 0.003.
@@ -70,10 +77,16 @@ DECODE_LIMIT = 1024
 #: and running along at least EDGE_SPAN of that edge is dropped (unless it is the only ink).
 EDGE_BAND = 0.06
 EDGE_SPAN = 0.5
-#: A thick dark region touching an edge (a table beside the page), reaching no farther than EDGE_DEEP of the image's
-#: shorter side from it and at least EDGE_SOLID times as thick as the other ink's strokes, is dropped too.
+#: A dark region along an edge (a table beside the page) is dropped too: it reaches no farther than EDGE_DEEP of the
+#: image's shorter side from that edge, and runs along EDGE_SPAN of it or (a stretch of a table whose light fades
+#: along it) lies on it for at least HUG of its own length, which is at least TABLE_STRETCH of the edge (a speck
+#: cut by the edge is not a table) and twice its depth. It must be at least EDGE_SOLID times as thick as the other
+#: ink's strokes, or lie farther from that ink than the ink's own size (the writing is small on the page; a
+#: tightly cropped "=" has its bars closer together than they are long).
 EDGE_DEEP = 0.25
 EDGE_SOLID = 2.0
+HUG = 0.8
+TABLE_STRETCH = 0.1
 #: Faint ink farther than NEAR stroke widths (at least 2 px) from the symbol's confident ink, where the strokes'
 #: own soft, blurred or JPEG-ringed edges end, is dropped when it forms a line: a piece ELONGATED times as long
 #: as it is wide, or at least LONG of the symbol's longer side long (the grid of squared paper is one wide piece).
@@ -134,8 +147,9 @@ def ink_strength(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> np.n
     it); ink is how far a pixel's colour departs from that surface (:func:`ink_contrast`), contrast-stretched
     so faint pencil and bold marker both reach 1 (:func:`stretch`). Images with a longer side above ``work``
     are analysed reduced to it (a line of symbols needs a larger ``work`` than one symbol to keep its dots).
-    ``photo``: smooth grainy paper and take out a shadow the surface cannot follow (the line reader deals with
-    both its own way, at the scale of the line's height).
+    ``photo``: smooth grainy paper, take out a shadow the surface cannot follow, and weigh a noisy border's fit
+    against the whole image's (the line reader deals with shading and grain its own way, at the scale of the
+    line's height, and keeps the closer fit).
     """
     return stretch(*ink_contrast(rgb, work, photo))
 
@@ -149,13 +163,13 @@ def ink_contrast(rgb: np.ndarray, work: int = _WORK, photo: bool = True) -> tupl
         rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     img: np.ndarray = rgb.astype(np.float32)
     img /= 255.0
-    background, noise = _background(img)
+    background, noise = _background(img, photo)
     # A border of one exact colour (a pad drawing on plain paper) has no grain or shadow to take out.
     photo = photo and background[0].size > 1 and min(img.shape[:2]) >= PHOTO_MIN
     # A dim photo's grain is smoothed: a blurred stroke survives that, not the noise floor the grain would set.
     if photo and grain(img) > GRAINY:
         img = cv2.GaussianBlur(img, (0, 0), 1.0)
-        background, noise = _background(img)
+        background, noise = _background(img, photo)
     # Per-channel planes: OpenCV's element-wise ops beat NumPy's reductions over a 3-long last axis. A flat
     # background is a number per channel (cv2 takes a 1-element array as a scalar): no planes to build.
     channels = [cv2.absdiff(plane, surface) for plane, surface in zip(cv2.split(img), background, strict=True)]
@@ -270,12 +284,13 @@ def _percentile_90(values: np.ndarray) -> float:
     return float(high - step * (1 - t) if t >= 0.5 else low + step * t)
 
 
-def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
+def _background(img: np.ndarray, photo: bool) -> tuple[list[np.ndarray], float]:
     """Fit a quadratic colour surface to the border ring; return it (one plane per channel, clipped to
     [0, 1], or one number per channel, as a 1-element float64 array, when the ring is one exact colour) and
     the ring's noise level. When the ring fits badly (a table along one side of a photographed page, light the
     ring does not pin down), the surface is also fitted to pixels spread over the whole image, where the paper
-    outnumbers any band at the edge, and the closer fit is used.
+    outnumbers any band at the edge, and the closer fit is used; for a ``photo`` whose ring is as noisy as a
+    photo's, the fit that takes clearly more of the image for paper (see PHOTO_NOISE).
 
     The fits solve the 6x6 normal equations (float64) instead of calling ``lstsq``, and a ring of one exact
     colour (a pad drawing on plain paper) is that colour without any fit: both were most of the time spent
@@ -291,12 +306,20 @@ def _background(img: np.ndarray) -> tuple[list[np.ndarray], float]:
     v = np.arange(h, dtype=np.float32) / max(h - 1, 1) - 0.5  # per row
     terms = 6 if min(h, w) >= 8 else 1  # too small for a surface: a flat colour will do
     coef, sigma, paper = _paper_fit(u[xs], v[ys], img[ys, xs], terms)
-    if terms == 6 and (paper < PAPER_SHARE or sigma > POOR_FIT):
+    noisy = photo and sigma > PHOTO_NOISE
+    if terms == 6 and (paper < PAPER_SHARE or sigma > POOR_FIT or noisy):
         # A table along one side, or light the ring alone does not pin down: fit the whole image's paper.
         step = max(1, round(np.sqrt(h * w / GRID_SAMPLES)))
         gy, gx = np.mgrid[step // 2 : h : step, step // 2 : w : step].reshape(2, -1)
         whole, whole_sigma, _ = _paper_fit(u[gx], v[gy], img[gy, gx], terms)
-        if whole_sigma < sigma:
+        if noisy:
+            tolerance = max(3.0 * min(sigma, whole_sigma), 0.04)
+            grid, ring_samples = (u[gx], v[gy], img[gy, gx]), (u[xs], v[ys], img[ys, xs])
+            better = _explained(whole, *grid, tolerance) >= _explained(coef, *grid, tolerance) + CLEARER
+            better = better and _explained(whole, *ring_samples, tolerance) >= RING_AGREE
+        else:
+            better = whole_sigma < sigma
+        if better:
             coef, sigma = whole, whole_sigma
     coef = np.vstack([coef, np.zeros((6 - terms, coef.shape[1]))]).astype(np.float32)
     # The surface separates into row terms, column terms and one u*v plane: build it by broadcasting.
@@ -314,7 +337,7 @@ def _paper_fit(u: np.ndarray, v: np.ndarray, samples: np.ndarray, terms: int) ->
     (``u``, ``v``): started from the samples near their median colour, refitted up to three times without the
     outliers (beyond 3 sigma of the residual), which are ink. Returns (coefficients, sigma, share of the samples
     kept as paper)."""
-    design = np.stack([np.ones_like(u), u, v, u * v, u * u, v * v], axis=-1)[:, :terms]
+    design = _design(u, v, terms)
     keep = np.abs(samples - np.median(samples, axis=0)).max(axis=1) < 0.25
     if keep.sum() < terms * 3:
         keep = np.ones(len(samples), bool)
@@ -327,6 +350,17 @@ def _paper_fit(u: np.ndarray, v: np.ndarray, samples: np.ndarray, terms: int) ->
             break
         keep = new_keep
     return coef, sigma, float(keep.mean())
+
+
+def _design(u: np.ndarray, v: np.ndarray, terms: int) -> np.ndarray:
+    """The quadratic surface's terms at (``u``, ``v``), the first ``terms`` of them."""
+    return np.stack([np.ones_like(u), u, v, u * v, u * u, v * v], axis=-1)[:, :terms]
+
+
+def _explained(coef: np.ndarray, u: np.ndarray, v: np.ndarray, samples: np.ndarray, tolerance: float) -> float:
+    """The share of ``samples`` (taken at ``u``, ``v``) that the surface ``coef`` takes for paper."""
+    residual = np.abs(_design(u, v, coef.shape[0]) @ coef - samples).max(axis=1)
+    return float((residual < tolerance).mean())
 
 
 def _ring_pixels(h: int, w: int, ring: int) -> tuple[np.ndarray, np.ndarray]:
@@ -378,21 +412,23 @@ def edge_line_halo(mask: np.ndarray, band: float | None = None) -> np.ndarray | 
     """Where to erase lines hugging an image edge (the dark bottom row of some scans, the table beside a
     photographed page), with their anti-aliased/JPEG halo, when other ink remains; None when there are none.
 
-    A component is such a line when it spans at least EDGE_SPAN of an edge and either lies entirely within
-    the outer band of that edge (EDGE_BAND of the side across it, or ``band`` pixels), or touches the edge, lies
-    within EDGE_DEEP of the image's shorter side from it and is EDGE_SOLID times as thick as the other ink's
-    strokes (no pen stroke is: the top bar of a tightly cropped "=" is as thick as the other bar). A stroke that
-    touches the line is part of its component and keeps it; a symbol cropped tightly (a bare "-") spans the whole
-    height, not only the band, and is never dropped. A line of writing passes a band from its height: a share of
-    its width would take its first and last symbols, which a tight crop leaves close to the side edges, for edge
-    lines.
+    A component is such a line when it spans at least EDGE_SPAN of an edge and lies entirely within the outer band
+    of that edge (EDGE_BAND of the side across it, or ``band`` pixels). It is a table when it touches an edge, lies
+    within EDGE_DEEP of the image's shorter side from it, spans EDGE_SPAN of it or lies along it (see
+    :func:`_along_edge`), and is EDGE_SOLID times as thick as the other ink's strokes or farther from that ink than
+    the ink's own size (no pen stroke is either: the top bar of a tightly cropped "=" is as thick as the other bar,
+    and close to it). A stroke that touches the line is part of its component and keeps it; a symbol cropped
+    tightly (a bare "-") spans the whole height, not only the band, and is never dropped. A line of writing passes
+    a band from its height: a share of its width would take its first and last symbols, which a tight crop leaves
+    close to the side edges, for edge lines.
     """
     h, w = mask.shape
     band_y, band_x = (max(2, int(np.ceil(band if band is not None else EDGE_BAND * side))) for side in (h, w))
     deep = int(np.ceil(EDGE_DEEP * min(h, w)))  # a table along a wide image is no deeper than along a tall one
     deep_y, deep_x = max(band_y, deep), max(band_x, deep)
-    # Such a line covers EDGE_SPAN of its edge within the deep band: without that much ink there, none exists.
-    if not any(
+    # Such a line covers EDGE_SPAN of its edge within the deep band, or a stretch of a table touches the border.
+    touching = mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()
+    if not touching and not any(
         np.count_nonzero(part.any(axis=axis)) >= EDGE_SPAN * side
         for part, axis, side in (
             (mask[:deep_y], 0, w),
@@ -410,19 +446,56 @@ def edge_line_halo(mask: np.ndarray, band: float | None = None) -> np.ndarray | 
             ch >= EDGE_SPAN * h and (x + cw <= band_x or x >= w - band_x)
         ):
             thin.append(k)
-        elif (cw >= EDGE_SPAN * w and ((y == 0 and ch <= deep_y) or (y + ch == h and y >= h - deep_y))) or (
-            ch >= EDGE_SPAN * h and ((x == 0 and cw <= deep_x) or (x + cw == w and x >= w - deep_x))
+        elif (
+            (cw >= EDGE_SPAN * w and ((y == 0 and ch <= deep_y) or (y + ch == h and y >= h - deep_y)))
+            or (ch >= EDGE_SPAN * h and ((x == 0 and cw <= deep_x) or (x + cw == w and x >= w - deep_x)))
+            or _along_edge(labels, k, (ch, cw), (deep_y, deep_x))
         ):
             thick.append(k)
     drop = list(thin)
     if thick:
         rest = ~np.isin(labels, [0, *thin, *thick])
-        pen = stroke_width(rest) if rest.any() else 0.0
-        drop += [k for k in thick if pen > 0 and stroke_width(labels == k) >= EDGE_SOLID * pen]
+        if rest.any():
+            pen = stroke_width(rest)
+            ys, xs = np.nonzero(rest)
+            box = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
+            size = max(box[1] - box[0], box[3] - box[2])
+            drop += [k for k in thick if stroke_width(labels == k) >= EDGE_SOLID * pen or _gap(stats[k], box) >= size]
     if not drop or len(drop) == count - 1:
         return None
     lines = np.isin(labels, drop).astype(np.uint8)
     return cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def _along_edge(labels: np.ndarray, k: int, extent: tuple[int, int], deep: tuple[int, int]) -> bool:
+    """Whether component ``k`` of ``labels`` (``extent``: its bounding box's height and width) lies along an image
+    edge: on the edge for at least HUG of its length there, at least TABLE_STRETCH of the edge long and twice as
+    long as it is deep, and no deeper than ``deep`` (rows from the top or bottom edge, columns from the left or
+    right)."""
+    ch, cw = extent
+    h, w = labels.shape
+    on_top, on_bottom, on_left, on_right = (labels[0] == k, labels[-1] == k, labels[:, 0] == k, labels[:, -1] == k)
+    for outer, length, depth, reach, side in (
+        (on_top, cw, ch, deep[0], w),
+        (on_bottom, cw, ch, deep[0], w),
+        (on_left, ch, cw, deep[1], h),
+        (on_right, ch, cw, deep[1], h),
+    ):
+        if (
+            length >= TABLE_STRETCH * side
+            and 2 * depth <= length
+            and depth <= reach
+            and np.count_nonzero(outer) >= HUG * length
+        ):
+            return True
+    return False
+
+
+def _gap(stat: np.ndarray, box: tuple[int, int, int, int]) -> int:
+    """How far a component (its ``cv2.connectedComponentsWithStats`` row) lies outside ``box`` (y0, y1, x0, x1),
+    in pixels along the farther axis; 0 or less when their extents overlap on both axes."""
+    x, y, cw, ch = (int(v) for v in stat[:4])
+    return max(box[0] - (y + ch), y - box[1], box[2] - (x + cw), x - box[3])
 
 
 def _without_faint_lines(ink: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
