@@ -26,7 +26,7 @@ THRESHOLDS = {  # measured on this subsample with models/default.keras, then min
     "off_centre": 0.95,  # 0.987
     "photographed": 0.96,  # 0.993
     "dim_photo": 0.95,  # 0.987 (0.947 before grainy paper was smoothed)
-    "photo_of_page": 0.92,  # 0.953 (0.887 before stretches of a fading table; 0.347 before shadows and tables)
+    "photo_of_page": 0.92,  # 0.947 (0.887 before stretches of a fading table; 0.347 before shadows and tables)
 }
 #: Measured 0.997 on 380 drawings (benchmarks/default_model.py) once the templates wrote z with its
 #: cross-bar and x as ")(" like the dataset's writers.

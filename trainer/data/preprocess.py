@@ -55,13 +55,17 @@ FAINTER = 0.7
 #: leaves noise above PHOTO_NOISE (a phone photo's: the dataset's images leave at most 0.0062) is tried again too,
 #: and the whole image's fit wins when it takes at least CLEARER more of the image for paper and at least
 #: RING_AGREE of the ring: a border that is a quarter table bends its fit into the table (however close the fit),
-#: and a blob filling the frame is still ink.
+#: and a blob filling the frame is still ink. A fit starts from the samples within PAPER_START of their median
+#: colour; that photo's whole-image fit from those within PHOTO_START, as its table and shadow leave fewer of them
+#: near the median than a scan's paper does.
 PAPER_SHARE = 0.8
 POOR_FIT = 0.02
 PHOTO_NOISE = 0.008
 GRID_SAMPLES = 4096
 CLEARER = 0.05
 RING_AGREE = 0.5
+PAPER_START = 0.25
+PHOTO_START = 0.1
 #: An image this grainy (the median departure of its pixels from their 1-pixel blur, on a 0-1 scale) is smoothed
 #: before ink is measured: dim photos measure 0.010-0.019; clean scans, renders and phone photos in good light
 #: at most 0.003.
@@ -311,7 +315,7 @@ def _background(img: np.ndarray, photo: bool) -> tuple[list[np.ndarray], float]:
         # A table along one side, or light the ring alone does not pin down: fit the whole image's paper.
         step = max(1, round(np.sqrt(h * w / GRID_SAMPLES)))
         gy, gx = np.mgrid[step // 2 : h : step, step // 2 : w : step].reshape(2, -1)
-        whole, whole_sigma, _ = _paper_fit(u[gx], v[gy], img[gy, gx], terms)
+        whole, whole_sigma, _ = _paper_fit(u[gx], v[gy], img[gy, gx], terms, PHOTO_START if noisy else PAPER_START)
         if noisy:
             tolerance = max(3.0 * min(sigma, whole_sigma), 0.04)
             grid, ring_samples = (u[gx], v[gy], img[gy, gx]), (u[xs], v[ys], img[ys, xs])
@@ -332,13 +336,15 @@ def _background(img: np.ndarray, photo: bool) -> tuple[list[np.ndarray], float]:
     return planes, sigma
 
 
-def _paper_fit(u: np.ndarray, v: np.ndarray, samples: np.ndarray, terms: int) -> tuple[np.ndarray, float, float]:
+def _paper_fit(
+    u: np.ndarray, v: np.ndarray, samples: np.ndarray, terms: int, start: float = PAPER_START
+) -> tuple[np.ndarray, float, float]:
     """A quadratic colour surface (its first ``terms`` coefficients per channel) through ``samples`` taken at
-    (``u``, ``v``): started from the samples near their median colour, refitted up to three times without the
-    outliers (beyond 3 sigma of the residual), which are ink. Returns (coefficients, sigma, share of the samples
-    kept as paper)."""
+    (``u``, ``v``): started from the samples within ``start`` of their median colour, refitted up to three times
+    without the outliers (beyond 3 sigma of the residual), which are ink. Returns (coefficients, sigma, share of the
+    samples kept as paper)."""
     design = _design(u, v, terms)
-    keep = np.abs(samples - np.median(samples, axis=0)).max(axis=1) < 0.25
+    keep = np.abs(samples - np.median(samples, axis=0)).max(axis=1) < start
     if keep.sum() < terms * 3:
         keep = np.ones(len(samples), bool)
     for _ in range(3):
