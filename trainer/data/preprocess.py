@@ -309,18 +309,20 @@ def _background(img: np.ndarray, photo: bool) -> tuple[list[np.ndarray], float]:
     u = np.arange(w, dtype=np.float32) / max(w - 1, 1) - 0.5  # per column
     v = np.arange(h, dtype=np.float32) / max(h - 1, 1) - 0.5  # per row
     terms = 6 if min(h, w) >= 8 else 1  # too small for a surface: a flat colour will do
-    coef, sigma, paper = _paper_fit(u[xs], v[ys], img[ys, xs], terms)
+    ring_design, ring_samples = _design(u[xs], v[ys], terms), img[ys, xs]
+    coef, sigma, paper = _paper_fit(ring_design, ring_samples)
     noisy = photo and sigma > PHOTO_NOISE
     if terms == 6 and (paper < PAPER_SHARE or sigma > POOR_FIT or noisy):
         # A table along one side, or light the ring alone does not pin down: fit the whole image's paper.
         step = max(1, round(np.sqrt(h * w / GRID_SAMPLES)))
         gy, gx = np.mgrid[step // 2 : h : step, step // 2 : w : step].reshape(2, -1)
-        whole, whole_sigma, _ = _paper_fit(u[gx], v[gy], img[gy, gx], terms, PHOTO_START if noisy else PAPER_START)
+        grid_design, grid_samples = _design(u[gx], v[gy], terms), img[gy, gx]
+        whole, whole_sigma, _ = _paper_fit(grid_design, grid_samples, PHOTO_START if noisy else PAPER_START)
         if noisy:
             tolerance = max(3.0 * min(sigma, whole_sigma), 0.04)
-            grid, ring_samples = (u[gx], v[gy], img[gy, gx]), (u[xs], v[ys], img[ys, xs])
-            better = _explained(whole, *grid, tolerance) >= _explained(coef, *grid, tolerance) + CLEARER
-            better = better and _explained(whole, *ring_samples, tolerance) >= RING_AGREE
+            grid = (grid_design, grid_samples, tolerance)
+            better = _explained(whole, *grid) >= _explained(coef, *grid) + CLEARER
+            better = better and _explained(whole, ring_design, ring_samples, tolerance) >= RING_AGREE
         else:
             better = whole_sigma < sigma
         if better:
@@ -336,14 +338,12 @@ def _background(img: np.ndarray, photo: bool) -> tuple[list[np.ndarray], float]:
     return planes, sigma
 
 
-def _paper_fit(
-    u: np.ndarray, v: np.ndarray, samples: np.ndarray, terms: int, start: float = PAPER_START
-) -> tuple[np.ndarray, float, float]:
-    """A quadratic colour surface (its first ``terms`` coefficients per channel) through ``samples`` taken at
-    (``u``, ``v``): started from the samples within ``start`` of their median colour, refitted up to three times
+def _paper_fit(design: np.ndarray, samples: np.ndarray, start: float = PAPER_START) -> tuple[np.ndarray, float, float]:
+    """A quadratic colour surface (one coefficient per ``design`` term per channel, see :func:`_design`) through
+    ``samples``: started from the samples within ``start`` of their median colour, refitted up to three times
     without the outliers (beyond 3 sigma of the residual), which are ink. Returns (coefficients, sigma, share of the
     samples kept as paper)."""
-    design = _design(u, v, terms)
+    terms = design.shape[1]
     keep = np.abs(samples - np.median(samples, axis=0)).max(axis=1) < start
     if keep.sum() < terms * 3:
         keep = np.ones(len(samples), bool)
@@ -363,9 +363,9 @@ def _design(u: np.ndarray, v: np.ndarray, terms: int) -> np.ndarray:
     return np.stack([np.ones_like(u), u, v, u * v, u * u, v * v], axis=-1)[:, :terms]
 
 
-def _explained(coef: np.ndarray, u: np.ndarray, v: np.ndarray, samples: np.ndarray, tolerance: float) -> float:
-    """The share of ``samples`` (taken at ``u``, ``v``) that the surface ``coef`` takes for paper."""
-    residual = np.abs(_design(u, v, coef.shape[0]) @ coef - samples).max(axis=1)
+def _explained(coef: np.ndarray, design: np.ndarray, samples: np.ndarray, tolerance: float) -> float:
+    """The share of ``samples`` (their terms: ``design``) that the surface ``coef`` takes for paper."""
+    residual = np.abs(design @ coef - samples).max(axis=1)
     return float((residual < tolerance).mean())
 
 
@@ -410,8 +410,13 @@ def _symbol_mask(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]
         wanted = np.zeros(count, bool)
         wanted[keep] = True
         mask = wanted[labels]
-    x, y, cw, ch = (stats[keep, i] for i in range(4))
-    return mask, (int(y.min()), int((y + ch).max()), int(x.min()), int((x + cw).max()))
+    return mask, _stats_box(stats[keep])
+
+
+def _stats_box(stats: np.ndarray) -> tuple[int, int, int, int]:
+    """The box (y0, y1, x0, x1) around components given by their ``cv2.connectedComponentsWithStats`` rows."""
+    x, y, cw, ch = (stats[:, i] for i in range(4))
+    return int(y.min()), int((y + ch).max()), int(x.min()), int((x + cw).max())
 
 
 def edge_line_halo(mask: np.ndarray, band: float | None = None) -> np.ndarray | None:
@@ -460,11 +465,10 @@ def edge_line_halo(mask: np.ndarray, band: float | None = None) -> np.ndarray | 
             thick.append(k)
     drop = list(thin)
     if thick:
-        rest = ~np.isin(labels, [0, *thin, *thick])
-        if rest.any():
-            pen = stroke_width(rest)
-            ys, xs = np.nonzero(rest)
-            box = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
+        others = [k for k in range(1, count) if k not in thin and k not in thick]
+        if others:
+            pen = stroke_width(np.isin(labels, others))
+            box = _stats_box(stats[others])
             size = max(box[1] - box[0], box[3] - box[2])
             drop += [k for k in thick if stroke_width(labels == k) >= EDGE_SOLID * pen or _gap(stats[k], box) >= size]
     if not drop or len(drop) == count - 1:
