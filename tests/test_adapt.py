@@ -14,6 +14,7 @@ import pytest
 
 from trainer.cli import main
 from trainer.data.dataset import scan_dataset
+from trainer.data.loading import load_images
 from trainer.data.preprocess import to_model_input
 from trainer.data.samples import save_sample, scan_samples
 from trainer.data.split import notebook_split
@@ -237,6 +238,29 @@ def test_a_new_symbol_on_a_dataset_no_bigger_than_the_replay_still_adapts(base_m
     config = AdaptConfig(tmp_path / "samples", base_model, tmp_path / "grown.keras", epochs=1, data=data)
     card = ModelCard.read(card_path(adapt(config)))
     assert card.labels[-1] == "lparen" and card.training["new_class_penalty"] == 0.0
+
+
+def test_the_card_names_the_test_images_a_new_symbol_takes(base_model, tmp_path):
+    """A new symbol drawn like a 1 (a stroke, as some write ``|``) takes test 1s: the card lists, per class, the
+    test images the base read right and the new model misreads, and what it reads them as (the pad's switch
+    question shows them)."""
+    data = make_dataset(tmp_path / "data", per_class=12, size=48, seed=3)
+    rng = np.random.default_rng(8)
+    for raster in drawings(TEMPLATES["1"], 10, rng, 224):
+        save_sample([], raster, "bar", tmp_path / "samples")
+    config = AdaptConfig(tmp_path / "samples", base_model, tmp_path / "grown.keras", epochs=6, data=data)
+    grown = load_model(adapt(config))
+    base = load_model(base_model)
+    index = scan_dataset(data)
+    test = load_images(notebook_split(index).test, "ink", SIZE, use_cache=False)
+    truth = np.array([grown.labels.index(index.class_names[label]) for label in test.y])
+    before, after = base.predict_inputs(test.x).argmax(1), grown.predict_inputs(test.x).argmax(1)
+    lost = Counter(
+        (grown.labels[t], grown.labels[a]) for t, b, a in zip(truth, before, after, strict=True) if b == t != a
+    )
+    recorded = grown.card.metrics["newly_misread"]
+    assert {(c, read): n for c, reads in recorded.items() for read, n in reads.items()} == dict(lost)
+    assert recorded.get("1", {}).get("bar", 0) >= 1
 
 
 def test_a_new_symbol_is_read_from_its_samples_before_any_fine_tuning(base_model, tmp_path):

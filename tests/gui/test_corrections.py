@@ -295,9 +295,9 @@ def test_card_symbols_name_new_classes(qtbot):
 # -- the switch question ---------------------------------------------------------------------------------------
 
 
-def adapted_copy(source, folder, new_accuracy: float, base_accuracy: float, samples=None):
+def adapted_copy(source, folder, new_accuracy: float, base_accuracy: float, samples=None, lost=None, symbols=None):
     """The active model's files as an "adapt" result whose card scores it and its base on one test split (and on
-    the samples: (base, new))."""
+    the samples: (base, new); ``lost``: the test images it newly misreads, as adapt records them)."""
     target = folder / "adapted.keras"
     shutil.copy(source, target)
     if source.with_suffix(".onnx").is_file():
@@ -306,6 +306,10 @@ def adapted_copy(source, folder, new_accuracy: float, base_accuracy: float, samp
     card.metrics = {**card.metrics, "test_accuracy": new_accuracy, "base_test_accuracy": base_accuracy}
     if samples is not None:
         card.metrics.update(base_samples_accuracy=samples[0], samples_accuracy=samples[1])
+    if lost is not None:
+        card.metrics["newly_misread"] = lost
+    if symbols is not None:
+        card.dataset = {**card.dataset, "symbols": symbols}
     card.training = {**card.training, "base_model": {"path": str(source.resolve())}}
     card_path(target).write_text(card.to_json(), encoding="utf-8")
     return target
@@ -330,6 +334,24 @@ def test_the_switch_question_shows_both_models_on_the_users_samples(qtbot, windo
     kind, _, text, _ = messages.last()
     assert kind == dialogs.QUESTION_DEFAULT_NO  # worse on the test split: still No by default
     assert f"On your samples: {window.model.name} 40.0%, new model 100.0%." in text
+
+
+def test_the_switch_question_names_the_test_images_a_taught_symbol_takes(qtbot, window, pad_model, tmp_path, messages):
+    lost = {"1": {"rparen": 4}, "y": {"4": 1}}
+    taught = adapted_copy(pad_model, tmp_path, 0.992, 0.996, (0.0, 1.0), lost, {"rparen": {"symbol": ")"}})
+    assert not ask_switch(window, "Learn My Handwriting", "Training finished.", window.model, taught)
+    text = messages.last()[2]
+    assert 'Test images it newly misreads: 4 of "1" read as ")", 1 of "y" read as "4".' in text
+
+    many = {"1": {"7": 3}, "add": {"mul": 2}, "2": {"z": 2}, "8": {"3": 1, "0": 1}}
+    worse = adapted_copy(pad_model, tmp_path, 0.9, 0.91, lost=many)
+    assert not ask_switch(window, "Learn", "Done.", window.model, worse)
+    text = messages.last()[2]
+    assert 'misreads: 3 of "1" read as "7", 2 of "+" read as "×", 2 of "2" read as "z", and 2 more.' in text
+
+    same = adapted_copy(pad_model, tmp_path, 0.95, 0.95, lost={})
+    assert ask_switch(window, "Learn", "Done.", window.model, same)
+    assert "newly misreads" not in messages.last()[2]
 
 
 def test_the_real_question_box_defaults_to_no(qtbot):

@@ -323,6 +323,20 @@ def _calibrate_new_classes(
     return best
 
 
+def _newly_misread(
+    truth: np.ndarray, before: np.ndarray, after: np.ndarray, labels: list[str]
+) -> dict[str, dict[str, int]]:
+    """Test images the base model read right and the adapted one misreads: {class: {read as: count}}. The pad's
+    switch question names them, so a person sees what a new model costs (a taught ")" takes the 1s written
+    like it) before choosing."""
+    lost = (before.argmax(1) == truth) & (after.argmax(1) != truth)
+    out: dict[str, dict[str, int]] = {}
+    for t, read in zip(truth[lost], after.argmax(1)[lost], strict=True):
+        counts = out.setdefault(labels[t], {})
+        counts[labels[read]] = counts.get(labels[read], 0) + 1
+    return out
+
+
 def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelToken | None = None) -> Path:
     """Fine-tune ``config.base`` on ``config.samples`` (plus replay) and save the new model; return its path.
 
@@ -445,6 +459,7 @@ def adapt(config: AdaptConfig, *, progress: ProgressFn = ignore, cancel: CancelT
     card.metrics = metrics_from_predictions(replay.test.y, new_probs, labels)
     base_acc = float((base_probs.argmax(1) == replay.test.y).mean()) if len(replay.test.y) else 0.0
     card.metrics["base_test_accuracy"] = base_acc
+    card.metrics["newly_misread"] = _newly_misread(replay.test.y, base_probs, new_probs, labels)
     # On the samples it learnt from: what the pad's switch question shows beside the test split (the base model
     # counts as wrong on a new symbol's samples; its labels are the first of the new model's).
     card.metrics["samples_accuracy"] = float((adapted.predict_inputs(mine.x).argmax(1) == mine.y).mean())
