@@ -39,6 +39,19 @@ def test_coefficient_before_a_letter_makes_it_the_letter():
     assert read([{"2": 0.95}, {"mul": 0.7, "x": 0.25}], [DIGIT, OPERATOR]) == ["2", "x"]
 
 
+def test_a_minus_straight_after_an_operator_is_unlikely_so_a_cross_before_it_is_a_letter():
+    # "4x-3" whose x the model half-reads as a +: "4+-3" parses too, but by hand a negative operand is bracketed
+    geometry = [DIGIT, OPERATOR, BAR, DIGIT]
+    assert read([{"4": 0.95}, {"add": 0.7, "x": 0.25}, {"sub": 0.95}, {"3": 0.95}], geometry) == ["4", "x", "sub", "3"]
+    # a sure + before a minus stays: the line is 4 + (-3)
+    sure = [{"4": 0.95}, {"add": 0.95, "x": 0.03}, {"sub": 0.95}, {"3": 0.95}]
+    assert read(sure, geometry) == ["4", "add", "sub", "3"]
+    # a minus that starts the line or follows "=" costs nothing: the half-read cross between digits stays a +
+    line = [{"sub": 0.95}, {"2": 0.95}, {"add": 0.7, "x": 0.25}, {"3": 0.95}, {"eq": 0.95}, {"sub": 0.95}, {"1": 0.95}]
+    expected = ["sub", "2", "add", "3", "eq", "sub", "1"]
+    assert read(line, [BAR, DIGIT, OPERATOR, DIGIT, BAR, BAR, DIGIT]) == expected
+
+
 def test_small_blob_between_digits_is_a_point_and_a_bar_is_minus():
     # the model calls the small blob a 0 (a ring), but it is tiny next to the digits
     assert read([{"3": 0.95}, {"0": 0.6, "dec": 0.3}, {"5": 0.95}], [DIGIT, DOT, DIGIT]) == ["3", "dec", "5"]

@@ -9,6 +9,7 @@ parses is found exactly by dynamic programming over all labels of every symbol (
 Context fixes what one symbol cannot:
 
 * ``x`` between numbers is ×, a coefficient before a letter (``2x``) makes it the letter (the grammar);
+* a unary minus straight after an operator (``4+-3``) is unlikely: a cross before a minus is rather ``4x-3``;
 * a blob small relative to the line's height is a decimal point, never a ``0`` (two stacked bars as small may
   be an ``=``); a big one is never a point;
 * a bar (much wider than tall) is a minus, not a ``1``; a minus is never a round blob, and rarely two
@@ -63,6 +64,9 @@ _NO = -1e9
 _NEVER = -12.0  # log-prior of a label the symbol's size rules out
 _UNLIKELY = -2.0  # log-prior of a label the symbol's size makes unlikely
 _LESS_LIKELY = -1.0  # log-prior of a label the symbol's size makes less likely
+#: Log-prior of a unary minus straight after a binary operator (``4+-3``, ``2*-5``): by hand a negative operand
+#: is bracketed or comes first, so a cross read as ``+`` before a minus is likelier a letter (``4x-3``).
+OPERATOR_MINUS = _UNLIKELY
 #: Share of the line height from which a symbol is as tall as the digits.
 TALL = 0.85
 #: Shares of the line height below the baseline: a y's tail reaches at least DESCENDS below it; a digit or an
@@ -91,9 +95,10 @@ def _kind(token: str) -> str:
     return token
 
 
-# Automaton states: (name, seen '=', open brackets). NEED: an operand comes next (unary minus allowed);
-# UNARY: after a unary minus; INT / FRAC: in a number's integer / fraction digits; DOT: after a point (a digit
-# must follow); LETTER: after a letter; CLOSE: after ')'; EQ: just after '=' (the line may end there).
+# Automaton states: (name, seen '=', open brackets). NEED: an operand comes next (unary minus allowed); OP: the
+# same after a binary operator, where a unary minus costs OPERATOR_MINUS; UNARY: after a unary minus; INT / FRAC:
+# in a number's integer / fraction digits; DOT: after a point (a digit must follow); LETTER: after a letter;
+# CLOSE: after ')'; EQ: just after '=' (the line may end there).
 State = tuple[str, bool, int]
 
 
@@ -101,9 +106,9 @@ def _step(state: State, kind: str, max_depth: int) -> State | None:
     name, eq, depth = state
     operand = {"D": "INT", ".": "DOT", "L": "LETTER"}
     if kind == "(":  # an operand, or one more factor of the operand before it (2(3+4), (x+1)(x-1))
-        opens = name in ("NEED", "EQ", "UNARY", "INT", "FRAC", "LETTER", "CLOSE")
+        opens = name in ("NEED", "OP", "EQ", "UNARY", "INT", "FRAC", "LETTER", "CLOSE")
         return ("NEED", eq, depth + 1) if opens and depth < max_depth else None
-    if name in ("NEED", "EQ", "UNARY"):
+    if name in ("NEED", "OP", "EQ", "UNARY"):
         if kind in operand:
             return operand[kind], eq, depth
         return ("UNARY", eq, depth) if kind == "-" and name != "UNARY" else None
@@ -116,7 +121,7 @@ def _step(state: State, kind: str, max_depth: int) -> State | None:
     if kind == "L":
         return "LETTER", eq, depth
     if kind in "+-*/":
-        return "NEED", eq, depth
+        return "OP", eq, depth
     if kind == ")" and depth:
         return "CLOSE", eq, depth - 1
     if kind == "=" and not eq and not depth:
@@ -134,7 +139,7 @@ class _Automaton:
     so a sure ``(`` stays one, and the line says it lacks its ``)``, rather than turning into a ``1``."""
 
     def __init__(self, max_depth: int) -> None:
-        names = ("NEED", "UNARY", "INT", "DOT", "FRAC", "LETTER") + (("CLOSE",) if max_depth else ()) + ("EQ",)
+        names = ("NEED", "OP", "UNARY", "INT", "DOT", "FRAC", "LETTER") + (("CLOSE",) if max_depth else ()) + ("EQ",)
         self.states: list[State] = [
             (name, eq, depth)
             for eq in (False, True)
@@ -147,7 +152,16 @@ class _Automaton:
         ends = ("INT", "FRAC", "LETTER", "CLOSE", "EQ")
         self.accept = {index[s]: _UNLIKELY * s[2] for s in self.states if s[0] in ends}
         self.next = np.array([[index[n] if (n := _step(s, k, max_depth)) else -1 for k in _KINDS] for s in self.states])
-        self.edges = [(s, k, int(t)) for s in range(len(self.states)) for k, t in enumerate(self.next[s]) if t >= 0]
+        minus = _KINDS.index("-")
+        self.cost = np.array(
+            [[OPERATOR_MINUS if s[0] == "OP" and k == minus else 0.0 for k in range(len(_KINDS))] for s in self.states]
+        )
+        self.edges = [
+            (s, k, int(t), float(self.cost[s, k]))
+            for s in range(len(self.states))
+            for k, t in enumerate(self.next[s])
+            if t >= 0
+        ]
 
 
 _AUTOMATA = {depth: _Automaton(depth) for depth in (0, MAX_DEPTH)}
@@ -264,8 +278,8 @@ def _forward(auto: _Automaton, kind_best: np.ndarray) -> tuple[np.ndarray, np.nd
     fwd[0, auto.start] = 0.0
     for i in range(n):
         row, emit, nxt, ptr = fwd[i], kind_best[i], fwd[i + 1], back[i + 1]
-        for s, k, t in auto.edges:
-            score = row[s] + emit[k]
+        for s, k, t, c in auto.edges:
+            score = row[s] + emit[k] + c
             if score > nxt[t] and score > _NO / 2:
                 nxt[t] = score
                 ptr[t] = (s, k)
@@ -279,8 +293,8 @@ def _backward(auto: _Automaton, kind_best: np.ndarray) -> np.ndarray:
         bwd[n, s] = end
     for i in range(n - 1, -1, -1):
         row, emit, nxt = bwd[i], kind_best[i], bwd[i + 1]
-        for s, k, t in auto.edges:
-            score = emit[k] + nxt[t]
+        for s, k, t, c in auto.edges:
+            score = emit[k] + c + nxt[t]
             if score > row[s] and score > _NO / 2:
                 row[s] = score
     return bwd
@@ -301,7 +315,7 @@ def _suffix(
     out = []
     for i in range(start, len(kind_best)):
         options = [
-            (kind_best[i, k] + bwd[i + 1, t], k, t)
+            (kind_best[i, k] + auto.cost[state, k] + bwd[i + 1, t], k, t)
             for k, t in enumerate(auto.next[state])
             if t >= 0 and kind_best[i, k] > _NO / 2
         ]
@@ -337,7 +351,7 @@ def _alternatives(auto, path, logp, kind_of, fwd, back, bwd, kind_best, kind_arg
                 t = auto.next[s, k]
                 if t < 0 or fwd[i, s] <= _NO / 2 or bwd[i + 1, t] <= _NO / 2:
                     continue
-                score = fwd[i, s] + logp[i, j] + bwd[i + 1, t]
+                score = fwd[i, s] + logp[i, j] + auto.cost[s, k] + bwd[i + 1, t]
                 ratio = math.exp(score - best)
                 if ratio < ALTERNATIVE:
                     continue
