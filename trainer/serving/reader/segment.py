@@ -37,7 +37,15 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from trainer.data.preprocess import EDGE_BAND, edge_line_halo, grain, ink_contrast, paper_sigma, stretch, stroke_width
+from trainer.data.preprocess import (
+    EDGE_BAND,
+    edge_line_halo,
+    grain,
+    ink_contrast,
+    paper_sigma,
+    stretch,
+    stroke_width,
+)
 from trainer.errors import MathSymError
 
 #: A part whose longer side is below this share of the line height is a dot.
@@ -79,6 +87,10 @@ COLUMN_FAINT = 0.45
 COLUMN_RUN = 0.25
 COLUMN_SPAN = 0.9
 COLUMNS = 3
+#: A component that touches the image's border and is drawn this many pen widths thin or thinner is what squared
+#: paper's grid leaves where a column runs out through the border (a hairline column with stubs of rows), not
+#: writing: no pen stroke of the line is that fine.
+HAIRLINE = 0.4
 #: Pixels on the longer side of a symbol crop handed to the preprocessing (it rescales anyway).
 CROP_SIDE = 64
 #: A lone ink component smaller than this times the squared pen width is a speck, not a point.
@@ -593,7 +605,16 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
     if halo is not None:  # rare: redo the components without the lines
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask & ~halo, connectivity=8)
         keep = _not_specks(labels, stats, raw, pen)
-    return ink, labels, [int(k) for k in keep], stats, scale, pen
+    return ink, labels, [int(k) for k in keep if not _edge_hairline(labels, stats[k], k, pen)], stats, scale, pen
+
+
+def _edge_hairline(labels: np.ndarray, box: np.ndarray, k: int, pen: float) -> bool:
+    """Whether component ``k`` (``box``: its stats row) is a hairline grid piece at the border (HAIRLINE)."""
+    x, y, cw, ch = (int(v) for v in box[:4])
+    h, w = labels.shape
+    if not (x == 0 or y == 0 or x + cw == w or y + ch == h):
+        return False
+    return stroke_width(labels[y : y + ch, x : x + cw] == k) <= HAIRLINE * pen
 
 
 def _hysteresis(ink: np.ndarray) -> np.ndarray:
