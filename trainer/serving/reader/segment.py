@@ -605,7 +605,31 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
     if halo is not None:  # rare: redo the components without the lines
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask & ~halo, connectivity=8)
         keep = _not_specks(labels, stats, raw, pen)
+    keep = np.concatenate([keep, _division_dots(stats, keep)])
     return ink, labels, [int(k) for k in keep if not _edge_hairline(labels, stats[k], k, pen)], stats, scale, pen
+
+
+def _division_dots(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Specks too faint or small to keep alone that are the dots of a ``÷``: one above and one below a kept bar
+    (DIV_BAR times as wide as tall), over its middle half, each within the bar's length of it and under half its
+    length in size. A photo's blur leaves such dots a pixel or two of weak ink, and the bar alone read as a
+    minus; grain seldom puts a speck on both sides of a bar's middle."""
+    dropped = np.setdiff1d(np.arange(1, len(stats)), keep)
+    if not dropped.size:
+        return dropped
+    x, y, w, h = (stats[dropped, i].astype(float) for i in range(4))
+    cx, cy = x + w / 2, y + h / 2
+    found: list[int] = []
+    for k in keep:
+        bx, by, bw, bh = (float(v) for v in stats[k, :4])
+        if bw < DIV_BAR * bh:
+            continue
+        over = (np.abs(cx - (bx + bw / 2)) <= bw / 4) & (np.maximum(w, h) < bw / 2)
+        above = over & (cy < by) & (by - (y + h) <= bw)
+        below = over & (cy > by + bh) & (y - (by + bh) <= bw)
+        if above.any() and below.any():
+            found += [int(dropped[above][np.argmax(cy[above])]), int(dropped[below][np.argmin(cy[below])])]
+    return np.array(found, int)
 
 
 def _edge_hairline(labels: np.ndarray, box: np.ndarray, k: int, pen: float) -> bool:
