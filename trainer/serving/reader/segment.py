@@ -605,7 +605,7 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
     if halo is not None:  # rare: redo the components without the lines
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask & ~halo, connectivity=8)
         keep = _not_specks(labels, stats, raw, pen)
-    keep = np.concatenate([keep, _division_dots(stats, keep)])
+    keep = np.union1d(keep, _division_dots(stats, keep))
     return ink, labels, [int(k) for k in keep if not _edge_hairline(labels, stats[k], k, pen)], stats, scale, pen
 
 
