@@ -334,6 +334,22 @@ def test_the_faint_dots_of_a_division_sign_in_a_photo_are_kept(model, real_datas
     assert taken == 29 and read >= 26
 
 
+def test_a_five_whose_detached_bar_slants_keeps_its_bar(model):
+    """A 5's bar written as its own stroke, starting over the body's corner and running up to the right: its box
+    is 0.4-0.5 times as tall as wide, not flat enough for a minus, so no rule joined it to the 5 and it was read
+    as a minus (or the body as a 3) in all six of these lines; a bar at the top of the line may slant."""
+    read = 0
+    for seed in range(6):
+        strokes, widths = written(["3", "5", "9", "add", "2"], seed, spacing=(0.7, 0.9))
+        five = np.asarray(strokes[1], float)
+        left, top = five[:, 0].min(), five[:, 1].min()
+        w = five[:, 0].max() - left
+        bar = [(left + 0.7 * w, top + 0.1 * w), (left + 1.8 * w, top - 0.32 * w)]
+        image = as_image([strokes[0], five[1:].tolist(), bar, *strokes[2:]], [widths[0], widths[1], *widths[1:]])
+        read += read_image(model, image).text == "359+2"
+    assert read >= 5
+
+
 def test_a_grid_column_running_out_through_the_border_is_not_a_symbol(model):
     """Squared paper photographed askew: a column that leaves the image through its edge is cut there, and what
     is left (a hairline along the border with stubs of rows) was read as a 5 or 6 before the line, or a 4 after

@@ -119,6 +119,9 @@ NECK_WIDTH = 0.6
 TWO_WIDE = 1.0
 BAR_CUT = 0.3
 MINUS_RISE = (0.3, 0.75)
+#: A bar at the top of the line over a tall symbol (a 5's detached bar) may slant: its box is less than this share
+#: of its width tall (a level bar, a minus, less than 0.4).
+TOP_BAR = 0.5
 #: A bar whose top lies more than this share of the line height below the line the symbols stand on is an
 #: underline (or the scan edge of a pasted crop), not a symbol: a minus stands at mid-height.
 UNDERLINE = 0.05
@@ -313,7 +316,7 @@ def group_parts(
                 join(i, j)
     # A bar at the top of the line belongs to the tall symbol under it (a 5's detached bar), even where it only
     # starts over that symbol's corner and runs on to the right: to the one it overlaps most, never a minus.
-    for i in (i for i in big if _flat(boxes[i])):
+    for i in (i for i in big if boxes[i][3] < TOP_BAR * boxes[i][2]):
         under = [j for j in big if j != i and _top_bar(boxes[i], boxes[j], base, height)]
         reach = {j: _x_overlap(spans[i], spans[j]) for j in under}
         if reach and max(reach.values()) > 0:
@@ -415,7 +418,7 @@ def _top_bar(bar: Box, body: Box, base: Callable[[float], float] | None, height:
     if base is None:
         return False
     cx, cy = bar[0] + bar[2] / 2, bar[1] + bar[3] / 2
-    return _flat(bar) and not _flat(body) and body[3] >= 0.5 * height and cy < base(cx) - 0.7 * height
+    return bar[3] < TOP_BAR * bar[2] and not _flat(body) and body[3] >= 0.5 * height and cy < base(cx) - 0.7 * height
 
 
 def _check_one_line(groups: list[Group], height: float) -> None:
