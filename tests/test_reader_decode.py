@@ -46,10 +46,12 @@ def test_a_minus_straight_after_an_operator_is_unlikely_so_a_cross_before_it_is_
     # a sure + before a minus stays: the line is 4 + (-3)
     sure = [{"4": 0.95}, {"add": 0.95, "x": 0.03}, {"sub": 0.95}, {"3": 0.95}]
     assert read(sure, geometry) == ["4", "add", "sub", "3"]
-    # a minus that starts the line or follows "=" costs nothing: the half-read cross between digits stays a +
-    line = [{"sub": 0.95}, {"2": 0.95}, {"add": 0.7, "x": 0.25}, {"3": 0.95}, {"eq": 0.95}, {"sub": 0.95}, {"1": 0.95}]
-    expected = ["sub", "2", "add", "3", "eq", "sub", "1"]
-    assert read(line, [BAR, DIGIT, OPERATOR, DIGIT, BAR, BAR, DIGIT]) == expected
+    # a minus that starts the line or follows "=" costs nothing: a short bar half-read as a point stays a minus
+    short = Geometry(0.3, 0.12)
+    rows = [{"sub": 0.6, "dec": 0.35}, {"3": 0.95}, {"add": 0.95}, {"2": 0.95}]
+    assert read(rows, [short, DIGIT, OPERATOR, DIGIT]) == ["sub", "3", "add", "2"]
+    rows = [{"x": 0.95}, {"eq": 0.95}, {"sub": 0.6, "dec": 0.35}, {"3": 0.95}]
+    assert read(rows, [OPERATOR, BAR, short, DIGIT]) == ["x", "eq", "sub", "3"]
 
 
 def test_small_blob_between_digits_is_a_point_and_a_bar_is_minus():
