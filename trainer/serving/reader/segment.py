@@ -316,7 +316,7 @@ def group_parts(
                 join(i, j)
     # A bar at the top of the line belongs to the tall symbol under it (a 5's detached bar), even where it only
     # starts over that symbol's corner and runs on to the right: to the one it overlaps most, never a minus.
-    for i in (i for i in big if boxes[i][3] < TOP_BAR * boxes[i][2]):
+    for i in big:
         under = [j for j in big if j != i and _top_bar(boxes[i], boxes[j], base, height)]
         reach = {j: _x_overlap(spans[i], spans[j]) for j in under}
         if reach and max(reach.values()) > 0:
