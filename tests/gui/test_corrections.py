@@ -349,9 +349,10 @@ def test_the_switch_question_names_the_test_images_a_taught_symbol_takes(qtbot, 
     text = messages.last()[2]
     assert 'misreads: 3 of "1" read as "7", 2 of "+" read as "×", 2 of "2" read as "z", and 2 more.' in text
 
-    same = adapted_copy(pad_model, tmp_path, 0.95, 0.95, lost={})
-    assert ask_switch(window, "Learn", "Done.", window.model, same)
-    assert "newly misreads" not in messages.last()[2]
+    for nothing in ({}, {"1": "oops"}, {"1": {"7": "two"}}, ["1"]):  # none lost, or a card edited by hand
+        same = adapted_copy(pad_model, tmp_path, 0.95, 0.95, lost=nothing)
+        assert ask_switch(window, "Learn", "Done.", window.model, same)
+        assert "newly misreads" not in messages.last()[2]
 
 
 def test_the_real_question_box_defaults_to_no(qtbot):
