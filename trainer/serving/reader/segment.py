@@ -107,10 +107,11 @@ RAISED_FILL = 0.5
 RAISED_ASPECT = 3.0
 RAISED_CLEAR = 3.0
 ABOVE_LINE = 0.9
-#: A small mark over or under a part at least DIV_BAR times as wide as tall (and twice the mark's size) joins it:
-#: the dots of a ``÷``. Where a photo's blur runs the top dot into the bar, the two together can be less than 1.6
-#: times as wide as tall.
+#: A small mark over or under a part at least DIV_BAR times as wide as tall (and twice the mark's size), within
+#: DIV_GAP of the part's width from it, joins it: the dots of a ``÷``. Where a photo's blur runs the top dot into
+#: the bar, the two together can be less than 1.6 times as wide as tall.
 DIV_BAR = 1.4
+DIV_GAP = 0.8
 #: An ink component at least this share of the line height wide may be two neighbours written touching.
 NECK_WIDTH = 0.6
 #: One this wide is as wide as two symbols (an operator and a digit run together, such as ``=5``): it is cut at
@@ -332,7 +333,7 @@ def group_parts(
             inside = b[0] <= cx <= b[0] + b[2]
             bar = b[2] >= DIV_BAR * b[3] and b[2] >= 2.0 * max(boxes[i][2], boxes[i][3])
             cy = boxes[i][1] + boxes[i][3] / 2
-            near = not b[1] <= cy <= b[1] + b[3] and _y_gap(boxes[i], b) <= 0.8 * b[2]
+            near = not b[1] <= cy <= b[1] + b[3] and _y_gap(boxes[i], b) <= DIV_GAP * b[2]
             if inside and ((bar and near) or (touching is not None and touching(i, j))):
                 join(i, j)
                 break
@@ -614,9 +615,9 @@ def ink_components(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], 
 
 def _division_dots(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Specks too faint or small to keep alone that are the dots of a ``÷``: one above and one below a kept bar
-    (DIV_BAR times as wide as tall), over its middle half, each within the bar's length of it and under half its
-    length in size. A photo's blur leaves such dots a pixel or two of weak ink, and the bar alone read as a
-    minus; grain seldom puts a speck on both sides of a bar's middle."""
+    (DIV_BAR times as wide as tall), over its middle half, each as near it as :func:`group_parts` joins a ``÷``'s
+    dots (DIV_GAP) and under half its length in size. A photo's blur leaves such dots a pixel or two of weak
+    ink, and the bar alone read as a minus; grain seldom puts a speck on both sides of a bar's middle."""
     dropped = np.setdiff1d(np.arange(1, len(stats)), keep)
     if not dropped.size:
         return dropped
@@ -628,8 +629,8 @@ def _division_dots(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
         if bw < DIV_BAR * bh:
             continue
         over = (np.abs(cx - (bx + bw / 2)) <= bw / 4) & (np.maximum(w, h) < bw / 2)
-        above = over & (cy < by) & (by - (y + h) <= bw)
-        below = over & (cy > by + bh) & (y - (by + bh) <= bw)
+        above = over & (cy < by) & (by - (y + h) <= DIV_GAP * bw)
+        below = over & (cy > by + bh) & (y - (by + bh) <= DIV_GAP * bw)
         if above.any() and below.any():
             found += [int(dropped[above][np.argmax(cy[above])]), int(dropped[below][np.argmin(cy[below])])]
     return np.array(found, int)
